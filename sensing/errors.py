@@ -1,0 +1,21 @@
+"""Exception hierarchy of the sensing sources (modelled on rioxarray's)."""
+
+
+class SensingError(Exception):
+    """Base class: anything that stops a source from producing a Scene."""
+
+
+class SceneContractError(SensingError, ValueError):
+    """A Dataset does not satisfy the Scene contract (DESIGN.md)."""
+
+
+class NoDataError(SensingError):
+    """No usable acquisition for the village and period (none found, all cloudy, AOI outside)."""
+
+
+class SourceUnavailableError(SensingError):
+    """The imagery source (STAC API, folder) cannot be reached or read."""
+
+
+class ImageryFileError(SensingError, ValueError):
+    """A local imagery file is corrupt, lacks a CRS, or its band map does not fit."""
