@@ -1,0 +1,187 @@
+"""``villagewatch`` command line: nightly, villages, validate, serve, schedule, backfill."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "villagewatch",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+DEMO_WINDOW = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _add_village_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--villages", help="comma-separated village ids (default: all)")
+    p.add_argument("--registry", help="folder or file of village boundaries (default: data/villages)")
+    p.add_argument("--boundary", action="append", default=[], metavar="ID=PATH",
+                   help="replace a village's approximate boundary with an official GeoJSON/GPKG/SHP")
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", choices=("demo", "stac", "files"), default="demo")
+    p.add_argument("--seed", type=int, help="demo: random seed")
+    p.add_argument("--stac-url", help="stac: API URL or preset (earth-search, planetary-computer)")
+    p.add_argument("--collection", help="stac: sentinel-2-l2a or landsat-c2-l2")
+    p.add_argument("--max-cloud", type=float, help="stac: maximum eo:cloud_cover (%%)")
+    p.add_argument("--resolution", type=float, help="grid resolution in metres (default: the sensor's)")
+    p.add_argument("--imagery", help="files: a folder (or file) of GeoTIFF/COG orthomosaics or scenes")
+    p.add_argument("--band-map", help="files: band-map file (JSON/YAML) or comma list like red,green,blue,nir")
+    p.add_argument("--resampling", choices=("native", "grid"), help="files: keep native pixels or resample to the village grid")
+    p.add_argument("--date", type=_date, help="files: acquisition date when the files do not say")
+
+
+def source_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.source == "demo":
+        return {"seed": args.seed}
+    if args.source == "stac":
+        return {"url": args.stac_url or "earth-search", "collection": args.collection,
+                "max_cloud": args.max_cloud, "resolution": args.resolution,
+                "items_dir": str(Path(args.out) / "_stac_items")}
+    opts: dict[str, Any] = {"paths": args.imagery, "resampling": args.resampling, "resolution": args.resolution,
+                            "date": args.date}
+    if args.imagery is None:
+        raise SystemExit("--source files needs --imagery DIR")
+    if args.band_map:
+        bm = args.band_map
+        opts["band_map"] = Path(bm) if Path(bm).exists() else tuple(b.strip() for b in bm.split(","))
+    return opts
+
+
+def load_selected_villages(args: argparse.Namespace):
+    from aoi.registry import load_villages, parse_boundary_option, with_boundary
+
+    ids = [s.strip() for s in args.villages.split(",")] if args.villages else None
+    villages = load_villages(args.registry, ids=ids)
+    overrides = dict(parse_boundary_option(b) for b in args.boundary)
+    unknown = set(overrides) - {v.id for v in villages}
+    if unknown:
+        raise SystemExit(f"--boundary names unknown village(s): {', '.join(sorted(unknown))}")
+    return [with_boundary(v, overrides[v.id]) if v.id in overrides else v for v in villages]
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no villages)"
+    cols = list(rows[0])
+
+    def fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+        return str(v)
+
+    cells = [[fmt(r[c]) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from flows.params import Params
+    from flows.sources import build_source
+
+    villages = load_selected_villages(args)
+    source = build_source(args.source, **source_options(args))
+    out = Path(args.out).resolve()
+    start = args.start or (DEMO_WINDOW[0] if args.source == "demo" else dt.date.today() - dt.timedelta(days=30))
+    end = args.end or (DEMO_WINDOW[1] if args.source == "demo" else dt.date.today())
+    params = Params()
+    print(f"villagewatch nightly: {len(villages)} villages, source {args.source}, {start}..{end} -> {out}")
+    if args.no_prefect:
+        from flows.runner import run_plain
+
+        runs = run_plain(villages, source, out, start, end, params)
+    else:
+        from flows.runner import run_prefect
+
+        runs = run_prefect(villages, source, out, start, end, params, dask_address=args.dask_address)
+    from flows.runner import finish_run
+
+    finish_run(out, villages, runs)
+    print(format_table([r.summary_row() for r in runs]))
+    failed = [r for r in runs if r.status == "failed"]
+    print(f"\noutputs: {out}")
+    for name in ("catalog.json", "index.html"):
+        if (out / name).exists():
+            print(f"  {out / name}")
+    if failed:
+        print(f"{len(failed)} village(s) failed: {', '.join(r.village_id for r in failed)}", file=sys.stderr)
+    return 1 if failed and len(failed) == len(runs) else 0
+
+
+def cmd_villages(args: argparse.Namespace) -> int:
+    from aoi.registry import villages_to_geodataframe
+
+    villages = load_selected_villages(args)
+    gdf = villages_to_geodataframe(villages)
+    cols = [c for c in ("id", "name_zh", "name_en", "county", "pilot_type", "area_km2", "boundary_source") if c in gdf]
+    print(format_table(gdf[cols].to_dict("records")))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="villagewatch", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("nightly", help="process every (or the chosen) village's new acquisitions")
+    _add_village_options(p)
+    _add_source_options(p)
+    p.add_argument("--out", default="out", help="output folder (default: ./out)")
+    p.add_argument("--start", type=_date)
+    p.add_argument("--end", type=_date)
+    p.add_argument("--no-prefect", action="store_true", help="run the same steps as plain functions")
+    p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"),
+                   help="run Dask work on an existing cluster (scheduler address)")
+    p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("villages", help="list the pilot villages")
+    _add_village_options(p)
+    p.set_defaults(func=cmd_villages)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for k, v in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("distributed", "httpx", "rasterio", "fiona", "pyogrio", "numexpr"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear line, not a traceback, for expected problems
+        from aoi.errors import VillageError
+        from sensing.errors import SensingError
+
+        if isinstance(exc, (VillageError, SensingError, FileNotFoundError, ValueError)) and not args.verbose:
+            print(f"villagewatch: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

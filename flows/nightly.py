@@ -1,0 +1,148 @@
+"""Prefect 3 flows: ``nightly`` (every village), ``village`` (one), ``backfill`` (a date range).
+
+Tasks take a village, dates and paths, and return paths, so results cache and retry cleanly;
+loading retries on failure; a failing village is reported and the others finish.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from prefect import flow, get_run_logger, task
+from prefect.futures import PrefectFuture, wait
+
+from aoi import Village
+from sensing.base import Source
+
+from . import scenes
+from .params import Params
+from .steps import process_change, process_date, write_indicator_table
+from .village_run import VillageRun, usable_dates
+
+log = logging.getLogger("villagewatch.flows")
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.date
+    end: dt.date
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], task_run_name="discover-{village.id}")
+def discover(source: Source, village: Village, window: Window, params: Params) -> dict[str, Any]:
+    """Load (lazily) the village's scenes; the usable dates per stream and the dropped ones."""
+    streams: dict[str, list[str]] = {}
+    dropped: dict[str, str] = {}
+    for stream, scene in scenes.load_all(source, village, window.start, window.end).items():
+        keep, drop = usable_dates(scene, village, params)
+        streams[stream] = keep
+        dropped.update(drop)
+    return {"streams": streams, "dropped": dropped}
+
+
+@task(task_run_name="date-{village.id}-{date}-{stream}")
+def date_task(source: Source, village: Village, window: Window, date: str, previous: str | None,
+              stream: str, out: str, params: Params) -> dict[str, Any]:
+    scene = scenes.load_all(source, village, window.start, window.end)[stream]
+    r = process_date(source, village, date, out, params, scene=scene,
+                     stream=None if stream == "main" else stream, previous_date=previous)
+    return {"paths": [str(p) for p in r.paths], "indicators": r.indicators, "reused": r.reused}
+
+
+@task(task_run_name="change-{village.id}-{d_from}-{d_to}-{stream}")
+def change_task(source: Source, village: Village, window: Window, d_from: str, d_to: str,
+                stream: str, out: str, params: Params) -> dict[str, Any]:
+    scene = scenes.load_all(source, village, window.start, window.end)[stream]
+    r = process_change(source, village, d_from, d_to, out, params, scene=scene,
+                       stream=None if stream == "main" else stream)
+    return {"paths": [str(p) for p in r.paths], "indicators": r.indicators, "reused": r.reused}
+
+
+@task(task_run_name="table-{village.id}")
+def table_task(village: Village, out: str) -> str:
+    return str(write_indicator_table(out, village))
+
+
+def _submit_village(source, village, window, streams, out, params) -> list[PrefectFuture]:
+    futures: list[PrefectFuture] = []
+    for stream, dates in streams.items():
+        prev_future, by_date = None, {}
+        prev_date = None
+        for d in dates:
+            f = date_task.submit(source, village, window, d, prev_date, stream, out, params,
+                                 wait_for=[prev_future] if prev_future else None)
+            by_date[d] = f
+            futures.append(f)
+            prev_future, prev_date = f, d
+        for a, b in zip(dates, dates[1:]):
+            futures.append(change_task.submit(source, village, window, a, b, stream, out, params,
+                                              wait_for=[by_date[a], by_date[b]]))
+    futures.append(table_task.submit(village, out, wait_for=list(futures)))
+    return futures
+
+
+@flow(name="villagewatch-nightly", log_prints=True)
+def nightly(
+    villages: Sequence[Village],
+    source: Source,
+    out: str,
+    start: dt.date,
+    end: dt.date,
+    params: Params = Params(),
+) -> list[VillageRun]:
+    """Every village's chain, villages in parallel; returns one ``VillageRun`` per village."""
+    logger = get_run_logger()
+    window = Window(start, end)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    discovered = {v.id: discover.submit(source, v, window, params) for v in villages}
+    runs: dict[str, VillageRun] = {v.id: VillageRun(v.id) for v in villages}
+    chains: dict[str, list[PrefectFuture]] = {}
+    for v in villages:
+        fut = discovered[v.id]
+        fut.wait()
+        if not fut.state.is_completed():
+            exc = _exception(fut)
+            runs[v.id].status = "no-data" if type(exc).__name__ == "NoDataError" else "failed"
+            runs[v.id].reason = f"{type(exc).__name__}: {exc}"
+            logger.warning("village %s: %s", v.id, runs[v.id].reason)
+            continue
+        found = fut.result()
+        runs[v.id].dropped_dates = found["dropped"]
+        chains[v.id] = _submit_village(source, v, window, found["streams"], out, params)
+    for vid, futs in chains.items():
+        wait(futs)
+        run = runs[vid]
+        for f in futs:
+            if not f.state.is_completed():
+                exc = _exception(f)
+                run.status, run.reason = "failed", run.reason or f"{type(exc).__name__}: {exc}"
+                continue
+            res = f.result()
+            if isinstance(res, str):
+                run.products.append(res)
+                continue
+            run.products += res["paths"]
+            run.reused += int(res["reused"])
+            ind = res["indicators"]
+            if "date" in ind and ind.get("stream") == "main":
+                run.dates.append(ind["date"])
+                run.figures.update(ind)
+            if "from" in ind:
+                run.figures["vegetation_loss_area_m2"] = (run.figures.get("vegetation_loss_area_m2") or 0.0) + (
+                    ind.get("vegetation_loss_area_m2") or 0.0)
+        if run.status == "ok" and not run.dates:
+            run.status, run.reason = "no-data", "no usable acquisition in the window"
+        if run.status == "failed":
+            logger.error("village %s failed: %s", vid, run.reason)
+    return [runs[v.id] for v in villages]
+
+
+def _exception(fut: PrefectFuture) -> BaseException:
+    try:
+        fut.result()
+    except BaseException as exc:  # noqa: BLE001 - we report whatever stopped it
+        return exc
+    return RuntimeError(f"state {fut.state.type}")

@@ -1,0 +1,30 @@
+"""Processing parameters: every threshold the flow uses, with its published default.
+
+The defaults live in the ``indices`` functions' signatures (each docstring cites its
+source); ``Params`` only collects them so that a run's manifest records exactly what was used.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+#: bumped whenever an algorithm changes what it writes (part of every cache key)
+ALGORITHM_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Thresholds and options of one run (all recorded in each manifest)."""
+
+    water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), fallback 0.0
+    water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
+    water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels
+    boi_threshold: float = 0.065  # Yao et al. 2019: BOI < 0.065 on Rrs is black-odorous
+    ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
+    change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
+    vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
+    dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
+    min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
+
+    def as_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "algorithm_version": ALGORITHM_VERSION}

@@ -1,0 +1,144 @@
+"""Cloud-Optimized GeoTIFF writing that never holds the whole raster in memory.
+
+Blocks of the (Dask-backed) DataArray are computed a few at a time and written into a
+tiled GeoTIFF; GDAL's COG driver (``rasterio.shutil.copy(..., driver="COG")``) then builds
+overviews and the COG layout from that file; the result is renamed into place atomically.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from rasterio.windows import Window
+
+from .atomic import TMP_SUFFIX, atomic_path
+
+#: GeoTIFF creation options of the COGs we publish
+COG_OPTIONS: dict[str, Any] = {
+    "COMPRESS": "DEFLATE",
+    "BLOCKSIZE": 512,
+    "OVERVIEWS": "AUTO",
+    "BIGTIFF": "IF_SAFER",
+    "NUM_THREADS": "ALL_CPUS",
+}
+
+_FLOAT_NODATA = float("nan")
+
+
+def _to_2d(da: xr.DataArray) -> xr.DataArray:
+    extra = [d for d in da.dims if d not in ("y", "x")]
+    for d in extra:
+        if da.sizes[d] != 1:
+            raise ValueError(f"{da.name}: write one 2-D layer at a time (dim {d} has {da.sizes[d]})")
+        da = da.isel({d: 0}, drop=True)
+    return da.transpose("y", "x")
+
+
+def write_cog(
+    da: xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    nodata: float | int | None = None,
+    dtype: str | None = None,
+    resampling: str | None = None,
+    tags: dict[str, str] | None = None,
+    blocks_at_once: int = 4,
+) -> Path:
+    """Write a 2-D georeferenced DataArray (CRS and transform via rioxarray) as a COG.
+
+    Floats get ``nodata=NaN`` by default; booleans/masks are written as ``uint8``
+    (0/1, nodata 255 where the input is NaN-masked is the caller's choice via ``nodata``).
+    ``resampling`` for overviews defaults to ``average`` for floats and ``nearest`` for
+    integer classes. ``tags`` become GeoTIFF metadata (e.g. provenance, ``DEMO=1``).
+    """
+    da = _to_2d(da)
+    if da.rio.crs is None:
+        raise ValueError(f"{da.name or 'raster'}: no CRS; cannot write {path}")
+    out_dtype = np.dtype(dtype or (np.uint8 if da.dtype == bool else da.dtype))
+    if nodata is None and np.issubdtype(out_dtype, np.floating):
+        nodata = _FLOAT_NODATA
+    if resampling is None:
+        resampling = "average" if np.issubdtype(out_dtype, np.floating) else "nearest"
+    height, width = da.shape
+    profile = {
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "count": 1,
+        "dtype": out_dtype.name,
+        "crs": da.rio.crs,
+        "transform": da.rio.transform(recalc=True),
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "DEFLATE",
+        "BIGTIFF": "IF_SAFER",
+    }
+    data = da.data
+    if not isinstance(data, dask.array.Array):
+        data = dask.array.from_array(np.asarray(data), chunks=(2048, 2048))
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, stage_name = tempfile.mkstemp(prefix=f".{final.name}.stage.", suffix=".tif" + TMP_SUFFIX, dir=final.parent)
+    os.close(fd)
+    stage = Path(stage_name)
+    try:
+        with rasterio.open(stage, "w", **profile) as dst:
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            if da.name:
+                dst.set_band_description(1, str(da.name))
+            _write_blocks(dst, data, out_dtype, nodata, blocks_at_once)
+        with atomic_path(final) as tmp:
+            rasterio.shutil.copy(
+                stage, tmp, driver="COG", RESAMPLING=resampling.upper(), **COG_OPTIONS
+            )
+    finally:
+        stage.unlink(missing_ok=True)
+    return final
+
+
+def _write_blocks(dst, data, out_dtype: np.dtype, nodata, blocks_at_once: int) -> None:
+    row_starts = np.cumsum((0,) + data.chunks[0][:-1])
+    col_starts = np.cumsum((0,) + data.chunks[1][:-1])
+    keys = list(itertools.product(range(len(row_starts)), range(len(col_starts))))
+    for i in range(0, len(keys), max(1, blocks_at_once)):
+        batch = keys[i : i + blocks_at_once]
+        arrays = dask.compute(*[data.blocks[r, c] for r, c in batch])
+        for (r, c), arr in zip(batch, arrays):
+            arr = np.asarray(arr)
+            if arr.dtype == bool:
+                arr = arr.astype(out_dtype)
+            elif np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(out_dtype, np.floating):
+                fill = nodata if nodata is not None else 0
+                arr = np.where(np.isfinite(arr), arr, fill).astype(out_dtype)
+            else:
+                arr = arr.astype(out_dtype, copy=False)
+            win = Window(int(col_starts[c]), int(row_starts[r]), arr.shape[1], arr.shape[0])
+            dst.write(arr, 1, window=win)
+
+
+def mask_to_uint8(mask: xr.DataArray, valid: xr.DataArray | None = None, *, nodata: int = 255) -> xr.DataArray:
+    """A boolean mask as uint8 0/1 with ``nodata`` where ``valid`` is False (lazy)."""
+    out = mask.astype("uint8")
+    if valid is not None:
+        out = out.where(valid, nodata).astype("uint8")
+    out.attrs = {}
+    out.rio.write_crs(mask.rio.crs, inplace=True)
+    return out.rio.write_nodata(nodata)
+
+
+def is_valid_cog(path: str | os.PathLike) -> tuple[bool, list[str], list[str]]:
+    """(valid, errors, warnings) from rio-cogeo's validator."""
+    from rio_cogeo.cogeo import cog_validate
+
+    return cog_validate(str(path), quiet=True)

@@ -1,0 +1,41 @@
+"""Scenes per (source, village, window), loaded lazily once per process and shared by tasks.
+
+A scene is a lazy Dask-backed Dataset, so keeping it is cheap; this spares each task a
+repeated STAC search. ``extra_scenes`` (drone orthomosaics of the demo, for instance) become
+extra *streams* whose products go in a sub-folder named after the stream.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import xarray as xr
+
+from aoi import Village
+from sensing.base import Source
+
+_lock = threading.Lock()
+_cache: dict[tuple, dict[str, xr.Dataset]] = {}
+MAX_CACHED = 64
+
+
+def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> dict[str, xr.Dataset]:
+    """``{"main": scene, <stream>: scene, ...}`` for the village and window (cached)."""
+    key = (source, village.id, village.boundary_source, start, end)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    scenes = {"main": source.load(village, start, end)}
+    extra = getattr(source, "extra_scenes", None)
+    if callable(extra):
+        scenes.update(extra(village, start, end))
+    with _lock:
+        if len(_cache) >= MAX_CACHED:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = scenes
+    return scenes
+
+
+def clear() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,131 @@
+"""One village's whole chain as plain functions: load -> per date -> change -> table.
+
+Used by the Prefect tasks in ``flows.nightly`` and directly by notebooks and tests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from aoi import Village
+from sensing.base import Source
+from sensing.errors import NoDataError
+
+from . import scenes
+from .params import Params
+from .steps import DateResult, process_change, process_date, scene_dates, write_indicator_table
+
+log = logging.getLogger("villagewatch.flows")
+
+
+@dataclass
+class VillageRun:
+    """What happened to one village in a run (``status``: ok, no-data, failed)."""
+
+    village_id: str
+    status: str = "ok"
+    reason: str = ""
+    dates: list[str] = field(default_factory=list)
+    dropped_dates: dict[str, str] = field(default_factory=dict)
+    products: list[str] = field(default_factory=list)
+    reused: int = 0
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def summary_row(self) -> dict[str, Any]:
+        return {
+            "village": self.village_id,
+            "status": self.status,
+            "dates": len(self.dates),
+            "latest": self.dates[-1] if self.dates else "",
+            "products": len(self.products),
+            "water_m2": self.figures.get("water_area_m2"),
+            "suspects": self.figures.get("n_black_odorous_suspects"),
+            "veg_loss_m2": self.figures.get("vegetation_loss_area_m2"),
+            "reason": self.reason,
+        }
+
+
+def usable_dates(scene: xr.Dataset, village: Village, params: Params) -> tuple[list[str], dict[str, str]]:
+    """Dates whose valid fraction reaches ``params.min_valid_fraction``; the rest with a reason."""
+    dates = scene_dates(scene)
+    keep, dropped = [], {}
+    vf = scene["valid_fraction"].values if "valid_fraction" in scene.coords else [1.0] * len(dates)
+    for d, f in zip(dates, vf):
+        if float(f) < params.min_valid_fraction:
+            dropped[d] = f"valid fraction {float(f):.2f} < {params.min_valid_fraction}"
+            log.info("%s %s: dropped, %s", village.id, d, dropped[d])
+        else:
+            keep.append(d)
+    return keep, dropped
+
+
+def run_stream(
+    source: Source,
+    village: Village,
+    scene: xr.Dataset,
+    out_root: str | Path,
+    params: Params,
+    run: VillageRun,
+    *,
+    stream: str | None = None,
+    previous_date: str | None = None,
+) -> list[DateResult]:
+    """Process every usable date of ``scene`` in order, then the change between consecutive dates."""
+    dates, dropped = usable_dates(scene, village, params)
+    run.dropped_dates.update(dropped)
+    results: list[DateResult] = []
+    prev = previous_date
+    for d in dates:
+        r = process_date(source, village, d, out_root, params, scene=scene, stream=stream, previous_date=prev)
+        results.append(r)
+        prev = d
+    for d_from, d_to in zip(dates, dates[1:]):
+        results.append(process_change(source, village, d_from, d_to, out_root, params, scene=scene, stream=stream))
+    return results
+
+
+def run_village(
+    source: Source,
+    village: Village,
+    start: dt.date,
+    end: dt.date,
+    out_root: str | Path,
+    params: Params = Params(),
+) -> VillageRun:
+    """All products of one village for acquisitions in [start, end]; never raises for data
+    problems: a village that fails gets ``status`` and ``reason`` instead."""
+    run = VillageRun(village.id)
+    try:
+        results: list[DateResult] = []
+        for stream, scene in scenes.load_all(source, village, start, end).items():
+            results += run_stream(source, village, scene, out_root, params, run,
+                                  stream=None if stream == "main" else stream)
+        table = write_indicator_table(out_root, village)
+        _collect(run, results, table)
+        if not run.dates:
+            run.status, run.reason = "no-data", "every date below the valid-fraction threshold"
+    except NoDataError as exc:
+        run.status, run.reason = "no-data", str(exc)
+        log.warning("%s: no data: %s", village.id, exc)
+    except Exception as exc:  # a failing village is reported, the others go on
+        run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("%s: failed: %s\n%s", village.id, exc, traceback.format_exc())
+    return run
+
+
+def _collect(run: VillageRun, results: list[DateResult], table: Path) -> None:
+    main_dates = [r for r in results if r.stream == "main" and "_" not in r.date]
+    run.dates = [r.date for r in main_dates]
+    run.products = [str(p) for r in results for p in r.paths] + [str(table)]
+    run.reused = sum(r.reused for r in results)
+    if main_dates:
+        run.figures.update(main_dates[-1].indicators)
+    changes = [r for r in results if r.stream == "main" and "_" in r.date]
+    if changes:
+        run.figures["vegetation_loss_area_m2"] = sum(r.indicators.get("vegetation_loss_area_m2", 0.0) for r in changes)
