@@ -108,11 +108,13 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if args.no_prefect:
         from flows.runner import run_plain
 
-        runs = run_plain(villages, source, out, start, end, params)
+        runs = run_plain(villages, source, out, start, end, params, dask_address=args.dask_address,
+                         incremental=args.incremental)
     else:
         from flows.runner import run_prefect
 
-        runs = run_prefect(villages, source, out, start, end, params, dask_address=args.dask_address)
+        runs = run_prefect(villages, source, out, start, end, params, dask_address=args.dask_address,
+                           incremental=args.incremental)
     from flows.runner import finish_run
 
     finish_run(out, villages, runs)
@@ -137,6 +139,32 @@ def cmd_villages(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from flows import deploy
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise SystemExit(
+            "villagewatch schedule needs a Prefect server: run `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (an ephemeral server cannot schedule)")
+    params = {"source": args.source, "out": str(Path(args.out).resolve()),
+              "villages": [s.strip() for s in args.villages.split(",")] if args.villages else None,
+              "source_options": {k: v for k, v in source_options(args).items() if v is not None and k != "date"},
+              "registry": args.registry, "dask_address": args.dask_address}
+    kw = dict(cron=args.cron, timezone=args.timezone, parameters=params)
+    if args.register_only:
+        print(f"registered deployment {deploy.DEPLOYMENT_NAME}: {deploy.register(**kw)}")
+        return 0
+    print(f"serving {deploy.DEPLOYMENT_NAME} on cron '{args.cron}' ({args.timezone}); Ctrl-C stops")
+    deploy.serve(**kw)
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    args.incremental = False
+    args.start, args.end = args.from_, args.to
+    return cmd_nightly(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="villagewatch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -149,9 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_date)
     p.add_argument("--end", type=_date)
     p.add_argument("--no-prefect", action="store_true", help="run the same steps as plain functions")
+    p.add_argument("--incremental", action=argparse.BooleanOptionalAction, default=True,
+                   help="start each village at its last successful acquisition (state.json); default on")
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"),
                    help="run Dask work on an existing cluster (scheduler address)")
     p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("backfill", help="process a date range whatever the state says")
+    _add_village_options(p)
+    _add_source_options(p)
+    p.add_argument("--from", dest="from_", type=_date, required=True)
+    p.add_argument("--to", type=_date, required=True)
+    p.add_argument("--out", default="out")
+    p.add_argument("--no-prefect", action="store_true")
+    p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("schedule", help="serve the nightly flow on a cron against a Prefect server")
+    _add_village_options(p)
+    _add_source_options(p)
+    p.add_argument("--out", default="out")
+    p.add_argument("--cron", default="0 2 * * *", help="cron expression (default 02:00)")
+    p.add_argument("--timezone", default="Asia/Shanghai")
+    p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
+    p.add_argument("--register-only", action="store_true", help="create/update the deployment and exit")
+    p.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser("villages", help="list the pilot villages")
     _add_village_options(p)

@@ -92,12 +92,14 @@ def nightly(
     start: dt.date,
     end: dt.date,
     params: Params = Params(),
+    windows: dict[str, tuple[dt.date, dt.date]] | None = None,
 ) -> list[VillageRun]:
-    """Every village's chain, villages in parallel; returns one ``VillageRun`` per village."""
+    """Every village's chain, villages in parallel; returns one ``VillageRun`` per village.
+    ``windows`` overrides [start, end] per village (incremental runs start at the last success)."""
     logger = get_run_logger()
-    window = Window(start, end)
+    win = {v.id: Window(*(windows or {}).get(v.id, (start, end))) for v in villages}
     Path(out).mkdir(parents=True, exist_ok=True)
-    discovered = {v.id: discover.submit(source, v, window, params) for v in villages}
+    discovered = {v.id: discover.submit(source, v, win[v.id], params) for v in villages}
     runs: dict[str, VillageRun] = {v.id: VillageRun(v.id) for v in villages}
     chains: dict[str, list[PrefectFuture]] = {}
     for v in villages:
@@ -111,7 +113,7 @@ def nightly(
             continue
         found = fut.result()
         runs[v.id].dropped_dates = found["dropped"]
-        chains[v.id] = _submit_village(source, v, window, found["streams"], out, params)
+        chains[v.id] = _submit_village(source, v, win[v.id], found["streams"], out, params)
     for vid, futs in chains.items():
         wait(futs)
         run = runs[vid]

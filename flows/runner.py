@@ -12,6 +12,7 @@ from typing import Iterator, Sequence
 from aoi import Village
 from sensing.base import Source
 
+from . import state
 from .atomic import clean_stale_temporaries
 from .params import Params
 from .village_run import VillageRun, run_village
@@ -37,32 +38,37 @@ def dask_client(address: str | None = None) -> Iterator[object]:
 
 
 def run_plain(villages: Sequence[Village], source: Source, out: Path, start: dt.date, end: dt.date,
-              params: Params = Params(), *, dask_address: str | None = None) -> list[VillageRun]:
+              params: Params = Params(), *, dask_address: str | None = None,
+              incremental: bool = False) -> list[VillageRun]:
     """Every village in turn without Prefect (progress bar on a terminal)."""
     from tqdm import tqdm
 
     clean_stale_temporaries(out)
+    win = state.windows([v.id for v in villages], out, start, end, incremental=incremental)
     runs = []
     with dask_client(dask_address):
         bar = tqdm(villages, desc="villages", unit="village", disable=not sys.stderr.isatty())
         for v in bar:
             bar.set_postfix_str(v.id)
-            runs.append(run_village(source, v, start, end, out, params))
+            runs.append(run_village(source, v, *win[v.id], out, params))
     return runs
 
 
 def run_prefect(villages: Sequence[Village], source: Source, out: Path, start: dt.date, end: dt.date,
-                params: Params = Params(), *, dask_address: str | None = None) -> list[VillageRun]:
+                params: Params = Params(), *, dask_address: str | None = None,
+                incremental: bool = False) -> list[VillageRun]:
     """The Prefect ``nightly`` flow (an ephemeral API server unless PREFECT_API_URL is set)."""
     from .nightly import nightly
 
     clean_stale_temporaries(out)
+    win = state.windows([v.id for v in villages], out, start, end, incremental=incremental)
     with dask_client(dask_address):
-        return nightly(list(villages), source, str(out), start, end, params)
+        return nightly(list(villages), source, str(out), start, end, params, windows=win)
 
 
 def finish_run(out: Path, villages: Sequence[Village], runs: Sequence[VillageRun]) -> None:
-    """Publish what the run made: the STAC catalog and the download page, if available."""
+    """Record the run in ``state.json``, then publish the STAC catalog and the download page."""
+    state.record(out, runs)
     try:
         from .publish import publish
     except ImportError:  # publishing not installed in this build
