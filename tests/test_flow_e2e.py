@@ -1,0 +1,214 @@
+"""End to end on the demo: the nightly chain (plain and under Prefect) writes valid products,
+finds the planted changes, isolates a failing village and re-runs without changing a byte."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.features import rasterize
+
+from flows.atomic import sha256_file
+from flows.params import Params
+from flows.rasters import is_valid_cog
+
+pytestmark = pytest.mark.slow
+
+VILLAGES = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei")
+START, END = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+
+
+@pytest.fixture(scope="session")
+def demo_villages(registry_villages):
+    return [v for v in registry_villages if v.id in VILLAGES]
+
+
+@pytest.fixture(scope="session")
+def demo_source():
+    from sensing.demo import DemoSource
+
+    return DemoSource()
+
+
+@pytest.fixture(scope="session")
+def plain_out(tmp_path_factory, demo_villages, demo_source):
+    from flows.runner import finish_run, run_plain
+
+    out = tmp_path_factory.mktemp("plain")
+    runs = run_plain(demo_villages, demo_source, out, START, END, Params())
+    finish_run(out, demo_villages, runs)
+    return out, runs
+
+
+@pytest.fixture(scope="session")
+def prefect_out(tmp_path_factory, demo_villages, demo_source, prefect_server):
+    from flows.runner import run_prefect
+
+    out = tmp_path_factory.mktemp("prefect")
+    runs = run_prefect(demo_villages, demo_source, out, START, END, Params())
+    return out, runs
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in root.rglob(pattern) if not p.name.startswith("."))
+
+
+def test_every_village_gets_its_products(plain_out, demo_villages):
+    out, runs = plain_out
+    assert [r.status for r in runs] == ["ok"] * len(demo_villages), [r.reason for r in runs]
+    for v, run in zip(demo_villages, runs):
+        assert len(run.dates) >= 3
+        for d in run.dates:
+            folder = out / v.id / d
+            for name in ("ndvi.tif", "water_mask.tif", "water_bodies.geojson",
+                         "black_odorous_suspects.geojson", "manifest.json"):
+                assert (folder / name).exists(), folder / name
+        changes = list((out / v.id / "change").iterdir())
+        assert len([c for c in changes if c.is_dir()]) == len(run.dates) - 1
+        assert (out / v.id / "indicators.parquet").exists()
+
+
+def test_outputs_are_valid_cogs_in_the_village_crs(plain_out, demo_villages):
+    from aoi import grid_for
+
+    out, _ = plain_out
+    for v in demo_villages:
+        epsg = int(grid_for(v, 10.0).crs.split(":")[1])
+        tifs = [p for p in _files(out / v.id, "*.tif") if "drone" not in p.parts[-2]]
+        assert len(tifs) > 10
+        for tif in tifs:
+            ok, errors, _ = is_valid_cog(tif)
+            assert ok, (tif, errors)
+            with rasterio.open(tif) as src:
+                assert src.crs.to_epsg() == epsg
+                assert src.nodata is not None
+                assert "DEMO" in src.tags()
+
+
+def test_geojson_is_rfc7946_with_required_fields(plain_out):
+    out, _ = plain_out
+    gj = _files(out, "*.geojson")
+    assert gj
+    for p in gj:
+        fc = json.loads(p.read_text())
+        assert fc["type"] == "FeatureCollection" and "crs" not in fc
+        assert fc["properties"]["demo"] is True
+        for f in fc["features"]:
+            assert f["type"] == "Feature" and f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+            xy = np.array([c for ring in (f["geometry"]["coordinates"] if f["geometry"]["type"] == "Polygon"
+                                          else [r for poly in f["geometry"]["coordinates"] for r in poly])
+                           for c in ring])
+            assert (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
+    for p in _files(out, "water_bodies.geojson"):
+        for f in json.loads(p.read_text())["features"]:
+            props = f["properties"]
+            assert props["area_m2"] > 0 and props["wb_id"]
+            assert props["status"] in ("ordinary", "suspect_black_odorous", "too_small", "no_valid_observation")
+            assert props["verification"] == "unverified"
+
+
+def test_manifest_lists_inputs_params_versions_checksums(plain_out, demo_villages):
+    out, runs = plain_out
+    v, run = demo_villages[0], runs[0]
+    m = json.loads((out / v.id / run.dates[0] / "manifest.json").read_text())
+    assert m["inputs"]["item_ids"][0].startswith("DEMO")
+    assert m["inputs"]["demo"] is True
+    assert m["parameters"]["boi_threshold"] == 0.065
+    assert "prefect" in m["versions"] and "gdal" in m["versions"]
+    for name, meta in m["outputs"].items():
+        assert sha256_file(out / v.id / run.dates[0] / name) == meta["sha256"]
+
+
+def _truth_overlap(gj: Path, truth_mask: np.ndarray, grid) -> float:
+    """Share of the truth pixels covered by the polygons of ``gj``."""
+    gdf = gpd.read_file(gj)
+    if not len(gdf) or not truth_mask.any():
+        return 0.0
+    gdf = gdf.to_crs(grid.crs)
+    hit = rasterize([(g, 1) for g in gdf.geometry], out_shape=truth_mask.shape,
+                    transform=grid.transform, fill=0, dtype="uint8").astype(bool)
+    return float((hit & truth_mask).sum() / truth_mask.sum())
+
+
+def test_planted_changes_found(plain_out, demo_villages, demo_source):
+    from aoi import grid_for
+
+    out, _ = plain_out
+    for v in demo_villages:
+        truth = demo_source.truth(v)
+        d_from, d_to = truth.attrs["change_from"], truth.attrs["change_to"]
+        folder = out / v.id / "change" / f"{d_from}_{d_to}"
+        assert folder.exists(), f"no change products for the planted pair {d_from}..{d_to}"
+        grid = grid_for(v, 10.0)
+        loss = truth["vegetation_loss"].values.astype(bool)
+        gain = truth["water_gain"].values.astype(bool)
+        assert _truth_overlap(folder / "vegetation_loss.geojson", loss, grid) >= 0.8
+        assert _truth_overlap(folder / "water_gain.geojson", gain, grid) >= 0.8
+        turned = truth["became_black_odorous"].values.astype(bool)
+        assert _truth_overlap(folder / "new_black_odorous_suspects.geojson", turned, grid) >= 0.8
+
+
+def test_indicator_table_one_row_per_date(plain_out, demo_villages):
+    import pandas as pd
+
+    out, runs = plain_out
+    for v, run in zip(demo_villages, runs):
+        df = pd.read_parquet(out / v.id / "indicators.parquet")
+        main = df[df["stream"] == "main"]
+        assert list(main["date"].dt.strftime("%Y-%m-%d")) == run.dates
+        assert (main["water_area_m2"] > 0).all()
+        assert main["ndvi_mean"].between(-1, 1).all()
+
+
+def test_rerun_skips_and_changes_no_byte(plain_out, demo_villages, demo_source):
+    from flows.runner import finish_run, run_plain
+
+    out, _ = plain_out
+    before = {p: sha256_file(p) for p in _files(out, "*") if p.is_file()}
+    runs = run_plain(demo_villages, demo_source, out, START, END, Params())
+    finish_run(out, demo_villages, runs)
+    after = {p: sha256_file(p) for p in _files(out, "*") if p.is_file()}
+    assert all(r.reused == len(r.products) - 1 or r.reused > 0 for r in runs)
+    changed = [str(p) for p in before if before[p] != after.get(p)]
+    assert not changed, changed
+
+
+def test_prefect_flow_matches_plain_run(prefect_out, plain_out, demo_villages):
+    pout, pruns = prefect_out
+    out, _ = plain_out
+    assert [r.status for r in pruns] == ["ok"] * len(demo_villages), [r.reason for r in pruns]
+    for v in demo_villages:
+        for p in _files(pout / v.id, "*.tif"):
+            twin = out / p.relative_to(pout)
+            assert sha256_file(p) == sha256_file(twin), p
+
+
+def test_failing_village_is_reported_and_others_finish(tmp_path, demo_villages, demo_source, prefect_server):
+    from dataclasses import dataclass
+
+    from flows.runner import run_prefect
+
+    @dataclass(frozen=True)
+    class Flaky:
+        inner: object
+        bad: str
+        kind: str = "demo"
+
+        def load(self, village, start, end):
+            if village.id == self.bad:
+                raise OSError(f"imagery for {village.id} is unreadable")
+            return self.inner.load(village, start, end)
+
+        def describe(self):
+            return self.inner.describe()
+
+    runs = run_prefect(demo_villages, Flaky(demo_source, demo_villages[0].id), tmp_path, START, END, Params())
+    by = {r.village_id: r for r in runs}
+    assert by[demo_villages[0].id].status == "failed"
+    assert "unreadable" in by[demo_villages[0].id].reason
+    assert by[demo_villages[1].id].status == "ok"
+    assert (tmp_path / demo_villages[1].id / "indicators.parquet").exists()
