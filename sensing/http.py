@@ -1,0 +1,128 @@
+"""Robust HTTP for STAC APIs: retries with exponential backoff on 429/5xx, connection
+errors and read timeouts (honouring ``Retry-After``), and href hygiene for provenance.
+
+pystac-client's ``StacApiIO`` accepts a ``urllib3.Retry`` as ``max_retries``; that covers
+everything urllib3 can see (status codes, connect and read errors). A response that arrives
+complete with status 200 but a broken body (truncated JSON, connection cut mid-body) is
+invisible to urllib3, so :func:`call_with_retries` retries those at the application level.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Callable, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from urllib3 import Retry
+
+log = logging.getLogger("villagewatch.sensing.http")
+
+#: HTTP statuses worth retrying: rate limiting and transient server errors
+RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+
+#: never wait longer than this for one ``Retry-After`` (seconds), whatever the server asks
+MAX_RETRY_AFTER_S = 60.0
+
+#: query parameters that carry credentials in signed asset URLs (Azure SAS, AWS SigV4, tokens)
+SIGNED_QUERY_KEYS: frozenset[str] = frozenset({
+    "sv", "st", "se", "sr", "sp", "sig", "spr", "srt", "ss", "skoid", "sktid", "skt", "ske",
+    "sks", "skv", "saoid", "suoid", "scid", "sdd", "token", "access_token", "signature",
+    "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signature",
+    "x-amz-signedheaders", "x-amz-security-token",
+})
+
+T = TypeVar("T")
+
+
+class CappedRetry(Retry):
+    """``urllib3.Retry`` that honours ``Retry-After`` but never sleeps longer than
+    :data:`MAX_RETRY_AFTER_S`."""
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER_S)
+
+
+def retry_policy(max_retries: int = 5, backoff: float = 1.0) -> Retry:
+    """Retry on 429/5xx, connection errors and read timeouts, for every method (STAC search
+    is a read-only POST), with exponential backoff ``backoff * 2**(n-1)`` s and ``Retry-After``
+    respected. After the last attempt the final response is returned (not raised), so the
+    caller sees the real HTTP status."""
+    return CappedRetry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        other=0,
+        backoff_factor=backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def stac_api_io(*, timeout: float | None = 30.0, max_retries: int = 5, backoff: float = 1.0,
+                headers: dict[str, str] | None = None):
+    """A ``pystac_client.stac_api_io.StacApiIO`` using :func:`retry_policy` and ``timeout``."""
+    from pystac_client.stac_api_io import StacApiIO
+
+    return StacApiIO(headers=headers, timeout=timeout,
+                     max_retries=retry_policy(max_retries, backoff) if max_retries else None)
+
+
+def is_transient_body_error(exc: BaseException) -> bool:
+    """True for a reply whose body broke after the headers: invalid/truncated JSON, or the
+    connection cut mid-body (pystac-client wraps those in ``APIError``; the cause is kept
+    in ``__context__``)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (json.JSONDecodeError, requests.exceptions.ChunkedEncodingError,
+                          requests.exceptions.ContentDecodingError)):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def call_with_retries(fn: Callable[[], T], *, attempts: int = 3, backoff: float = 1.0,
+                      retry_if: Callable[[BaseException], bool] = is_transient_body_error,
+                      what: str = "request") -> T:
+    """Call ``fn()``; on an exception for which ``retry_if`` is true, wait
+    ``backoff * 2**k`` s and try again, up to ``attempts`` calls in all."""
+    for k in range(max(1, attempts)):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - filtered by retry_if
+            if k + 1 >= attempts or not retry_if(exc):
+                raise
+            wait = backoff * (2 ** k)
+            log.warning("%s failed (%s: %s); retry %d/%d in %.1f s",
+                        what, type(exc).__name__, exc, k + 1, attempts - 1, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def strip_signed_query(href: str) -> str:
+    """``href`` without credential query parameters (SAS tokens, AWS signatures); other
+    query parameters are kept. Local paths are returned unchanged."""
+    parts = urlsplit(href)
+    if not parts.query or parts.scheme not in ("http", "https", "s3", "gs", "az", "abfs"):
+        return href
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in SIGNED_QUERY_KEYS]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def host_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL (for messages; never includes the query)."""
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}" if p.netloc else url
+
+
+def redact(url: str) -> str:
+    """``url`` with credential query parameters removed (safe for logs and manifests)."""
+    return strip_signed_query(url)
