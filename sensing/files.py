@@ -24,7 +24,9 @@ picked up automatically)::
   finally ``date`` (option or band map). A file with none of these is an error.
 - ``resampling="grid"`` (default): every file is reprojected onto
   ``aoi.grid_for(village, resolution)`` (local UTM; ``resolution`` defaults to the first file's
-  pixel size in metres) with ``method`` (bilinear by default, right for reflectance).
+  pixel size in metres) with ``method``; by default bilinear (reflectance), or the pixel
+  average when the target pixel is at least twice the file's (a 10 cm drone mosaic onto a
+  10 m grid: bilinear would only sample it).
   ``resampling="native"``: the first overlapping file's own CRS and pixel grid, clipped to the
   village's bounding box (the grid's buffered extent); later files are pasted when they share
   that pixel grid and reprojected onto it otherwise. Both choices are in :meth:`describe`.
@@ -32,6 +34,8 @@ picked up automatically)::
   in time order. A file not overlapping the village is skipped with a log line; none
   overlapping is ``NoDataError``. Unreadable files, a missing CRS or a band count that does
   not match the band map are ``ImageryFileError`` naming the file.
+- ``valid_fraction`` per date: the share of the village polygon's pixels where the first
+  band has data (nodata and outside the files are NaN).
 """
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ import json
 import logging
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -57,7 +61,7 @@ from shapely.ops import transform as shp_transform
 
 from aoi import Village, grid_for
 
-from .errors import ImageryFileError, NoDataError, SensingError
+from .errors import ImageryFileError, NoDataError
 from .masking import aoi_mask, aoi_valid_fraction
 from .radiometry import to_reflectance
 from .scene import COMMON_NAMES, DEFAULT_CHUNKS, check_scene
@@ -192,7 +196,8 @@ class FilesSource:
     ``sensing.sensors.SENSORS`` (default: ``drone-rgb`` for RGB-only files, else
     ``drone-multispectral``). ``date``: acquisition date for files that do not say.
     ``resampling``: ``"grid"`` or ``"native"`` (see the module docstring); ``method``: the
-    resampling kernel (``bilinear``, ``nearest``, ``cubic``, ``average``...). ``resolution``:
+    resampling kernel (``bilinear``, ``nearest``, ``cubic``, ``average``...; default: bilinear,
+    average when shrinking by 2x or more). ``resolution``:
     grid mode pixel size in metres (default: the first file's).
     """
 
@@ -204,13 +209,14 @@ class FilesSource:
     sensor: str | None = None
     date: Any = None
     resampling: str = "grid"
-    method: str = "bilinear"
+    method: str | None = None
     resolution: float | None = None
     chunks: Mapping[str, int] | None = None
 
     kind: ClassVar[str] = "files"
     _files: tuple[Path, ...] = field(init=False, repr=False, compare=False)
     _bandmap: dict = field(init=False, repr=False, compare=False)
+    _bandmap_file: Path | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.resampling is None:
@@ -231,6 +237,8 @@ class FilesSource:
             bm = found[0] if found else None
         object.__setattr__(self, "_files", tuple(files))
         object.__setattr__(self, "_bandmap", read_band_map(bm))
+        is_file = isinstance(bm, (str, Path)) and Path(str(bm)).is_file()
+        object.__setattr__(self, "_bandmap_file", Path(str(bm)) if is_file else None)
         if self._bandmap.get("sensor") and self._bandmap["sensor"] not in SENSORS:
             raise ImageryFileError(f"band map names unknown sensor {self._bandmap['sensor']!r}")
         if self._bandmap.get("bands"):
@@ -264,15 +272,14 @@ class FilesSource:
             "kind": self.kind,
             "paths": [str(p) for p in self._files],
             "band_map": list(bm["bands"]) if bm.get("bands") else None,
-            "band_map_file": str(self.band_map) if isinstance(self.band_map, (str, Path)) and
-            Path(str(self.band_map)).is_file() else None,
+            "band_map_file": str(self._bandmap_file) if self._bandmap_file else None,
             "scale": self.scale if self.scale is not None else bm.get("scale"),
             "offset": self.offset if self.offset is not None else bm.get("offset"),
             "nodata": self.nodata if self.nodata is not None else bm.get("nodata"),
             "sensor": self.sensor or bm.get("sensor"),
             "date": str(_parse_date(self.date or bm.get("date"))) if (self.date or bm.get("date")) else None,
             "resampling": self.resampling,
-            "method": self.method,
+            "method": self.method or "auto: bilinear, average when shrinking >= 2x",
             "resolution": float(self.resolution) if self.resolution else None,
         }
 
@@ -379,8 +386,6 @@ class FilesSource:
     # ------------------------------------------------------------ load
     def load(self, village: Village, start: Any, end: Any) -> xr.Dataset:
         """The village's Scene from the files dated between ``start`` and ``end`` (inclusive)."""
-        from odc.geo.geobox import GeoBox
-
         start, end = _parse_date(start), _parse_date(end)
         if start is None or end is None:
             raise ValueError(f"village {village.id}: start/end must be dates")
@@ -411,11 +416,9 @@ class FilesSource:
         if self.resampling == "grid":
             with rasterio.open(ref.path) as src:
                 res = float(self.resolution) if self.resolution else native_resolution_m(src)
-            grid = grid_for(village, res)
-            target = grid.geobox()
+            target = grid_for(village, res).geobox()
         else:
             target = self._native_geobox(ref.path, village, [s.path for s in overlapping])
-            grid = None
 
         per_date: dict[dt.date, list[tuple[FileSpec, xr.Dataset]]] = {}
         for s in overlapping:
@@ -445,7 +448,7 @@ class FilesSource:
             "item_ids": ids,
             "source": "files",
             "resampling": self.resampling,
-            "resampling_method": self.method,
+            "resampling_method": self.method or "auto",
             "resolution": float(abs(target.resolution.x)),
             "files": [str(s.path) for s in overlapping],
             "dates_from": {s.path.name: s.date_from for s in overlapping},
@@ -513,7 +516,9 @@ class FilesSource:
             if info.paste_ok and info.read_shrink == 1:
                 out[name] = _paste(refl, info, target)
             else:
-                out[name] = xr_reproject(refl, target, resampling=self.method, dst_nodata=np.nan).astype("float32")
+                method = self.method or ("average" if float(info.scale) >= 2.0 else "bilinear")
+                out[name] = xr_reproject(refl, target, resampling=method, src_nodata=np.nan,
+                                         dst_nodata=np.nan).astype("float32")
         ds = xr.Dataset(out)
         ds = ds.drop_vars([c for c in ds.coords if c not in ("y", "x")])
         y, x = _geobox_coords(target)

@@ -22,7 +22,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -344,6 +344,8 @@ class StacSource:
             if status is None:
                 raise SourceUnavailableError(f"STAC API {redact(url)} is unreachable: {exc}") from exc
             raise SourceUnavailableError(f"STAC API {redact(url)} answered HTTP {status}: {str(exc)[:300]}") from exc
+        except (pystac.errors.STACError, pystac.errors.STACTypeError) as exc:  # answered, not STAC
+            raise SourceUnavailableError(f"{redact(url)} is not a STAC API: {exc}") from exc
         except ValueError as exc:  # JSONDecodeError after the retries
             if is_transient_body_error(exc):
                 raise SourceUnavailableError(f"STAC API {redact(url)} returned invalid JSON: {exc}") from exc

@@ -198,3 +198,29 @@ def test_date_and_band_map_parsing():
     assert read_band_map(("red", "nir")) == {"bands": ["red", "nir"]}
     with pytest.raises(ValueError, match="resampling"):
         FilesSource(paths=REALDATA, resampling="nearest")
+
+
+def test_airborne_10cm_onto_1m_grid_averages_the_pixels_it_covers():
+    need(AIRBORNE)
+    v = raster_village(AIRBORNE, shrink=0.3)
+    src = FilesSource(paths=AIRBORNE, resampling="grid", resolution=1.0, date="2018-06-01")
+    ds = src.load(v, "2018-06-01", "2018-06-01")
+    g = grid_for(v, 1.0)
+    assert ds.rio.crs.to_string() == g.crs == "EPSG:32617" and ds.rio.transform() == g.transform
+    assert src.describe()["method"].startswith("auto")
+    with rasterio.open(AIRBORNE) as f:
+        arr = f.read(1).astype("float64")
+        ft = f.transform
+    arr[arr == 255] = np.nan  # the file's nodata
+    red = ds["red"].isel(time=0).values
+    # grid pixel (j, i) covers file pixels rows r0+10j.., cols c0+10i.. (1 m edges fall on 0.1 m edges)
+    c0, r0 = ~ft * (g.transform.c, g.transform.f)
+    c0, r0 = int(round(c0)), int(round(r0))
+    j0, i0 = -(r0 // 10) if r0 < 0 else 0, -(c0 // 10) if c0 < 0 else 0
+    nj, ni = (arr.shape[0] - (r0 + 10 * j0)) // 10, (arr.shape[1] - (c0 + 10 * i0)) // 10
+    sub = arr[r0 + 10 * j0: r0 + 10 * (j0 + nj), c0 + 10 * i0: c0 + 10 * (i0 + ni)]
+    means = sub.reshape(nj, 10, ni, 10).mean(axis=(1, 3))  # NaN where a block holds nodata
+    got = red[j0:j0 + nj, i0:i0 + ni] * 255
+    ok = np.isfinite(means)
+    assert ok.sum() > 500
+    np.testing.assert_allclose(got[ok], means[ok], atol=0.51)  # 1 m pixel = mean of its 100

@@ -231,3 +231,17 @@ def test_local_cog_values_are_what_the_items_point_at(tmp_path):
     with rasterio.open(local["assets"]["B04"]["href"]) as f:
         assert f.crs.to_string() == crs and f.transform.c == x0 and f.read(1)[0, 0] == 1500
     assert aligned_origin(399960, x0 + 7, 10) == x0
+
+
+def test_unreadable_asset_is_source_unavailable_naming_the_village(tmp_path):
+    from sensing.errors import SourceUnavailableError
+
+    item = _pc_item()
+    crs = _epsg(item)
+    x0, y0 = window_origin(item, crs, _origin(item, "SCL"), 20.0)
+    local, v = s2_local_item(item, tmp_path / "cogs", x0, y0, {"red": "B04"}, "SCL", crs)
+    missing = tmp_path / "gone" / "SCL.tif"
+    local["assets"]["SCL"]["href"] = str(missing)
+    write_item(tmp_path / "items", local)
+    with pytest.raises(SourceUnavailableError, match=r"s2-test-village.*gone/SCL.tif"):
+        StacSource(url=str(tmp_path / "items"), bands=("red",)).load(v, "2019-06-29", "2019-06-29")
