@@ -36,11 +36,13 @@ def make_scene(
     item_ids: Sequence[str],
     attrs: Mapping[str, Any] | None = None,
     chunks: Mapping[str, int] | None = None,
+    valid_fraction: Sequence[float] | None = None,
 ) -> xr.Dataset:
     """Assemble a contract-conforming Scene from per-band ``(time, y, x)`` arrays.
 
     Arrays may be NumPy or Dask; the result is float32, Dask-chunked, with CRS, transform,
-    ``item_id`` and ``valid_fraction`` coordinates on ``time``.
+    ``item_id`` and ``valid_fraction`` coordinates on ``time`` (computed from the bands unless
+    given).
     """
     times = pd.DatetimeIndex(pd.to_datetime(list(times)))
     if len(item_ids) != len(times):
@@ -63,12 +65,14 @@ def make_scene(
     )
     ds.attrs.setdefault("resolution", abs(res_x))
     ds = ds.chunk({**DEFAULT_CHUNKS, **dict(chunks or {})})
-    if "valid_fraction" not in ds.coords:
-        ds = ds.assign_coords(valid_fraction=("time", valid_fraction(ds).values))
+    if valid_fraction is not None:  # known without reading the bands (e.g. from SCL/QA)
+        ds = ds.assign_coords(valid_fraction=("time", np.asarray(valid_fraction, dtype="float64")))
+    else:
+        ds = ds.assign_coords(valid_fraction=("time", _valid_fraction(ds).values))
     return ds
 
 
-def valid_fraction(scene: xr.Dataset, aoi_mask: xr.DataArray | None = None) -> xr.DataArray:
+def _valid_fraction(scene: xr.Dataset, aoi_mask: xr.DataArray | None = None) -> xr.DataArray:
     """Per date, the share of (AOI) pixels where every band is finite. Computes eagerly (small)."""
     ok = None
     for name in scene.data_vars:
@@ -107,3 +111,6 @@ def check_scene(scene: xr.Dataset, *, require_dask: bool = True) -> xr.Dataset:
 
 def bands_present(scene: xr.Dataset) -> frozenset[str]:
     return frozenset(str(n) for n in scene.data_vars)
+
+
+valid_fraction = _valid_fraction
