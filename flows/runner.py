@@ -69,6 +69,9 @@ def run_prefect(villages: Sequence[Village], source: Source, out: Path, start: d
 def finish_run(out: Path, villages: Sequence[Village], runs: Sequence[VillageRun]) -> None:
     """Record the run in ``state.json``, then publish the STAC catalog and the download page."""
     state.record(out, runs)
+    from .api import write_run_table
+
+    write_run_table(out)
     try:
         from .publish import publish
     except ImportError:  # publishing not installed in this build
