@@ -228,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sensing.errors import SensingError
 
         if isinstance(exc, (VillageError, SensingError, FileNotFoundError, ValueError)) and not args.verbose:
-            print(f"villagewatch: error: {exc}", file=sys.stderr)
+            from sensing.http import redact_text
+
+            print(f"villagewatch: error: {redact_text(str(exc))}", file=sys.stderr)
             return 2
         raise
 

@@ -16,6 +16,7 @@ from prefect.futures import PrefectFuture, wait
 
 from aoi import Village
 from sensing.base import Source
+from sensing.http import redact_text
 
 from . import scenes
 from .params import Params
@@ -108,7 +109,7 @@ def nightly(
         if not fut.state.is_completed():
             exc = _exception(fut)
             runs[v.id].status = "no-data" if type(exc).__name__ == "NoDataError" else "failed"
-            runs[v.id].reason = f"{type(exc).__name__}: {exc}"
+            runs[v.id].reason = redact_text(f"{type(exc).__name__}: {exc}")
             logger.warning("village %s: %s", v.id, runs[v.id].reason)
             continue
         found = fut.result()
@@ -120,7 +121,7 @@ def nightly(
         for f in futs:
             if not f.state.is_completed():
                 exc = _exception(f)
-                run.status, run.reason = "failed", run.reason or f"{type(exc).__name__}: {exc}"
+                run.status, run.reason = "failed", run.reason or redact_text(f"{type(exc).__name__}: {exc}")
                 continue
             res = f.result()
             if isinstance(res, str):

@@ -118,9 +118,10 @@ def _write_blocks(dst, data, out_dtype: np.dtype, nodata, blocks_at_once: int) -
             arr = np.asarray(arr)
             if arr.dtype == bool:
                 arr = arr.astype(out_dtype)
-            elif np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(out_dtype, np.floating):
-                fill = nodata if nodata is not None else 0
-                arr = np.where(np.isfinite(arr), arr, fill).astype(out_dtype)
+            elif np.issubdtype(arr.dtype, np.floating):
+                # inf (a division by ~0 upstream) is no value: write nodata, never inf
+                fill = nodata if nodata is not None else (np.nan if np.issubdtype(out_dtype, np.floating) else 0)
+                arr = np.where(np.isfinite(arr), arr, fill).astype(out_dtype, copy=False)
             else:
                 arr = arr.astype(out_dtype, copy=False)
             win = Window(int(col_starts[c]), int(row_starts[r]), arr.shape[1], arr.shape[0])

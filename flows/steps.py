@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,7 +21,7 @@ import xarray as xr
 from rasterio.features import rasterize
 
 import indices
-from aoi import Village
+from aoi import Village, is_safe_id
 from sensing.base import Source
 from sensing.errors import NoDataError
 
@@ -36,18 +37,32 @@ DATE_FMT = "%Y-%m-%d"
 
 
 # --------------------------------------------------------------------------- paths
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _part(value: object, what: str, *, date: bool = False) -> str:
+    """``value`` if it is a safe single folder name (a village-id slug, or a YYYY-MM-DD date),
+    else ``ValueError``: ids, dates and stream names reach here from the Python API and from
+    sources, and must never make flows write outside the output folder (``../x``, ``/etc``)."""
+    text = str(value)
+    if not (_DATE_RE.match(text) if date else is_safe_id(text)):
+        kind = "a YYYY-MM-DD date" if date else "an ASCII slug (a-z, 0-9, '-', '_')"
+        raise ValueError(f"{what} {text!r} is not {kind}; refusing to use it as a folder name")
+    return text
+
+
 def village_dir(out_root: str | Path, village: Village) -> Path:
-    return Path(out_root) / village.id
+    return Path(out_root) / _part(village.id, "village id")
 
 
 def date_dir(out_root: str | Path, village: Village, date: str, stream: str | None = None) -> Path:
-    d = village_dir(out_root, village) / date
-    return d / stream if stream else d
+    d = village_dir(out_root, village) / _part(date, "date", date=True)
+    return d / _part(stream, "stream") if stream else d
 
 
 def change_dir(out_root: str | Path, village: Village, d_from: str, d_to: str, stream: str | None = None) -> Path:
-    d = village_dir(out_root, village) / "change" / f"{d_from}_{d_to}"
-    return d / stream if stream else d
+    d = village_dir(out_root, village) / "change" / f"{_part(d_from, 'date', date=True)}_{_part(d_to, 'date', date=True)}"
+    return d / _part(stream, "stream") if stream else d
 
 
 # --------------------------------------------------------------------------- scene helpers

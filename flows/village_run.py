@@ -16,6 +16,7 @@ import xarray as xr
 from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
+from sensing.http import redact_text
 
 from . import scenes
 from .params import Params
@@ -111,10 +112,10 @@ def run_village(
         if not run.dates:
             run.status, run.reason = "no-data", "every date below the valid-fraction threshold"
     except NoDataError as exc:
-        run.status, run.reason = "no-data", str(exc)
+        run.status, run.reason = "no-data", redact_text(str(exc))
         log.warning("%s: no data: %s", village.id, exc)
     except Exception as exc:  # a failing village is reported, the others go on
-        run.status, run.reason = "failed", f"{type(exc).__name__}: {exc}"
+        run.status, run.reason = "failed", redact_text(f"{type(exc).__name__}: {exc}")
         log.error("%s: failed: %s\n%s", village.id, exc, traceback.format_exc())
     return run
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import traceback
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -107,11 +109,16 @@ def call_with_retries(fn: Callable[[], T], *, attempts: int = 3, backoff: float 
 
 
 def strip_signed_query(href: str) -> str:
-    """``href`` without credential query parameters (SAS tokens, AWS signatures); other
-    query parameters are kept. Local paths are returned unchanged."""
+    """``href`` without credential query parameters (SAS tokens, AWS signatures) and without
+    ``user:password@`` in the host part; other query parameters are kept. Local paths are
+    returned unchanged."""
     parts = urlsplit(href)
-    if not parts.query or parts.scheme not in ("http", "https", "s3", "gs", "az", "abfs"):
+    if parts.scheme not in ("http", "https", "s3", "gs", "az", "abfs"):
         return href
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+    if not parts.query:
+        return urlunsplit(parts)
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
             if k.lower() not in SIGNED_QUERY_KEYS]
     return urlunsplit(parts._replace(query=urlencode(kept)))
@@ -126,3 +133,69 @@ def host_of(url: str) -> str:
 def redact(url: str) -> str:
     """``url`` with credential query parameters removed (safe for logs and manifests)."""
     return strip_signed_query(url)
+
+
+# --------------------------------------------------------------------------- credentials in text
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;](?:" + "|".join(re.escape(k) for k in sorted(SIGNED_QUERY_KEYS, key=len, reverse=True))
+    + r")=)[^&\s'\"<>#)\]]*")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
+_SECRET_HEADER = re.compile(
+    r"(?i)(['\"]?(?:authorization|proxy-authorization|x-api-key|api-key|ocp-apim-subscription-key)['\"]?"
+    r"\s*[:=]\s*)('[^']*'|\"[^\"]*\"|[^,}\s]+(?:\s+[^,}\s]+)?)")
+REDACTED = "REDACTED"
+
+#: loggers (ours and the HTTP/GDAL libraries') whose records can carry URLs or headers
+URL_LOGGERS: tuple[str, ...] = (
+    "urllib3.connectionpool", "urllib3.util.retry", "urllib3.response", "requests",
+    "pystac_client.stac_api_io", "pystac_client.client", "pystac_client.item_search", "pystac",
+    "rasterio", "rasterio._env", "rasterio._err", "rasterio._base", "rasterio._io", "rasterio._filepath",
+    "rasterio._vsiopener", "rasterio.io", "rasterio.env", "rasterio.session", "odc.stac", "odc.loader",
+    "villagewatch", "villagewatch.flows", "villagewatch.sensing.stac", "villagewatch.sensing.http",
+    "villagewatch.sensing.files", "villagewatch.sensing.radiometry",
+    "prefect.task_runs", "prefect.flow_runs",
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with credentials removed wherever they appear: signed-URL query values
+    (``sig=``, ``se=``, ``X-Amz-Signature=``, ``access_token=``...), ``user:password@`` in URLs
+    and ``Authorization``/API-key header values (for error messages and log lines)."""
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _USERINFO.sub(lambda m: m.group(1), text)
+    return _SECRET_HEADER.sub(lambda m: m.group(1) + repr(REDACTED), text)
+
+
+class CredentialFilter(logging.Filter):
+    """Rewrites a log record's message (and traceback) with :func:`redact_text`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is not ours to fix
+            return True
+        clean = redact_text(msg)
+        if clean != msg:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        elif record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return True
+
+
+_FILTER = CredentialFilter()
+
+
+def install_credential_filter(names: tuple[str, ...] = URL_LOGGERS) -> None:
+    """Attach :class:`CredentialFilter` to ``names`` (filters do not reach child loggers, so
+    each logger that emits is listed); idempotent."""
+    prefixes = tuple(sorted({n.split(".")[0] + "." for n in names}))
+    existing = [n for n in logging.root.manager.loggerDict if n.startswith(prefixes)]
+    for name in dict.fromkeys([*names, *existing]):
+        lg = logging.getLogger(name)
+        if _FILTER not in lg.filters:
+            lg.addFilter(_FILTER)
+
+
+install_credential_filter()

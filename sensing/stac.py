@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,8 @@ from shapely.geometry import mapping, shape
 from aoi import Village, grid_for
 
 from .errors import NoDataError, SensingError, SourceUnavailableError
-from .http import call_with_retries, is_transient_body_error, redact, stac_api_io, strip_signed_query
+from .http import (call_with_retries, is_transient_body_error, redact, redact_text, stac_api_io,
+                   strip_signed_query)
 from .masking import aoi_mask, aoi_valid_fraction, quality_valid
 from .radiometry import Radiometry, asset_radiometry, to_reflectance
 from .scene import DEFAULT_CHUNKS, check_scene
@@ -108,11 +110,14 @@ def item_json_for_provenance(item: pystac.Item) -> dict:
 
 
 def save_item_json(item: pystac.Item, folder: str | Path) -> Path:
-    """Write ``folder/<item id>.json`` atomically (temporary name, then ``os.replace``)."""
+    """Write ``folder/<item id>.json`` atomically (temporary name, then ``os.replace``). The id
+    comes from a remote server: characters other than ``A-Za-z0-9._-`` become ``_`` and leading
+    dots are dropped, so an id like ``../../x`` or ``/etc/x`` cannot write outside ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{item.id}.json"
-    tmp = folder / f".{item.id}.json.{os.getpid()}.tmp"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(item.id)).lstrip(".") or "item"
+    target = folder / f"{name}.json"
+    tmp = folder / f".{name}.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(item_json_for_provenance(item), indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, target)
     return target
@@ -342,13 +347,13 @@ class StacSource:
         except APIError as exc:
             status = getattr(exc, "status_code", None)
             if status is None:
-                raise SourceUnavailableError(f"STAC API {redact(url)} is unreachable: {exc}") from exc
-            raise SourceUnavailableError(f"STAC API {redact(url)} answered HTTP {status}: {str(exc)[:300]}") from exc
+                raise SourceUnavailableError(f"STAC API {redact(url)} is unreachable: {redact_text(str(exc))}") from exc
+            raise SourceUnavailableError(f"STAC API {redact(url)} answered HTTP {status}: {redact_text(str(exc))[:300]}") from exc
         except (pystac.errors.STACError, pystac.errors.STACTypeError) as exc:  # answered, not STAC
-            raise SourceUnavailableError(f"{redact(url)} is not a STAC API: {exc}") from exc
+            raise SourceUnavailableError(f"{redact(url)} is not a STAC API: {redact_text(str(exc))}") from exc
         except ValueError as exc:  # JSONDecodeError after the retries
             if is_transient_body_error(exc):
-                raise SourceUnavailableError(f"STAC API {redact(url)} returned invalid JSON: {exc}") from exc
+                raise SourceUnavailableError(f"STAC API {redact(url)} returned invalid JSON: {redact_text(str(exc))}") from exc
             raise
 
     def _keep(self, item: pystac.Item, village: Village, start: dt.date, end: dt.date) -> str | None:
@@ -477,7 +482,7 @@ class StacSource:
         except Exception as exc:  # rasterio / HTTP errors while reading the quality band
             raise SourceUnavailableError(
                 f"village {village.id}: reading {self._collection} assets from {redact(self.api_url)} "
-                f"failed: {type(exc).__name__}: {exc}") from exc
+                f"failed: {type(exc).__name__}: {redact_text(str(exc))}") from exc
         vf_values = np.asarray(vf.values, dtype="float64")
         keep = vf_values >= float(self.min_valid_fraction)
         for d, f, k in zip(days, vf_values, keep):
@@ -521,7 +526,7 @@ class StacSource:
                 resampling=resampling, fail_on_error=True,
             )
         except ValueError as exc:
-            raise SensingError(f"odc-stac cannot load {to_load} from {self._collection}: {exc}") from exc
+            raise SensingError(f"odc-stac cannot load {to_load} from {self._collection}: {redact_text(str(exc))}") from exc
 
     def _finish(self, ds: xr.Dataset, grid: Any, item_ids: list[str], rules: list[str],
                 by_id: Mapping[str, pystac.Item]) -> xr.Dataset:
