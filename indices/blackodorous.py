@@ -14,37 +14,45 @@ reflectance units (an Rrs scene is multiplied by pi before comparing).
 
 Methods (sources; see ``docs/blackodorous.md`` for the table and the test spectra):
 
-* ``boi``   BOI = (G - R) / (B + G + R); black-odorous where BOI < 0.065.
-  Yao Y., Shen Q., Zhu L., et al. 2019, Remote sensing identification of urban black-odor water
-  bodies in Shenyang City based on GF-2 image, 遥感学报 (Journal of Remote Sensing) 23(2):
-  230-242. (Volume/pages as we recall them; the rule BOI < 0.065 on Rrs is the one repeated
-  across the follow-up literature.)
+* ``boi``   BOI = (G - R) / (B + G + R); black-odorous where BOI < 0.065 on Rrs.
+  姚月 (Yao Y.), 申茜, 朱利, 高红杰, 曹红业, 韩惠, 孙建国, 李俊生 2019, 高分二号的沈阳市黑臭水体
+  遥感识别 (Remote sensing identification of urban black-odorous water in Shenyang from GF-2),
+  遥感学报 (J. Remote Sens.) 23(2), doi:10.11834/jrs.20197482. Their abstract: BOI from Rrs
+  < 0.065 is black-odorous; on Rayleigh-corrected reflectance only (no aerosol correction) the
+  threshold is 0.05, and the method suits clear images (AOT(550) <= 0.5). Our scenes are
+  fully atmospherically corrected, so the Rrs threshold 0.065 applies.
 * ``ndbwi`` NDBWI = (G - R) / (G + R); black-odorous where -0.05 <= NDBWI <= 0.115.
-  Attributed to 温爽 (Wen S.), 王桥, 李云梅, 朱利 et al. 2018, 基于高分影像的城市黑臭水体遥感识别:
-  以南京为例, 环境科学 39(1): 57-67 (doi:10.13227/j.hjkx.201703264), whose abstract names a
-  green/red band-ratio rule as its most accurate GF-2 algorithm; the NDBWI form and bounds are
-  as cited by later work (e.g. 姚焕玫 et al. 2019, 环境工程, PlanetScope, Qinzhou). We could not
-  check the bounds against the paper's text offline.
+  The green/red family of 温爽 (Wen S.), 王桥, 李云梅, 朱利 et al. 2018, 基于高分影像的城市黑臭水体
+  遥感识别: 以南京为例, 环境科学 39(1): 57-67, doi:10.13227/j.hjkx.201703264. Their abstract
+  lists four GF-2 rules (green single band, blue-green difference, green/red ratio,
+  chromaticity) and finds the green/red ratio most accurate. The normalised form and the
+  bounds -0.05 / 0.115 are as later work cites them (e.g. 姚焕玫 et al. 2019, 环境工程,
+  PlanetScope over Qinzhou, best accuracy > 90 %); we could not check them against the paper
+  text offline.
 * ``ratio`` G / R, the same green/red information as NDBWI: NDBWI = (G/R - 1) / (G/R + 1) is
   monotone in G/R, so the NDBWI bounds are *exactly* 0.905 <= G/R <= 1.260. Those are the
   defaults ("to be calibrated": the paper's own ratio bounds were not verifiable here). Because
   it carries no information beyond NDBWI it is **not** a default method (it would be a
-  duplicate vote); request it explicitly.
+  duplicate vote); request it explicitly. (Yao et al. 2019 found BOI more accurate than a
+  red/green ratio index on their Shenyang data.)
 * ``cie``   CIE 1931 excitation purity (and optionally dominant wavelength) of the water colour:
   black-odorous water is dark grey, i.e. close to the white point. Shen Q., Yao Y., Li J.,
   Zhang F., Wang S., Wu Y., Ye H., Zhang B. 2019, A CIE color purity algorithm to detect black
   and odorous water in urban rivers using high-resolution multispectral remote sensing images,
   IEEE TGRS 57(9): 6577-6590, doi:10.1109/TGRS.2019.2907283. Their threshold is sensor-specific
   (GF-2, in-situ calibrated) and could not be verified offline; our default purity < 0.25 with
-  the CIE RGB->XYZ transform is **ours**, set between literature-typical black-odorous spectra
-  (purity 0.08-0.22) and ordinary, algal and turbid water (>= 0.26); calibrate per sensor.
+  the CIE RGB->XYZ transform is **ours**, set between literature-shaped black-odorous spectra
+  (purity 0.08-0.22) and ordinary, clear-blue, algal and turbid spectra (0.26-0.49). Real
+  turbid coastal water (the S2-like Wadden Sea test image) is greyish too (median purity
+  0.13): colour alone does not exclude turbid water; the darkness guard does. Calibrate per
+  sensor.
 
 The turbid-water guard: see ``black_odorous_pixels``.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import xarray as xr
@@ -138,7 +146,8 @@ def boi_flag(scene: xr.Dataset, *, threshold: float = BOI_THRESHOLD) -> xr.DataA
     the known false positive the guard in ``black_odorous_pixels`` removes. False where NaN.
     """
     out = boi(scene) < threshold
-    out.attrs.update(formula="(G-R)/(B+G+R) < t", threshold=threshold, source="Yao et al. 2019, J. Remote Sens. 23(2)")
+    out.attrs.update(formula="(G-R)/(B+G+R) < t", threshold=threshold,
+                     source="Yao et al. 2019, J. Remote Sens. 23(2), doi:10.11834/jrs.20197482")
     return out.rename("boi_flag")
 
 

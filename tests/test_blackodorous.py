@@ -50,12 +50,13 @@ class NoCompute:
 
 
 # literature-shaped in-situ Rrs (sr^-1), band means B, G, R: black-odorous water is dark and
-# flat (Wen et al. 2018; Shen et al. 2019), ordinary water has a green peak, algal water a
-# strong green peak, turbid water is bright with red >= green.
+# flat (Wen et al. 2018; Shen et al. 2019), ordinary water has a green peak, clear deep water
+# is dark and blue, algal water has a strong green peak, turbid water is bright with red >= green.
 SPECTRA = {
     "black_odorous": (0.0040, 0.0060, 0.0058),
     "black_odorous_flat": (0.0030, 0.0035, 0.0034),
     "ordinary": (0.0080, 0.0180, 0.0100),
+    "clear_blue": (0.0060, 0.0030, 0.0028),
     "algal": (0.0060, 0.0200, 0.0080),
     "turbid_red": (0.0200, 0.0400, 0.0450),
     "turbid_neutral": (0.0150, 0.0300, 0.0280),
@@ -65,6 +66,7 @@ EXPECTED = {
     "black_odorous": (True, True, True, True, True),
     "black_odorous_flat": (True, True, True, True, True),
     "ordinary": (False, False, False, False, False),
+    "clear_blue": (True, True, False, True, False),  # dark, G ~ R: only the colour excludes it
     "algal": (False, False, False, False, False),
     "turbid_red": (True, False, False, False, False),
     "turbid_neutral": (True, True, False, False, False),
@@ -317,7 +319,8 @@ def test_real_turbid_coast_guard(tmp_path):
     share = {k: float(f[k].sum()) / n_water for k in ("boi_flag", "ndbwi_flag", "cie_flag", "dark", "is_suspect")}
     assert share["boi_flag"] > 0.99  # the known false positive, on real data
     assert share["ndbwi_flag"] < 0.02  # two-sided: G/R ~ 0.87 is below 0.905
-    assert share["dark"] == 0.0 and share["is_suspect"] == 0.0
+    assert share["cie_flag"] > 0.99  # real turbid water is greyish (purity ~0.13): colour alone
+    assert share["dark"] == 0.0 and share["is_suspect"] == 0.0  # ... so darkness does the guarding
     bright = bo.brightness(ds).values[water.values]
     med = float(np.median(bright))
     assert 0.10 < med < 0.13  # bright: more than twice the 0.05 guard
