@@ -392,7 +392,7 @@ def classify_water_bodies(
     units: Units = "reflectance",
     min_share: float = 0.5,
     min_votes: int = 2,
-    min_pixels: int = 4,
+    min_pixels: int = 9,
     small_body_weight: float = 0.5,
     national_min_area_m2: float = NATIONAL_MIN_AREA_M2,
     matrix: np.ndarray = CIE_RGB_TO_XYZ,
@@ -412,7 +412,7 @@ def classify_water_bodies(
     * ``share_<method>`` and ``share_suspect``: the share of valid pixels flagged;
     * ``methods_agreeing``: comma list of the methods flagging >= ``min_share`` of the pixels;
     * ``status``: ``too_small`` if the body is not resolvable (column ``resolvable``, else fewer
-      than ``min_pixels`` pixels); else ``no_valid_observation`` if no valid pixel; else
+      than ``min_pixels`` pixels, 9 = a 3x3 block as in ``indices.waterbodies``); else ``no_valid_observation`` if no valid pixel; else
       ``suspect_black_odorous`` if ``share_suspect >= min_share`` and at least ``min_votes``
       methods agree; else ``ordinary``;
     * ``confidence`` in [0, 1], a score of the black-odorous evidence (not a probability):

@@ -426,3 +426,23 @@ def test_majority_rule_a_half_black_pond():
         out = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(d, water), scene=d).set_index("wb_id")
         assert out.loc["wb-black", "status"] == expected
         assert out.loc["wb-black", "share_suspect"] == pytest.approx((25 - n_turbid) / 25)
+
+
+def test_classify_the_bodies_indices_waterbodies_finds():
+    """Round trip with the water-body vectoriser: its polygons rasterise back onto exactly
+    their pixels, and its ``resolvable`` (>= 9 pixels) drives ``too_small``."""
+    from indices.waterbodies import water_bodies
+
+    ds, water, _ = _grid_scene()
+    wb = water_bodies(water.rio.write_crs("EPSG:32650"))
+    out = bo.classify_water_bodies(wb, bo.black_odorous_pixels(ds, water), scene=ds)
+    by_size = {int(n): (st, int(v), agree) for n, st, v, agree in
+               zip(out["n_pixels"], out["status"], out["n_valid"], out["methods_agreeing"])}
+    assert by_size == {
+        25: ("suspect_black_odorous", 25, "boi,ndbwi,cie"),
+        16: ("ordinary", 16, ""),
+        2: ("too_small", 2, "boi,ndbwi,cie"),
+        9: ("no_valid_observation", 0, ""),
+        24: ("ordinary", 24, "boi"),
+    }
+    assert (out["list"] == out["size_class"]).all()
