@@ -307,7 +307,9 @@ def black_odorous_pixels(
     The guard. A one-sided index such as BOI < 0.065 also flags red-dominant turbid water
     (G < R gives BOI < 0), and near-neutral turbid water (G/R ~ 1.07) even passes the
     two-sided NDBWI. What sets black-odorous water apart is that it is *dark* and *grey*
-    (low colour purity) while turbid water is bright and yellow. So a pixel is a suspect only
+    (low colour purity), while turbid water is bright (and, in literature spectra, a more
+    saturated yellow; real turbid coastal water can be greyish, so darkness is the decisive
+    part). Clear deep water is dark too but blue (high purity). So a pixel is a suspect only
     when the index, the darkness guard and the colour agree::
 
         is_suspect = water & boi_flag & dark & cie_flag
@@ -412,8 +414,8 @@ def classify_water_bodies(
     * ``share_<method>`` and ``share_suspect``: the share of valid pixels flagged;
     * ``methods_agreeing``: comma list of the methods flagging >= ``min_share`` of the pixels;
     * ``status``: ``too_small`` if the body is not resolvable (column ``resolvable``, else fewer
-      than ``min_pixels`` pixels, 9 = a 3x3 block as in ``indices.waterbodies``); else ``no_valid_observation`` if no valid pixel; else
-      ``suspect_black_odorous`` if ``share_suspect >= min_share`` and at least ``min_votes``
+      than ``min_pixels`` pixels, 9 = a 3x3 block as in ``indices.waterbodies``); else
+      ``no_valid_observation`` if no valid pixel; else ``suspect_black_odorous`` if ``share_suspect >= min_share`` and at least ``min_votes``
       methods agree; else ``ordinary``;
     * ``confidence`` in [0, 1], a score of the black-odorous evidence (not a probability):
       (methods agreeing / methods) x share_suspect, x ``small_body_weight`` when not
