@@ -16,12 +16,12 @@ from prefect.futures import PrefectFuture, wait
 
 from aoi import Village
 from sensing.base import Source
-from sensing.http import redact_text
+from sensing.errors import NoDataError
 
 from . import scenes
 from .params import Params
 from .steps import process_change, process_date, write_indicator_table
-from .village_run import VillageRun, usable_dates
+from .village_run import VillageRun, failure_reason, usable_dates, with_read_retry
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -32,7 +32,21 @@ class Window:
     end: dt.date
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], task_run_name="discover-{village.id}")
+def _worth_retrying(task, task_run, state) -> bool:
+    """Retry loading only where a retry can help (API or asset unreachable, I/O); not when
+    the window has no usable data or the input is bad (ValueError family): those fail the
+    same way again, 12 s later."""
+    try:
+        state.result()
+    except (NoDataError, ValueError):
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient
+        return True
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_worth_retrying,
+      task_run_name="discover-{village.id}")
 def discover(source: Source, village: Village, window: Window, params: Params) -> dict[str, Any]:
     """Load (lazily) the village's scenes; the usable dates per stream and the dropped ones."""
     streams: dict[str, list[str]] = {}
@@ -48,8 +62,9 @@ def discover(source: Source, village: Village, window: Window, params: Params) -
 def date_task(source: Source, village: Village, window: Window, date: str, previous: str | None,
               stream: str, out: str, params: Params) -> dict[str, Any]:
     scene = scenes.load_all(source, village, window.start, window.end)[stream]
-    r = process_date(source, village, date, out, params, scene=scene,
-                     stream=None if stream == "main" else stream, previous_date=previous)
+    r = with_read_retry(process_date, source, village, date, out, params, scene=scene,
+                        stream=None if stream == "main" else stream, previous_date=previous,
+                        what=f"{village.id} {date}")
     return {"paths": [str(p) for p in r.paths], "indicators": r.indicators, "reused": r.reused}
 
 
@@ -57,8 +72,8 @@ def date_task(source: Source, village: Village, window: Window, date: str, previ
 def change_task(source: Source, village: Village, window: Window, d_from: str, d_to: str,
                 stream: str, out: str, params: Params) -> dict[str, Any]:
     scene = scenes.load_all(source, village, window.start, window.end)[stream]
-    r = process_change(source, village, d_from, d_to, out, params, scene=scene,
-                       stream=None if stream == "main" else stream)
+    r = with_read_retry(process_change, source, village, d_from, d_to, out, params, scene=scene,
+                        stream=None if stream == "main" else stream, what=f"{village.id} {d_from}..{d_to}")
     return {"paths": [str(p) for p in r.paths], "indicators": r.indicators, "reused": r.reused}
 
 
@@ -109,7 +124,7 @@ def nightly(
         if not fut.state.is_completed():
             exc = _exception(fut)
             runs[v.id].status = "no-data" if type(exc).__name__ == "NoDataError" else "failed"
-            runs[v.id].reason = redact_text(f"{type(exc).__name__}: {exc}")
+            runs[v.id].reason = failure_reason(exc)
             logger.warning("village %s: %s", v.id, runs[v.id].reason)
             continue
         found = fut.result()
@@ -121,7 +136,7 @@ def nightly(
         for f in futs:
             if not f.state.is_completed():
                 exc = _exception(f)
-                run.status, run.reason = "failed", run.reason or redact_text(f"{type(exc).__name__}: {exc}")
+                run.status, run.reason = "failed", run.reason or failure_reason(exc)
                 continue
             res = f.result()
             if isinstance(res, str):

@@ -273,7 +273,8 @@ def process_date(
         folder, village=village, key=key, outputs=outputs, source=source, params=params,
         inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
                 "previous_date": previous_date, "demo": meta["demo"]},
-        extra={"skipped_indices": skipped},
+        extra={"skipped_indices": skipped,
+               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
     )
     result.paths = outputs + [manifest]
     result.indicators = row

@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import xarray as xr
 
 from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
-from sensing.http import redact_text
+from sensing.http import clear_gdal_http_cache, is_transient_read_error, redact_text
 
 from . import scenes
 from .params import Params
 from .steps import DateResult, process_change, process_date, scene_dates, write_indicator_table
 
 log = logging.getLogger("villagewatch.flows")
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,6 +52,44 @@ class VillageRun:
             "veg_loss_m2": self.figures.get("vegetation_loss_area_m2"),
             "reason": self.reason,
         }
+
+
+def failure_reason(exc: BaseException, *, limit: int = 600) -> str:
+    """``Type: message`` plus the distinct messages of its causes (GDAL names the unreadable
+    file only in the cause: ``RasterioIOError: Read failed`` <- ``B04.tif, band 1: IReadBlock
+    failed``), credentials redacted, at most ``limit`` characters."""
+    parts, seen, e = [], set(), exc
+    while e is not None and id(e) not in seen and len(parts) < 3:
+        seen.add(id(e))
+        msg = str(e).strip()
+        if msg and not any(msg in p for p in parts):
+            parts.append(msg if parts else f"{type(e).__name__}: {msg}")
+        e = e.__cause__ or e.__context__
+    text = " <- ".join(parts) or type(exc).__name__
+    text = redact_text(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: a failed read (asset connection dropped, source unreachable) is retried this many times,
+#: after this many seconds, with GDAL's HTTP cache cleared first
+READ_RETRIES = 1
+READ_RETRY_DELAY_S = 1.0
+
+
+def with_read_retry(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, retried ``READ_RETRIES`` times when it fails with a transient
+    read error (``sensing.http.is_transient_read_error``); other errors are raised at once."""
+    for attempt in range(READ_RETRIES + 1):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if attempt >= READ_RETRIES or not is_transient_read_error(exc):
+                raise
+            log.warning("%s: read failed (%s); retry %d/%d in %.1f s", what, failure_reason(exc, limit=300),
+                        attempt + 1, READ_RETRIES, READ_RETRY_DELAY_S)
+            clear_gdal_http_cache()
+            time.sleep(READ_RETRY_DELAY_S)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def usable_dates(scene: xr.Dataset, village: Village, params: Params) -> tuple[list[str], dict[str, str]]:
@@ -83,11 +123,13 @@ def run_stream(
     results: list[DateResult] = []
     prev = previous_date
     for d in dates:
-        r = process_date(source, village, d, out_root, params, scene=scene, stream=stream, previous_date=prev)
+        r = with_read_retry(process_date, source, village, d, out_root, params, scene=scene, stream=stream,
+                            previous_date=prev, what=f"{village.id} {d}")
         results.append(r)
         prev = d
     for d_from, d_to in zip(dates, dates[1:]):
-        results.append(process_change(source, village, d_from, d_to, out_root, params, scene=scene, stream=stream))
+        results.append(with_read_retry(process_change, source, village, d_from, d_to, out_root, params,
+                                       scene=scene, stream=stream, what=f"{village.id} {d_from}..{d_to}"))
     return results
 
 
@@ -104,7 +146,8 @@ def run_village(
     run = VillageRun(village.id)
     try:
         results: list[DateResult] = []
-        for stream, scene in scenes.load_all(source, village, start, end).items():
+        loaded = with_read_retry(scenes.load_all, source, village, start, end, what=f"{village.id} load")
+        for stream, scene in loaded.items():
             results += run_stream(source, village, scene, out_root, params, run,
                                   stream=None if stream == "main" else stream)
         table = write_indicator_table(out_root, village)
@@ -115,7 +158,7 @@ def run_village(
         run.status, run.reason = "no-data", redact_text(str(exc))
         log.warning("%s: no data: %s", village.id, exc)
     except Exception as exc:  # a failing village is reported, the others go on
-        run.status, run.reason = "failed", redact_text(f"{type(exc).__name__}: {exc}")
+        run.status, run.reason = "failed", failure_reason(exc)
         log.error("%s: failed: %s\n%s", village.id, exc, traceback.format_exc())
     return run
 

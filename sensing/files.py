@@ -33,7 +33,9 @@ picked up automatically)::
 - Files on the same date are mosaicked (first file wins where both have data); dates stack
   in time order. A file not overlapping the village is skipped with a log line; none
   overlapping is ``NoDataError``. Unreadable files, a missing CRS or a band count that does
-  not match the band map are ``ImageryFileError`` naming the file.
+  not match the band map are ``ImageryFileError`` naming the file; among several files such a
+  file is skipped with a warning (``attrs["skipped_files"]``: path -> reason) and the error is
+  raised only when no file is usable.
 - ``valid_fraction`` per date: the share of the village polygon's pixels where the first
   band has data (nodata and outside the files are NaN).
 """
@@ -389,7 +391,7 @@ class FilesSource:
         start, end = _parse_date(start), _parse_date(end)
         if start is None or end is None:
             raise ValueError(f"village {village.id}: start/end must be dates")
-        specs = [self.spec(p) for p in self._files]
+        specs, skipped = self._readable_specs(village)
         in_window = [s for s in specs if start <= s.date <= end]
         for s in specs:
             if s not in in_window:
@@ -452,10 +454,30 @@ class FilesSource:
             "resolution": float(abs(target.resolution.x)),
             "files": [str(s.path) for s in overlapping],
             "dates_from": {s.path.name: s.date_from for s in overlapping},
+            "skipped_files": skipped,
         })
         for name in ds.data_vars:
             ds[name].attrs.update({"units": "1", "long_name": f"{name} reflectance"})
         return check_scene(ds)
+
+    def _readable_specs(self, village: Village) -> tuple[list[FileSpec], dict[str, str]]:
+        """The spec of every usable file; a file that cannot be used (corrupt, no CRS, no date,
+        bands not matching the band map) is skipped with a warning naming it, so one bad upload
+        in a shared folder does not stop every village. If no file is usable, the first
+        file's error is raised."""
+        specs: list[FileSpec] = []
+        skipped: dict[str, str] = {}
+        first: ImageryFileError | None = None
+        for p in self._files:
+            try:
+                specs.append(self.spec(p))
+            except ImageryFileError as exc:
+                first = first or exc
+                skipped[str(p)] = str(exc)
+                log.warning("village %s: skipping %s: %s", village.id, p, exc)
+        if not specs and first is not None:
+            raise first
+        return specs, skipped
 
     def _overlaps(self, path: Path, village: Village) -> bool:
         with rasterio.open(path) as src:

@@ -108,6 +108,45 @@ def call_with_retries(fn: Callable[[], T], *, attempts: int = 3, backoff: float 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def is_transient_read_error(exc: BaseException) -> bool:
+    """True for errors a retry may cure: the source unreachable (``SourceUnavailableError``),
+    connection errors and timeouts, and rasterio/GDAL read failures (a connection dropped
+    mid-body reaches us only as a short read, ``RasterioIOError``). Bad input (``ValueError``
+    family) and "no data" are not transient."""
+    from rasterio.errors import RasterioIOError
+
+    from .errors import SourceUnavailableError
+
+    transient = (SourceUnavailableError, ConnectionError, TimeoutError, RasterioIOError,
+                 requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, transient):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def clear_gdal_http_cache() -> bool:
+    """Empty GDAL's in-process ``/vsicurl/`` cache (``VSICurlClearCache``, GDAL C API). GDAL
+    keeps what it read per URL, including a block cut short by a dropped connection, so a
+    retry in the same process would read the same broken bytes (and so would every other
+    village reading that asset). False when the symbol cannot be reached."""
+    try:
+        import ctypes
+
+        import rasterio._base
+
+        fn = ctypes.CDLL(rasterio._base.__file__).VSICurlClearCache
+    except (OSError, AttributeError, ImportError):  # pragma: no cover - exotic GDAL builds
+        return False
+    fn.restype = None
+    fn()
+    return True
+
+
 def strip_signed_query(href: str) -> str:
     """``href`` without credential query parameters (SAS tokens, AWS signatures) and without
     ``user:password@`` in the host part; other query parameters are kept. Local paths are
@@ -151,6 +190,7 @@ URL_LOGGERS: tuple[str, ...] = (
     "pystac_client.stac_api_io", "pystac_client.client", "pystac_client.item_search", "pystac",
     "rasterio", "rasterio._env", "rasterio._err", "rasterio._base", "rasterio._io", "rasterio._filepath",
     "rasterio._vsiopener", "rasterio.io", "rasterio.env", "rasterio.session", "odc.stac", "odc.loader",
+    "odc.loader._rio", "distributed.worker", "distributed.worker.state_machine",
     "villagewatch", "villagewatch.flows", "villagewatch.sensing.stac", "villagewatch.sensing.http",
     "villagewatch.sensing.files", "villagewatch.sensing.radiometry",
     "prefect.task_runs", "prefect.flow_runs",
