@@ -21,7 +21,7 @@ from sensing.errors import NoDataError
 from . import scenes
 from .params import Params
 from .steps import process_change, process_date, write_indicator_table
-from .village_run import VillageRun, failure_reason, usable_dates, with_read_retry
+from .village_run import VillageRun, check_boundary, failure_reason, usable_dates, with_read_retry
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -49,6 +49,7 @@ def _worth_retrying(task, task_run, state) -> bool:
       task_run_name="discover-{village.id}")
 def discover(source: Source, village: Village, window: Window, params: Params) -> dict[str, Any]:
     """Load (lazily) the village's scenes; the usable dates per stream and the dropped ones."""
+    check_boundary(village)
     streams: dict[str, list[str]] = {}
     dropped: dict[str, str] = {}
     for stream, scene in scenes.load_all(source, village, window.start, window.end).items():

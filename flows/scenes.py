@@ -13,6 +13,8 @@ import xarray as xr
 
 from aoi import Village
 from sensing.base import Source
+from sensing.errors import SceneContractError
+from sensing.scene import check_scene
 
 _lock = threading.Lock()
 _cache: dict[tuple, dict[str, xr.Dataset]] = {}
@@ -29,6 +31,12 @@ def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> 
     extra = getattr(source, "extra_scenes", None)
     if callable(extra):
         scenes.update(extra(village, start, end))
+    for stream, scene in scenes.items():  # a source breaking the contract (DN ints, float64...)
+        try:                               # would give silently wrong thresholds downstream
+            check_scene(scene)
+        except SceneContractError as exc:
+            raise SceneContractError(f"village {village.id}: {getattr(source, 'kind', 'source')} "
+                                     f"scene ({stream}) breaks the Scene contract: {exc}") from exc
     with _lock:
         if len(_cache) >= MAX_CACHED:
             _cache.pop(next(iter(_cache)))

@@ -92,6 +92,36 @@ def with_read_retry(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: boundaries larger than this are refused before any imagery is read: a pilot area is a
+#: village or at most a district (Chongqing Shapingba: ~400 km2); far larger is almost always
+#: a boundary in the wrong CRS or units, and would not fit in memory at 10 m
+MAX_VILLAGE_AREA_KM2 = 5000.0
+
+
+def check_boundary(village: Village) -> float:
+    """The boundary's area in km2 (local UTM); ``ValueError`` naming the village when it is
+    empty, has zero area, or exceeds :data:`MAX_VILLAGE_AREA_KM2`."""
+    from pyproj import Transformer
+    from shapely.ops import transform as shp_transform
+
+    from aoi import utm_epsg
+
+    g = village.geometry
+    if g is None or g.is_empty:
+        raise ValueError(f"village {village.id}: the boundary is empty")
+    c = g.centroid
+    tr = Transformer.from_crs("EPSG:4326", f"EPSG:{utm_epsg(c.x, c.y)}", always_xy=True)
+    km2 = shp_transform(tr.transform, g).area / 1e6
+    if not (g.area > 0 and km2 * 1e6 >= 1.0):  # collinear lon/lat points still span m2 in UTM
+        raise ValueError(f"village {village.id}: the boundary has zero area ({g.geom_type}); "
+                         f"a village boundary must be a polygon with an inside")
+    if km2 > MAX_VILLAGE_AREA_KM2:
+        raise ValueError(f"village {village.id}: the boundary covers {km2:,.0f} km2, more than the "
+                         f"{MAX_VILLAGE_AREA_KM2:,.0f} km2 a village run handles; check the boundary file "
+                         f"(coordinates in the wrong CRS or units?)")
+    return km2
+
+
 def usable_dates(scene: xr.Dataset, village: Village, params: Params) -> tuple[list[str], dict[str, str]]:
     """Dates whose valid fraction reaches ``params.min_valid_fraction``; the rest with a reason."""
     dates = scene_dates(scene)
@@ -145,6 +175,7 @@ def run_village(
     problems: a village that fails gets ``status`` and ``reason`` instead."""
     run = VillageRun(village.id)
     try:
+        check_boundary(village)
         results: list[DateResult] = []
         loaded = with_read_retry(scenes.load_all, source, village, start, end, what=f"{village.id} load")
         for stream, scene in loaded.items():

@@ -59,15 +59,27 @@ def _pixel_coords(transform: Affine, shape: tuple[int, int]) -> tuple[np.ndarray
     return y, x
 
 
+#: largest analysis grid (pixels) a village is processed on: the AOI mask is held in memory
+#: (1e8 px: 10 000 km2 at 10 m, 100 km2 at 1 m, 1 km2 at 10 cm)
+MAX_AOI_PIXELS = 100_000_000
+
+
 def aoi_mask(geometry: BaseGeometry, grid: Any, *, src_crs: str = "EPSG:4326",
              all_touched: bool = False) -> xr.DataArray:
     """The village polygon rasterised on ``grid`` (an ``aoi.Grid`` or ``odc.geo.GeoBox``):
     a ``(y, x)`` bool DataArray, True for pixels whose centre lies inside. A polygon smaller
-    than a pixel falls back to ``all_touched`` so the AOI is never empty."""
+    than a pixel falls back to ``all_touched`` so the AOI is never empty. A grid larger than
+    :data:`MAX_AOI_PIXELS` is a ``SensingError`` (not an out-of-memory crash)."""
+    from .errors import SensingError
+
+    shape = tuple(int(v) for v in grid.shape)
+    if shape[0] * shape[1] > MAX_AOI_PIXELS:
+        raise SensingError(
+            f"the analysis grid would be {shape[1]} x {shape[0]} pixels, more than {MAX_AOI_PIXELS:,}: "
+            f"the boundary is too large for this resolution (check the boundary, or give a coarser resolution)")
     crs = str(grid.crs)
     tr = Transformer.from_crs(src_crs, crs, always_xy=True)
     local = shp_transform(tr.transform, geometry)
-    shape = tuple(int(v) for v in grid.shape)
     transform = grid.transform
     inside = geometry_mask([mapping(local)], out_shape=shape, transform=transform,
                            invert=True, all_touched=all_touched)

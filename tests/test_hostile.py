@@ -134,3 +134,130 @@ def test_cog_writer_turns_inf_into_nodata(tmp_path):
         assert np.isnan(src.nodata)
     assert np.isfinite(back).sum() == 3 and not np.isinf(back).any()
     np.testing.assert_array_equal(back[np.isfinite(back)], np.array([0.1, 0.5, -0.2], "float32"))
+
+
+# --------------------------------------------------------------------------- degenerate and huge boundaries
+def test_zero_area_boundary_is_a_clear_failure(tmp_path):
+    from shapely.geometry import Polygon
+
+    flat = village(Polygon([(113.30, 23.10), (113.31, 23.10), (113.32, 23.10)]), vid="flat-village")
+    bands, g = arrays_for(village(PEARL.buffer(0.003)))
+    run = run_village(ArraySource(scenes={"flat-village": scene_from(flat, bands, g)}), flat, START, END, tmp_path)
+    assert run.status == "failed" and "flat-village" in run.reason and "zero area" in run.reason
+    assert not any(tmp_path.iterdir())
+
+
+def test_million_km2_boundary_is_refused_before_any_imagery_is_read(tmp_path):
+    import time
+
+    huge = village(box(100.0, 20.0, 110.0, 29.0), vid="huge-village")  # ~1.0e6 km2
+
+    class Untouchable(ArraySource):
+        def load(self, *a, **k):
+            raise AssertionError("the source must not be asked for a continent")
+
+    t0 = time.monotonic()
+    run = run_village(Untouchable(), huge, START, END, tmp_path)
+    assert time.monotonic() - t0 < 5
+    assert run.status == "failed" and "huge-village" in run.reason
+    assert "km2, more than the 5,000 km2" in run.reason
+    km2 = float(run.reason.split("covers ")[1].split(" km2")[0].replace(",", ""))
+    assert 0.9e6 < km2 < 1.2e6
+    assert not any(tmp_path.iterdir())
+
+
+def test_grid_too_large_for_the_resolution_is_a_sensing_error_not_an_oom():
+    from aoi import grid_for
+    from sensing.errors import SensingError
+    from sensing.masking import MAX_AOI_PIXELS, aoi_mask
+
+    v = village(box(113.0, 23.0, 113.5, 23.5), vid="district")  # ~2,800 km2: fine at 10 m
+    assert aoi_mask(v.geometry, grid_for(v, 10.0)).values.any()
+    g = grid_for(v, 1.0)  # 1 m: ~2.8e9 pixels
+    assert g.width * g.height > MAX_AOI_PIXELS
+    with pytest.raises(SensingError, match="too large for this resolution"):
+        aoi_mask(v.geometry, g)
+
+
+# --------------------------------------------------------------------------- wrong dtypes from a source
+@pytest.mark.parametrize("dtype", ["int16", "float64", "uint16"])
+def test_source_breaking_the_float32_contract_fails_the_village_clearly(tmp_path, dtype):
+    v = village(PEARL.buffer(0.003), vid="dtype-village")
+    bands, g = arrays_for(v, dtype="float64")
+    if dtype != "float64":
+        bands = {k: (a * 10000).astype(dtype) for k, a in bands.items()}  # digital numbers
+    ds = scene_from(v, bands, g, cast=False)
+    run = run_village(ArraySource(scenes={v.id: ds}), v, START, END, tmp_path)
+    assert run.status == "failed", run
+    assert "breaks the Scene contract" in run.reason and f"is {dtype}, expected float32" in run.reason
+    assert not (tmp_path / v.id / "2024-05-01").exists()
+
+
+# --------------------------------------------------------------------------- index functions: properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+ALL_BANDS = ("blue", "green", "red", "rededge1", "nir", "swir16", "swir22")
+_refl = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, width=32)
+_any = st.one_of(st.floats(width=32, allow_nan=True, allow_infinity=False), st.just(0.0), st.just(np.nan))
+
+
+def _scene(values: dict[str, np.ndarray]):
+    import xarray as xr
+
+    return xr.Dataset({k: (("y", "x"), v.astype("float32")) for k, v in values.items()})
+
+
+def _band_arrays(elements):
+    return st.fixed_dictionaries({b: arrays("float32", (3, 4), elements=elements) for b in ALL_BANDS})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_band_arrays(_refl))
+def test_indices_stay_in_their_published_ranges_and_never_give_inf(values):
+    import indices
+
+    ds, skipped = indices.compute_indices(_scene(values))
+    assert not skipped
+    for name, spec in indices.INDICES.items():
+        out = ds[name].values
+        assert out.dtype == np.float32, name
+        assert not np.isinf(out).any(), name
+        if spec.valid_range is not None:
+            lo, hi = spec.valid_range
+            fin = out[np.isfinite(out)]
+            assert ((fin >= lo - 1e-5) & (fin <= hi + 1e-5)).all(), (name, fin.min(), fin.max())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_band_arrays(_any))
+def test_nan_in_a_band_gives_nan_never_inf(values):
+    """Any float input (huge, tiny, negative, zero, NaN): NaN where a needed band is NaN or the
+    denominator vanishes, finite elsewhere, never inf."""
+    import indices
+
+    ds, _ = indices.compute_indices(_scene(values))
+    for name, spec in indices.INDICES.items():
+        out = ds[name].values
+        assert not np.isinf(out).any(), name
+        need = [b if b != "nir" else "nir" for b in spec.bands]
+        nan_in = np.zeros(out.shape, bool)
+        for b in need:
+            nan_in |= np.isnan(values[b])
+        assert np.isnan(out[nan_in]).all(), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.fixed_dictionaries({b: arrays("int16", (2, 3), elements=st.integers(0, 32767)) for b in ("red", "nir")}))
+def test_integer_bands_are_computed_in_float_without_overflow(values):
+    """int16 digital numbers (nir + red overflows int16 above 32767) give the float answer."""
+    import xarray as xr
+
+    import indices
+
+    ds = xr.Dataset({k: (("y", "x"), v) for k, v in values.items()})
+    n, r = values["nir"].astype("float64"), values["red"].astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(n + r != 0, (n - r) / (n + r), np.nan).astype("float32")
+    np.testing.assert_allclose(indices.ndvi(ds).values, expected, rtol=1e-6, equal_nan=True)
