@@ -1,0 +1,29 @@
+"""Errors raised by ``indices``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+class IndicesError(Exception):
+    """Base class: an index, threshold or vectorisation cannot be computed from this input."""
+
+
+class MissingBandError(IndicesError, KeyError):
+    """An index needs bands the scene does not have.
+
+    ``index`` names what was asked for, ``missing`` the absent bands (``"nir"`` stands for
+    ``nir`` or ``nir08``), ``present`` the bands the scene has. Also a ``KeyError``, so
+    code that looks bands up by name can catch it as one.
+    """
+
+    def __init__(self, index: str, missing: Iterable[str], present: Iterable[str] = (), note: str = "") -> None:
+        self.index = str(index)
+        self.missing = tuple(missing)
+        self.present = tuple(str(p) for p in present)
+        self.note = note
+        super().__init__(self.index, self.missing)
+
+    def __str__(self) -> str:  # KeyError would repr() the message: give the plain sentence
+        have = ", ".join(self.present) or "no bands"
+        msg = f"{self.index} needs {', '.join(self.missing)}; scene has {have}"
+        return f"{msg}. {self.note}" if self.note else msg

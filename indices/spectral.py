@@ -1,0 +1,298 @@
+"""Spectral indices on a Scene (``xarray.Dataset`` of surface-reflectance bands named by
+STAC ``eo:common_name``), lazy under Dask.
+
+Conventions shared by every function here:
+
+* **NIR**: ``nir`` when the scene has it, else ``nir08``. Sentinel-2 has both (B08 at 842 nm,
+  10 m, and B8A at 865 nm, 20 m): B08 is used. Landsat 8/9 OLI has only ``nir08`` (B5, 865 nm).
+  In band requirements and error messages ``"nir"`` stands for either.
+* Arithmetic in float64, result **float32**, named after the index, with attrs ``long_name``,
+  ``formula`` and ``source``. Coordinates (``time``, ``y``, ``x``, ``spatial_ref``) are kept,
+  so ``.rio.crs`` still works on the result.
+* A zero denominator gives **NaN**, never inf; so does a result beyond the float32 range.
+  NaN (masked) input pixels stay NaN.
+* Nothing is computed: Dask-backed bands give a Dask-backed index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from .errors import IndicesError, MissingBandError
+
+NIR_BANDS: tuple[str, ...] = ("nir", "nir08")
+_F32_MAX = float(np.finfo(np.float32).max)
+
+#: name -> (long name, source). Formulas are set per call (they show the parameters used).
+_META: dict[str, tuple[str, str]] = {
+    "ndvi": ("Normalized Difference Vegetation Index",
+             "Rouse, Haas, Schell & Deering 1974, Monitoring vegetation systems in the Great Plains "
+             "with ERTS, NASA SP-351: 309-317"),
+    "evi": ("Enhanced Vegetation Index",
+            "Huete, Liu, Batchily & van Leeuwen 1997, Remote Sens. Environ. 59(3): 440-451, "
+            "doi:10.1016/S0034-4257(96)00112-5; coefficients of Huete et al. 2002, Remote Sens. "
+            "Environ. 83: 195-213"),
+    "savi": ("Soil-Adjusted Vegetation Index",
+             "Huete 1988, Remote Sens. Environ. 25(3): 295-309, doi:10.1016/0034-4257(88)90106-X"),
+    "ndre": ("Normalized Difference Red-Edge index (NIR / red-edge 1)",
+             "Gitelson & Merzlyak 1994, J. Photochem. Photobiol. B 22(3): 247-252, "
+             "doi:10.1016/1011-1344(93)06963-4"),
+    "ndwi": ("Normalized Difference Water Index (McFeeters)",
+             "McFeeters 1996, Int. J. Remote Sens. 17(7): 1425-1432, doi:10.1080/01431169608948714"),
+    "mndwi": ("Modified Normalized Difference Water Index",
+              "Xu 2006, Int. J. Remote Sens. 27(14): 3025-3033, doi:10.1080/01431160600589179"),
+    "awei_nsh": ("Automated Water Extraction Index, no-shadow form",
+                 "Feyisa, Meilby, Fensholt & Proud 2014, Remote Sens. Environ. 140: 23-35, "
+                 "doi:10.1016/j.rse.2013.08.029, Eq. 1"),
+    "awei_sh": ("Automated Water Extraction Index, shadow form",
+                "Feyisa, Meilby, Fensholt & Proud 2014, Remote Sens. Environ. 140: 23-35, "
+                "doi:10.1016/j.rse.2013.08.029, Eq. 2"),
+    "exg": ("Excess Green index on chromatic coordinates",
+            "Woebbecke, Meyer, Von Bargen & Mortensen 1995, Trans. ASAE 38(1): 259-269, "
+            "doi:10.13031/2013.27838"),
+    "vari": ("Visible Atmospherically Resistant Index",
+             "Gitelson, Kaufman, Stark & Rundquist 2002, Remote Sens. Environ. 80(1): 76-87, "
+             "doi:10.1016/S0034-4257(01)00289-9"),
+    "ndbi": ("Normalized Difference Built-up Index",
+             "Zha, Gao & Ni 2003, Int. J. Remote Sens. 24(3): 583-594, doi:10.1080/01431160304987"),
+    "bsi": ("Bare Soil Index",
+            "Rikimaru, Roy & Miyatake 2002, Tropical forest cover density mapping, "
+            "Tropical Ecology 43(1): 39-47"),
+}
+
+
+def nir_band(scene: xr.Dataset) -> str | None:
+    """The band used as NIR: ``nir`` if present, else ``nir08``, else ``None``."""
+    for name in NIR_BANDS:
+        if name in scene.data_vars:
+            return name
+    return None
+
+
+def _resolve(scene: xr.Dataset, name: str) -> str | None:
+    if name == "nir":
+        return nir_band(scene)
+    return name if name in scene.data_vars else None
+
+
+def missing_bands(scene: xr.Dataset, bands: Sequence[str]) -> list[str]:
+    """Which of ``bands`` the scene lacks (``"nir"`` is satisfied by ``nir08``)."""
+    return [b for b in bands if _resolve(scene, b) is None]
+
+
+def _bands(scene: xr.Dataset, index: str, names: Sequence[str]) -> list[xr.DataArray]:
+    if not isinstance(scene, xr.Dataset):
+        raise IndicesError(f"{index}: expected a Scene (xarray.Dataset of bands), got {type(scene).__name__}")
+    missing = missing_bands(scene, names)
+    if missing:
+        raise MissingBandError(index, missing, [str(n) for n in scene.data_vars])
+    return [scene[_resolve(scene, n)].astype("float64") for n in names]
+
+
+def _div(num: xr.DataArray, den: xr.DataArray) -> xr.DataArray:
+    """``num / den`` with NaN where ``den == 0`` (no inf, no warning)."""
+    return num / den.where(den != 0)
+
+
+def _f32(out: xr.DataArray) -> xr.DataArray:
+    """float32, with NaN for inf and for values beyond the float32 range."""
+    return out.where(np.abs(out) <= _F32_MAX).astype("float32")
+
+
+def _finish(out: xr.DataArray, name: str, formula: str) -> xr.DataArray:
+    out = _f32(out)
+    long_name, source = _META[name]
+    out.name = name
+    out.attrs = {"long_name": long_name, "formula": formula, "source": source, "units": "1"}
+    return out
+
+
+# --------------------------------------------------------------------------- vegetation
+def ndvi(scene: xr.Dataset) -> xr.DataArray:
+    """NDVI = (NIR - red) / (NIR + red) (Rouse et al. 1974). In [-1, 1] for non-negative
+    reflectance."""
+    n, r = _bands(scene, "ndvi", ("nir", "red"))
+    return _finish(_div(n - r, n + r), "ndvi", "(nir - red) / (nir + red)")
+
+
+def evi(scene: xr.Dataset, *, G: float = 2.5, C1: float = 6.0, C2: float = 7.5, L: float = 1.0) -> xr.DataArray:
+    """EVI = G (NIR - red) / (NIR + C1 red - C2 blue + L) (Huete et al. 1997; MODIS
+    coefficients G=2.5, C1=6, C2=7.5, L=1 of Huete et al. 2002). Unbounded in theory (the
+    denominator can vanish); vegetation lies in about [0, 1]."""
+    n, r, b = _bands(scene, "evi", ("nir", "red", "blue"))
+    formula = f"{G} * (nir - red) / (nir + {C1} * red - {C2} * blue + {L})"
+    return _finish(G * _div(n - r, n + C1 * r - C2 * b + L), "evi", formula)
+
+
+def savi(scene: xr.Dataset, *, L: float = 0.5) -> xr.DataArray:
+    """SAVI = (1 + L)(NIR - red) / (NIR + red + L), L = 0.5 for intermediate vegetation
+    density (Huete 1988). In [-(1+L), 1+L] for non-negative reflectance."""
+    n, r = _bands(scene, "savi", ("nir", "red"))
+    return _finish((1.0 + L) * _div(n - r, n + r + L), "savi", f"(1 + {L}) * (nir - red) / (nir + red + {L})")
+
+
+def ndre(scene: xr.Dataset) -> xr.DataArray:
+    """NDRE = (NIR - rededge1) / (NIR + rededge1).
+
+    Gitelson & Merzlyak (1994) defined it on 750 and 705 nm. Here red-edge is ``rededge1``
+    (Sentinel-2 B5, 705 nm) and NIR is ``nir`` (B08, 842 nm), or ``nir08`` (B8A, 865 nm) when
+    B08 is absent: the NDREI of the Awesome Spectral Indices catalogue. Variants exist and give
+    other numbers: Barnes et al. (2000) used 790/720 nm; Sentinel-2 studies also use
+    (B8A - B5)/(B8A + B5), (B7 - B5)/(B7 + B5) or (B6 - B5)/(B6 + B5). Compare NDRE values only
+    between the same band pair. In [-1, 1] for non-negative reflectance.
+    """
+    n, re1 = _bands(scene, "ndre", ("nir", "rededge1"))
+    return _finish(_div(n - re1, n + re1), "ndre", "(nir - rededge1) / (nir + rededge1)")
+
+
+# --------------------------------------------------------------------------- water
+def ndwi(scene: xr.Dataset) -> xr.DataArray:
+    """NDWI = (green - NIR) / (green + NIR) (McFeeters 1996); water > 0. In [-1, 1] for
+    non-negative reflectance. (Not Gao's 1996 NIR/SWIR NDWI for leaf water.)"""
+    g, n = _bands(scene, "ndwi", ("green", "nir"))
+    return _finish(_div(g - n, g + n), "ndwi", "(green - nir) / (green + nir)")
+
+
+def mndwi(scene: xr.Dataset) -> xr.DataArray:
+    """MNDWI = (green - SWIR1) / (green + SWIR1) with SWIR1 = ``swir16`` (Xu 2006); water > 0,
+    and built-up land, which NDWI confuses with water, < 0. In [-1, 1] for non-negative
+    reflectance."""
+    g, s1 = _bands(scene, "mndwi", ("green", "swir16"))
+    return _finish(_div(g - s1, g + s1), "mndwi", "(green - swir16) / (green + swir16)")
+
+
+def awei_nsh(scene: xr.Dataset) -> xr.DataArray:
+    """AWEI_nsh = 4 (green - SWIR1) - (0.25 NIR + 2.75 SWIR2) (Feyisa et al. 2014, Eq. 1, on
+    Landsat TM bands 2, 5, 4, 7); water > 0, for scenes without dark shadow or built-up.
+
+    Note the sign of SWIR2: the paper subtracts the whole bracket, so SWIR2 enters with -2.75.
+    Some catalogues (the Awesome Spectral Indices list, as shipped by spyndex 0.12:
+    ``4.0*(G-S1)-0.25*N+2.75*S2``) carry +2.75; that version differs from this one by
+    exactly 5.5 SWIR2. This follows the paper.
+    """
+    g, s1, n, s2 = _bands(scene, "awei_nsh", ("green", "swir16", "nir", "swir22"))
+    return _finish(4.0 * (g - s1) - (0.25 * n + 2.75 * s2), "awei_nsh",
+                   "4 * (green - swir16) - (0.25 * nir + 2.75 * swir22)")
+
+
+def awei_sh(scene: xr.Dataset) -> xr.DataArray:
+    """AWEI_sh = blue + 2.5 green - 1.5 (NIR + SWIR1) - 0.25 SWIR2 (Feyisa et al. 2014, Eq. 2);
+    water > 0, also removes shadow pixels (mountain or building shadow) that AWEI_nsh keeps."""
+    b, g, n, s1, s2 = _bands(scene, "awei_sh", ("blue", "green", "nir", "swir16", "swir22"))
+    return _finish(b + 2.5 * g - 1.5 * (n + s1) - 0.25 * s2, "awei_sh",
+                   "blue + 2.5 * green - 1.5 * (nir + swir16) - 0.25 * swir22")
+
+
+# --------------------------------------------------------------------------- visible (RGB drones)
+def chromatic_coordinates(scene: xr.Dataset) -> xr.Dataset:
+    """Chromatic coordinates r, g, b = band / (red + green + blue) (Woebbecke et al. 1995);
+    r + g + b = 1 wherever red + green + blue != 0, NaN where it is 0."""
+    r, g, b = _bands(scene, "chromatic coordinates", ("red", "green", "blue"))
+    total = r + g + b
+    return xr.Dataset({k: _f32(_div(v, total)) for k, v in (("r", r), ("g", g), ("b", b))})
+
+
+def exg(scene: xr.Dataset) -> xr.DataArray:
+    """ExG = 2g - r - b on chromatic coordinates (Woebbecke et al. 1995), i.e.
+    (2 green - red - blue) / (red + green + blue). In [-1, 2] for non-negative reflectance.
+    (Some catalogues, e.g. spyndex, list ExG on raw bands, 2G - R - B.)"""
+    r, g, b = _bands(scene, "exg", ("red", "green", "blue"))
+    return _finish(_div(2.0 * g - r - b, r + g + b), "exg",
+                   "2g - r - b, with r, g, b = red, green, blue / (red + green + blue)")
+
+
+def vari(scene: xr.Dataset) -> xr.DataArray:
+    """VARI = (green - red) / (green + red - blue) (Gitelson et al. 2002). Unbounded: the
+    denominator vanishes when blue = green + red."""
+    g, r, b = _bands(scene, "vari", ("green", "red", "blue"))
+    return _finish(_div(g - r, g + r - b), "vari", "(green - red) / (green + red - blue)")
+
+
+# --------------------------------------------------------------------------- built-up, bare soil
+def ndbi(scene: xr.Dataset) -> xr.DataArray:
+    """NDBI = (SWIR1 - NIR) / (SWIR1 + NIR) (Zha et al. 2003); built-up and bare land > 0.
+    In [-1, 1] for non-negative reflectance."""
+    s1, n = _bands(scene, "ndbi", ("swir16", "nir"))
+    return _finish(_div(s1 - n, s1 + n), "ndbi", "(swir16 - nir) / (swir16 + nir)")
+
+
+def bsi(scene: xr.Dataset) -> xr.DataArray:
+    """BSI = ((SWIR1 + red) - (NIR + blue)) / ((SWIR1 + red) + (NIR + blue)) (Rikimaru et al.
+    2002; "BI" in the Awesome Spectral Indices list); bare soil > 0. In [-1, 1] for
+    non-negative reflectance."""
+    s1, r, n, b = _bands(scene, "bsi", ("swir16", "red", "nir", "blue"))
+    return _finish(_div((s1 + r) - (n + b), (s1 + r) + (n + b)), "bsi",
+                   "((swir16 + red) - (nir + blue)) / ((swir16 + red) + (nir + blue))")
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class IndexSpec:
+    """One index: its function, the bands it needs (``"nir"`` = ``nir`` or ``nir08``), its
+    source and its theoretical range for non-negative reflectance (``None``: unbounded)."""
+
+    name: str
+    func: Callable[[xr.Dataset], xr.DataArray]
+    bands: tuple[str, ...]
+    source: str
+    valid_range: tuple[float, float] | None
+    long_name: str = ""
+
+    def missing(self, scene: xr.Dataset) -> list[str]:
+        return missing_bands(scene, self.bands)
+
+
+def _spec(func, bands, valid_range) -> IndexSpec:
+    name = func.__name__
+    return IndexSpec(name, func, tuple(bands), _META[name][1], valid_range, _META[name][0])
+
+
+INDICES: dict[str, IndexSpec] = {
+    s.name: s
+    for s in (
+        _spec(ndvi, ("nir", "red"), (-1.0, 1.0)),
+        _spec(evi, ("nir", "red", "blue"), None),
+        _spec(savi, ("nir", "red"), (-1.5, 1.5)),
+        _spec(ndre, ("nir", "rededge1"), (-1.0, 1.0)),
+        _spec(ndwi, ("green", "nir"), (-1.0, 1.0)),
+        _spec(mndwi, ("green", "swir16"), (-1.0, 1.0)),
+        _spec(awei_nsh, ("green", "swir16", "nir", "swir22"), None),
+        _spec(awei_sh, ("blue", "green", "nir", "swir16", "swir22"), None),
+        _spec(exg, ("red", "green", "blue"), (-1.0, 2.0)),
+        _spec(vari, ("green", "red", "blue"), None),
+        _spec(ndbi, ("swir16", "nir"), (-1.0, 1.0)),
+        _spec(bsi, ("swir16", "red", "nir", "blue"), (-1.0, 1.0)),
+    )
+}
+"""Every index of this module by name. ``valid_range`` is for non-negative reflectance."""
+
+
+def compute_indices(scene: xr.Dataset, names: Sequence[str] | None = None) -> tuple[xr.Dataset, dict[str, str]]:
+    """The indices in ``names`` (default: all of ``INDICES``) that the scene's bands allow.
+
+    Returns ``(dataset, skipped)``: a Dataset with one float32 variable per computed index
+    (lazy under Dask, the scene's coordinates and attrs), and ``{index: reason}`` for the
+    indices the bands do not allow, e.g. ``"needs nir, swir16; scene has red, green, blue"``.
+    Missing bands are never an error here; an unknown index name is (``IndicesError``).
+    """
+    if not isinstance(scene, xr.Dataset):
+        raise IndicesError(f"compute_indices expects a Scene (xarray.Dataset of bands), got {type(scene).__name__}")
+    wanted = list(INDICES) if names is None else [str(n) for n in names]
+    unknown = [n for n in wanted if n not in INDICES]
+    if unknown:
+        raise IndicesError(f"unknown index {', '.join(unknown)}; known: {', '.join(INDICES)}")
+    present = ", ".join(str(n) for n in scene.data_vars) or "no bands"
+    out: dict[str, xr.DataArray] = {}
+    skipped: dict[str, str] = {}
+    for name in wanted:
+        spec = INDICES[name]
+        lacking = spec.missing(scene)
+        if lacking:
+            skipped[name] = f"needs {', '.join(lacking)}; scene has {present}"
+        else:
+            out[name] = spec.func(scene)
+    ds = xr.Dataset(out, coords=scene.coords, attrs=dict(scene.attrs))
+    return ds, skipped
