@@ -53,10 +53,12 @@ __all__ = [
     # black-odorous water (indices.blackodorous) is added below by its module
 ]
 
+import importlib as _importlib
+
 try:  # the black-odorous family (indices.blackodorous) is written separately: export its API
-    from . import blackodorous as _bo
-except ImportError as _exc:  # pragma: no cover - only while blackodorous.py does not exist yet
-    if getattr(_exc, "name", None) != f"{__name__}.blackodorous":
+    _bo = _importlib.import_module(f"{__name__}.blackodorous")
+except ModuleNotFoundError as _exc:  # pragma: no cover - only while blackodorous.py does not exist
+    if _exc.name != f"{__name__}.blackodorous":
         raise
 else:
     _names = getattr(_bo, "__all__", None) or [
