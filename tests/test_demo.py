@@ -18,6 +18,7 @@ from shapely.geometry import Polygon
 from aoi import Village, grid_for
 from sensing.demo import DEFAULT_DATES, S2_BANDS, DemoSource, demo_villages_with_drone
 from sensing.demo.source import clear_cache
+from sensing.base import Source
 from sensing.errors import NoDataError
 from sensing.scene import check_scene
 
@@ -87,6 +88,7 @@ def test_scene_follows_the_contract(scene, src):
     assert a["seed"] == 2024 and a["village_id"] == PANKENG.id
     assert any("Kokaly" in c for c in a["spectra_sources"]) and any("Yao" in c for c in a["spectra_sources"])
     assert src.kind == "demo" and hash(src) == hash(DemoSource())
+    assert isinstance(src, Source)
     json.dumps(src.describe())
 
 
@@ -246,6 +248,10 @@ def test_cloud_nans_match_scl(data, truth, src, scene):
     masked = np.isin(scl.values, (3, 8, 9))
     for name, arr in data["bands"].items():
         assert np.array_equal(np.isnan(arr), masked), name
+    # the project's SCL rule (sensing.masking) gives exactly the NaN pattern
+    from sensing.masking import scl_valid
+
+    assert np.array_equal(scl_valid(scl).values, ~np.isnan(data["bands"]["red"]))
     assert np.array_equal(truth.cloud.values, masked)
     assert (scl.values == 3).any() and (scl.values == 9).any()  # clouds cast shadows
     assert 0.02 < masked.mean() < 0.25
