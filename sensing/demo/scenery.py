@@ -232,12 +232,13 @@ def make_layout(rng: np.random.Generator, extent: tuple[float, float, float, flo
             if geom is not None:
                 break
         if geom is not None:
+            if not settlements:  # ponds may sit in the main settlement, beside the channel
+                main_obstacle = placer.obstacles[-1]
             settlements.append(geom)
             features.append(Feature(f"settlement_{i}", geom, BUILT, BUILT, float(rng.uniform(0.3, 0.8))))
     if not settlements:
         raise ValueError(f"{label}: no room for a settlement in the demo scene")
     main = settlements[0]
-    main_obstacle = placer.obstacles[1]  # ponds may sit in the main settlement, beside the channel
 
     # roads: one through the main settlement, one more for larger scenes
     roads = []
