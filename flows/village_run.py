@@ -76,6 +76,18 @@ READ_RETRIES = 1
 READ_RETRY_DELAY_S = 1.0
 
 
+def _clear_http_caches() -> None:
+    """GDAL's HTTP cache here and, under dask.distributed, in every worker (a remote cluster's
+    workers are other processes)."""
+    clear_gdal_http_cache()
+    try:
+        from distributed import get_client
+
+        get_client().run(clear_gdal_http_cache)
+    except (ImportError, ValueError):  # no client: the local scheduler runs in this process
+        pass
+
+
 def with_read_retry(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, retried ``READ_RETRIES`` times when it fails with a transient
     read error (``sensing.http.is_transient_read_error``); other errors are raised at once."""
@@ -87,7 +99,7 @@ def with_read_retry(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) 
                 raise
             log.warning("%s: read failed (%s); retry %d/%d in %.1f s", what, failure_reason(exc, limit=300),
                         attempt + 1, READ_RETRIES, READ_RETRY_DELAY_S)
-            clear_gdal_http_cache()
+            _clear_http_caches()
             time.sleep(READ_RETRY_DELAY_S)
     raise AssertionError("unreachable")  # pragma: no cover
 

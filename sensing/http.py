@@ -119,11 +119,14 @@ def is_transient_read_error(exc: BaseException) -> bool:
 
     transient = (SourceUnavailableError, ConnectionError, TimeoutError, RasterioIOError,
                  requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+    # dask.distributed hands back an exception it cannot unpickle (rasterio's CPLE errors) as a
+    # plain ``Exception("RasterioIOError('Read failed...')")``: recognise those by name
+    names = tuple(f"{t.__name__}(" for t in transient) + ("ReadTimeout(", "ConnectTimeout(")
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, transient):
+        if isinstance(e, transient) or (type(e) is Exception and str(e).startswith(names)):
             return True
         e = e.__cause__ or e.__context__
     return False
@@ -190,7 +193,8 @@ URL_LOGGERS: tuple[str, ...] = (
     "pystac_client.stac_api_io", "pystac_client.client", "pystac_client.item_search", "pystac",
     "rasterio", "rasterio._env", "rasterio._err", "rasterio._base", "rasterio._io", "rasterio._filepath",
     "rasterio._vsiopener", "rasterio.io", "rasterio.env", "rasterio.session", "odc.stac", "odc.loader",
-    "odc.loader._rio", "distributed.worker", "distributed.worker.state_machine",
+    "odc.loader._rio", "distributed.worker", "distributed.worker.state_machine", "distributed.protocol.pickle",
+    "distributed.protocol.core", "distributed.client", "distributed.scheduler",
     "villagewatch", "villagewatch.flows", "villagewatch.sensing.stac", "villagewatch.sensing.http",
     "villagewatch.sensing.files", "villagewatch.sensing.radiometry",
     "prefect.task_runs", "prefect.flow_runs",

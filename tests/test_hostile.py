@@ -261,3 +261,56 @@ def test_integer_bands_are_computed_in_float_without_overflow(values):
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.where(n + r != 0, (n - r) / (n + r), np.nan).astype("float32")
     np.testing.assert_allclose(indices.ndvi(ds).values, expected, rtol=1e-6, equal_nan=True)
+
+
+# --------------------------------------------------------------------------- signed asset URLs end to end
+SAS = "st=2020-01-01T00%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z&sp=rl&sv=2021-06-08&sr=c&sig=Zm9vYmFyU0VDUkVUdG9rZW4%3D"
+TOKEN = "Zm9vYmFyU0VDUkVUdG9rZW4"
+
+
+@pytest.mark.slow
+def test_sas_token_never_reaches_logs_manifests_item_json_or_catalog(tmp_path, caplog):
+    """A STAC run (run_plain: dask.distributed, as in production) whose signer appends an Azure
+    SAS token to every asset href (as planetary_computer.sign does), with one asset read dropping
+    mid-way (GDAL and odc-stac errors name the URL; distributed logs the pickled error): the
+    token is used (the asset server sees it), the dropped read is retried, and the token appears
+    nowhere we write or log."""
+    from flows.runner import finish_run, run_plain
+    from sensing.stac import StacSource
+
+    from _flow_fixtures import search_page, s2_items, village_geometry
+    from _stac_fixtures import CASSETTES, need
+    from assethttp import AssetServer
+    from stacreplay import ReplayServer
+
+    es = "https://earth-search.aws.element84.com/v1"
+    v = village(village_geometry(), vid="signed-village")
+    out = tmp_path / "out"
+    with AssetServer(tmp_path / "cogs") as assets:
+        items = s2_items(tmp_path / "cogs", {"2020-06-16": "clear", "2020-07-16": "changed"},
+                         href=lambda p: assets.href(p.name))
+
+        def sign(item):
+            for a in item.assets.values():
+                a.href += "?" + SAS
+
+        with ReplayServer(need(CASSETTES / "TestCLISearch.test_filter[inprocess].yaml")) as srv:
+            srv.add_route("POST", f"{es}/search", search_page(items))
+            src = StacSource(url=srv.url_for(es), sign=sign, items_dir=out / "_stac_items",
+                             timeout=2, max_retries=1, backoff=0.05, bands=("blue", "green", "red", "nir", "swir16"))
+            assets.drop_next(1, path_contains="B03")
+            with caplog.at_level(logging.DEBUG):
+                runs = run_plain([v], src, out, dt.date(2020, 6, 1), dt.date(2020, 7, 31), Params())
+                finish_run(out, [v], runs)
+        assert runs[0].status == "ok", runs[0].reason
+        assert any(TOKEN in r.query for r in assets.requests), "the signed hrefs were used"
+    assert "read failed" in caplog.text  # the dropped read was logged (and retried)
+    assert TOKEN not in caplog.text and "sig=Zm9v" not in caplog.text
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in written) and list((out / "_stac_items").glob("*.json"))
+    for p in written:
+        data = p.read_bytes()
+        assert TOKEN.encode() not in data, p
+    for p in (out / "_stac_items").glob("*.json"):
+        for a in json.loads(p.read_text())["assets"].values():
+            assert "?" not in a["href"] or "sig=" not in a["href"]
