@@ -3,12 +3,20 @@
 Blocks of the (Dask-backed) DataArray are computed a few at a time and written into a
 tiled GeoTIFF; GDAL's COG driver (``rasterio.shutil.copy(..., driver="COG")``) then builds
 overviews and the COG layout from that file; the result is renamed into place atomically.
+
+Speed and memory (measured in ``benchmarks/``, see ``docs/performance.md``): the staging
+file is compressed with ZSTD level 1 on all cores (read back once, so cheap compression beats
+strong compression), and GDAL's block cache is capped at ``GDAL_CACHE_BYTES`` while writing
+(GDAL's default, 5 % of RAM, fills with blocks that are never read again), unless the
+``GDAL_CACHEMAX`` environment variable says otherwise.
 """
 from __future__ import annotations
 
 import itertools
 import os
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +25,8 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from rasterio.env import get_gdal_config, set_gdal_config
+from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from .atomic import TMP_SUFFIX, atomic_path
@@ -31,6 +41,46 @@ COG_OPTIONS: dict[str, Any] = {
 }
 
 _FLOAT_NODATA = float("nan")
+
+#: compression of the temporary staging GeoTIFF, first choice then fallback (GDAL without ZSTD)
+STAGE_COMPRESSION: tuple[dict[str, Any], ...] = (
+    {"compress": "ZSTD", "ZSTD_LEVEL": 1, "NUM_THREADS": "ALL_CPUS"},
+    {"compress": "DEFLATE", "ZLEVEL": 1, "NUM_THREADS": "ALL_CPUS"},
+)
+#: upper bound of GDAL's block cache (bytes) while a COG is written
+GDAL_CACHE_BYTES = 64 * 2**20
+
+_cache_lock = threading.Lock()
+_cache_users = 0
+_cache_saved: int | None = None
+
+
+@contextmanager
+def _bounded_gdal_cache():
+    """Cap GDAL's (process-wide) block cache at ``GDAL_CACHE_BYTES`` while any writer runs.
+
+    Reference-counted so concurrent writers in threads restore the previous size only when
+    the last one finishes; a smaller cache, or ``GDAL_CACHEMAX`` set in the environment, is
+    left alone.
+    """
+    global _cache_users, _cache_saved
+    if "GDAL_CACHEMAX" in os.environ:
+        yield
+        return
+    with _cache_lock:
+        if _cache_users == 0:
+            current = int(get_gdal_config("GDAL_CACHEMAX") or 0)
+            _cache_saved = current
+            if current > GDAL_CACHE_BYTES:
+                set_gdal_config("GDAL_CACHEMAX", GDAL_CACHE_BYTES)
+        _cache_users += 1
+    try:
+        yield
+    finally:
+        with _cache_lock:
+            _cache_users -= 1
+            if _cache_users == 0 and _cache_saved and _cache_saved > GDAL_CACHE_BYTES:
+                set_gdal_config("GDAL_CACHEMAX", _cache_saved)
 
 
 def _to_2d(da: xr.DataArray) -> xr.DataArray:
@@ -80,7 +130,6 @@ def write_cog(
         "tiled": True,
         "blockxsize": 512,
         "blockysize": 512,
-        "compress": "DEFLATE",
         "BIGTIFF": "IF_SAFER",
     }
     data = da.data
@@ -92,19 +141,31 @@ def write_cog(
     os.close(fd)
     stage = Path(stage_name)
     try:
-        with rasterio.open(stage, "w", **profile) as dst:
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
-            if da.name:
-                dst.set_band_description(1, str(da.name))
-            _write_blocks(dst, data, out_dtype, nodata, blocks_at_once)
-        with atomic_path(final) as tmp:
-            rasterio.shutil.copy(
-                stage, tmp, driver="COG", RESAMPLING=resampling.upper(), **COG_OPTIONS
-            )
+        with _bounded_gdal_cache():
+            with _open_stage(stage, profile) as dst:
+                if tags:
+                    dst.update_tags(**{k: str(v) for k, v in tags.items()})
+                if da.name:
+                    dst.set_band_description(1, str(da.name))
+                _write_blocks(dst, data, out_dtype, nodata, blocks_at_once)
+            with atomic_path(final) as tmp:
+                rasterio.shutil.copy(
+                    stage, tmp, driver="COG", RESAMPLING=resampling.upper(), **COG_OPTIONS
+                )
     finally:
         stage.unlink(missing_ok=True)
     return final
+
+
+def _open_stage(stage: Path, profile: dict[str, Any]):
+    """The staging GeoTIFF opened for writing, with the first compression GDAL supports."""
+    for i, options in enumerate(STAGE_COMPRESSION):
+        try:
+            return rasterio.open(stage, "w", **profile, **options)
+        except (RasterioIOError, rasterio.errors.CPLE_BaseError):
+            if i == len(STAGE_COMPRESSION) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _write_blocks(dst, data, out_dtype: np.dtype, nodata, blocks_at_once: int) -> None:

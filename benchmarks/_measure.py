@@ -1,0 +1,118 @@
+"""Wall time and peak resident memory of one command, run in a fresh child process.
+
+Stdlib only, on purpose: on Linux a child's ``ru_maxrss`` starts at its parent's peak RSS
+(the child begins life in, or as a copy of, the parent's address space, and the kernel keeps
+that high-water mark across ``exec``), so the process that launches the measurements must
+stay small. ``measure`` waits for exactly that child
+with ``os.wait4`` and reads its ``ru_maxrss`` (the largest RSS of the child or of any
+descendant it waited for); ``floor_mib`` measures ``/bin/true`` to show the launcher's
+contribution.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+
+@dataclass
+class Measurement:
+    cmd: list[str]
+    wall_s: float
+    cpu_s: float
+    peak_rss_mib: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d["stdout"] = self.stdout[-2000:]
+        d["stderr"] = self.stderr[-2000:]
+        return d
+
+
+def measure(cmd: Sequence[str], *, env: Mapping[str, str | None] | None = None, cwd: str | os.PathLike | None = None,
+            timeout: float | None = None) -> Measurement:
+    """Run ``cmd`` in a fresh child; return its wall and CPU time and peak RSS (MiB, from
+    ``wait4``). ``env`` entries update the environment; a ``None`` value removes a variable."""
+    full_env = {**os.environ, **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"vwbench.{os.getpid()}.{time.monotonic_ns()}"
+    with open(f"{out_path}.out", "w+") as fo, open(f"{out_path}.err", "w+") as fe:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdout=fo, stderr=fe, env=full_env, cwd=cwd)
+        deadline = None if timeout is None else t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline else 0)
+            if pid:
+                break
+            if deadline and time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        stdout, stderr = fo.read(), fe.read()
+    for suffix in (".out", ".err"):
+        Path(f"{out_path}{suffix}").unlink(missing_ok=True)
+    return Measurement(list(map(str, cmd)), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0,
+                       proc.returncode, stdout, stderr)
+
+
+def floor_mib() -> float:
+    """Peak RSS reported for ``/bin/true``: what the launcher itself adds to every figure."""
+    return measure(["/bin/true"]).peak_rss_mib
+
+
+def machine_info() -> dict:
+    """CPU, core count, memory and software versions for the report header (Linux)."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gib = int(line.split()[1]) / 1024 / 1024
+                break
+    except OSError:
+        pass
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "sched_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "mem_gib": round(mem_gib, 1) if mem_gib else None,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def which(name: str, *candidates: str) -> str | None:
+    """First existing executable among ``name`` on PATH and explicit ``candidates``."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for c in candidates:
+        if os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    return None

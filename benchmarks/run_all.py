@@ -1,0 +1,339 @@
+"""Run every benchmark and write ``docs/performance.md``.
+
+    python benchmarks/run_all.py            # full sizes (~15-25 min on 2 cores)
+    python benchmarks/run_all.py --quick    # small sizes, a smoke run (~2 min)
+    python benchmarks/run_all.py --only 3   # re-run benchmark 3, keep the others' last results
+
+Every measured command runs in a fresh child process; its wall time (``perf_counter``),
+CPU time and peak RSS come from ``os.wait4`` on that child (see ``_measure.py``). This
+launcher imports only the standard library so that it adds almost nothing to the
+children's ``ru_maxrss`` (the floor is measured and reported). Inputs are synthesised once
+into ``benchmarks/.cache/`` (gitignored); results are kept there per mode as JSON, and the
+report is rendered from them (``report.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import _measure  # noqa: E402
+import bench_ndvi_s2  # noqa: E402  (stdlib-only at import)
+import bench_nightly  # noqa: E402
+import report  # noqa: E402
+
+MODES = {
+    "full": {
+        "index": {"size": 2048, "dates": 4, "repeats": 5},
+        "s2": {"size": 10980, "repeats": 3},
+        "nightly": {"villages": None, "repeats": 2},
+        "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
+    },
+    "quick": {
+        "index": {"size": 512, "dates": 2, "repeats": 3},
+        "s2": {"size": 2500, "repeats": 1},
+        "nightly": {"villages": "meijiang-sanjiao-pankeng", "repeats": 1},
+        "scaling": {"sizes": [256, 512, 1024], "dates": 4},
+    },
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def venv_tool(name: str) -> str:
+    """A console script next to this interpreter (the venv's), else on PATH."""
+    cand = Path(sys.executable).with_name(name)
+    return str(cand) if cand.exists() else (shutil.which(name) or name)
+
+
+def _out(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def ensure_gdal() -> dict:
+    """GDAL's command-line tools (Debian ``gdal-bin`` + ``python3-gdal``): found, or installed
+    with apt-get (best effort, root or sudo); ``gdal_calc.py`` needs a Python with ``osgeo``."""
+    info: dict = {"installed_now": False, "note": None}
+    have = _measure.which("gdal_translate", "/usr/bin/gdal_translate")
+    calc = _measure.which("gdal_calc.py", "/usr/bin/gdal_calc.py")
+    if not (have and calc) and shutil.which("apt-get"):
+        sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+        if sudo is not None:
+            log("installing gdal-bin and python3-gdal with apt-get (for the GDAL contender)")
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            try:
+                subprocess.run(sudo + ["apt-get", "update", "-qq"], capture_output=True, timeout=600, env=env)
+                r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "gdal-bin", "python3-gdal"],
+                                   capture_output=True, text=True, timeout=1200, env=env)
+                info["installed_now"] = r.returncode == 0
+                if r.returncode:
+                    info["note"] = f"apt-get install gdal-bin python3-gdal failed: {r.stderr.strip()[-300:]}"
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                info["note"] = f"apt-get failed: {exc}"
+        have = _measure.which("gdal_translate", "/usr/bin/gdal_translate")
+        calc = _measure.which("gdal_calc.py", "/usr/bin/gdal_calc.py")
+    info.update(gdal_translate=have, gdal_calc=calc, gdal_python=None)
+    if not (have and calc):
+        info["note"] = info["note"] or "gdal-bin / gdal_calc.py not found and could not be installed"
+        return info
+    for py in ("/usr/bin/python3", shutil.which("python3")):
+        if py and subprocess.run([py, "-c", "import osgeo.gdal"], capture_output=True).returncode == 0:
+            info["gdal_python"] = py
+            break
+    if info["gdal_python"] is None:
+        info.update(gdal_calc=None, note="no Python with osgeo (python3-gdal) for gdal_calc.py")
+        return info
+    info["gdal_version"] = _out([have, "--version"])
+    return info
+
+
+def versions(gdal: dict) -> dict:
+    py = sys.executable
+    code = ("import json, rasterio, rio_cogeo, numpy, dask, xarray, rioxarray, prefect; "
+            "print(json.dumps({'rasterio': rasterio.__version__, 'rasterio GDAL': rasterio.__gdal_version__, "
+            "'rio-cogeo': rio_cogeo.__version__, 'numpy': numpy.__version__, 'dask': dask.__version__, "
+            "'xarray': xarray.__version__, 'rioxarray': rioxarray.__version__, 'prefect': prefect.__version__}))")
+    try:
+        v = json.loads(_out([py, "-c", code]) or "{}")
+    except json.JSONDecodeError:
+        v = {}
+    if gdal.get("gdal_version"):
+        v["GDAL CLI (Debian)"] = gdal["gdal_version"]
+    return v
+
+
+def summarise(ms: list[_measure.Measurement]) -> dict:
+    walls = [m.wall_s for m in ms]
+    return {
+        "wall_min_s": min(walls), "wall_median_s": statistics.median(walls), "walls_s": walls,
+        "cpu_median_s": statistics.median(m.cpu_s for m in ms),
+        "peak_rss_mib": max(m.peak_rss_mib for m in ms),
+        "peak_rss_median_mib": statistics.median(m.peak_rss_mib for m in ms),
+        "ok": all(m.ok for m in ms),
+    }
+
+
+def failed(m: _measure.Measurement) -> str:
+    return f"exit {m.returncode}: {(m.stderr or m.stdout).strip()[-600:]}"
+
+
+# --------------------------------------------------------------------------- benchmark 1
+def bench_index(cfg: dict, ctx: dict) -> dict:
+    c = cfg["index"]
+    cmd = [sys.executable, str(HERE / "bench_index.py"), "--size", str(c["size"]), "--dates", str(c["dates"]),
+           "--repeats", str(c["repeats"])]
+    log(f"benchmark 1: index step, {c['dates']} x {c['size']}^2")
+    m = _measure.measure(cmd, cwd=ROOT)
+    if not m.ok:
+        return {"error": failed(m)}
+    res = json.loads(m.stdout.strip().splitlines()[-1])
+    res["process_peak_rss_mib"] = m.peak_rss_mib
+    return res
+
+
+# --------------------------------------------------------------------------- benchmark 2
+def bench_s2(cfg: dict, ctx: dict) -> dict:
+    c = cfg["s2"]
+    size, cache = c["size"], ctx["cache"]
+    log(f"benchmark 2: inputs {size}^2 (synthesised once into {cache})")
+    m = _measure.measure([sys.executable, str(HERE / "bench_ndvi_s2.py"), "prepare", "--cache", str(cache),
+                          "--size", str(size)], cwd=ROOT)
+    if not m.ok:
+        return {"error": "prepare: " + failed(m)}
+    paths = json.loads(m.stdout.strip().splitlines()[-1])
+    work = ctx["work"] / f"s2_{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    gdal = ctx["gdal"]
+    cmds = bench_ndvi_s2.commands(Path(paths["red"]), Path(paths["nir"]), work, python=sys.executable,
+                                  gdal_calc=gdal.get("gdal_calc"), gdal_translate=gdal.get("gdal_translate"),
+                                  gdal_python=gdal.get("gdal_python"))
+    order = [n for n in ("ours", "rio", "gdal", "ours-legacy") if n in cmds]
+    runs: dict[str, list[list[_measure.Measurement]]] = {n: [] for n in order}
+    errors: dict[str, str] = {}
+    for rep in range(c["repeats"]):
+        for name in order:
+            if name in errors:
+                continue
+            for f in (bench_ndvi_s2.OUTPUTS.get(name), bench_ndvi_s2.INTERMEDIATES.get(name)):
+                if f:
+                    (work / f).unlink(missing_ok=True)
+            steps = []
+            for label, cmd in cmds[name]:
+                load = os.getloadavg()[0]
+                mm = _measure.measure(cmd, cwd=ROOT)
+                mm.load = load  # type: ignore[attr-defined]
+                steps.append(mm)
+                if not mm.ok:
+                    errors[name] = f"{label}: {failed(mm)}"
+                    break
+            log(f"  {name} run {rep + 1}: {sum(s.wall_s for s in steps):.1f} s, "
+                f"{max(s.peak_rss_mib for s in steps):.0f} MiB")
+            runs[name].append(steps)
+    log("benchmark 2: verifying outputs against ours")
+    done = [n for n in order if n not in errors]
+    v = _measure.measure([sys.executable, str(HERE / "bench_ndvi_s2.py"), "verify", "--work", str(work)] + done,
+                         cwd=ROOT)
+    verify = json.loads(v.stdout.strip().splitlines()[-1]) if v.ok else {"error": failed(v)}
+    result = {"size": size, "repeats": c["repeats"], "contenders": {}, "errors": errors, "verify": verify,
+              "gdal_note": gdal.get("note"), "input_mb": {b: Path(p).stat().st_size / 1e6 for b, p in paths.items()}}
+    for name in order:
+        if name in errors or not runs[name]:
+            continue
+        totals = []
+        for steps in runs[name]:
+            totals.append(_measure.Measurement(cmd=[], wall_s=sum(s.wall_s for s in steps),
+                                               cpu_s=sum(s.cpu_s for s in steps),
+                                               peak_rss_mib=max(s.peak_rss_mib for s in steps),
+                                               returncode=0, stdout="", stderr=""))
+        per_step = []
+        for i, (label, cmd) in enumerate(cmds[name]):
+            ms = [steps[i] for steps in runs[name]]
+            per_step.append({"step": label, "cmd": " ".join(_short(a) for a in cmd), **summarise(ms)})
+        loads = [getattr(s, "load", None) for steps in runs[name] for s in steps]
+        result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads}
+    if not ctx["keep"]:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _short(arg: str) -> str:
+    """Command-line argument for the report: paths shortened to their file name."""
+    if "/" in arg and not arg.startswith("("):
+        return Path(arg).name
+    return f"'{arg}'" if any(ch in arg for ch in " ()|") else arg
+
+
+# --------------------------------------------------------------------------- benchmark 3
+def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
+    c = cfg["nightly"]
+    vw = venv_tool("villagewatch")
+    work = ctx["work"] / "nightly"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    probe = _measure.measure(bench_nightly.ready_command(vw, work / "probe"), cwd=work, timeout=900)
+    if not probe.ok:
+        return {"not_measured": "the demo flow is not ready: `villagewatch nightly --source demo --no-prefect "
+                                "--villages meijiang-sanjiao-pankeng` fails (" + failed(probe)[-300:] + ")"}
+    env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
+    log("benchmark 3: warm-up Prefect run (creates and migrates the Prefect database; not measured)")
+    warm = _measure.measure(bench_nightly.command(vw, work / "warm", prefect=True, villages=c["villages"]),
+                            env=env, cwd=work, timeout=3600)
+    if not warm.ok:
+        return {"error": "Prefect warm-up run: " + failed(warm)}
+    plain, pref, stats = [], [], []
+    for rep in range(c["repeats"]):
+        for kind in ("plain", "prefect"):
+            out = work / f"{kind}{rep}"
+            m = _measure.measure(bench_nightly.command(vw, out, prefect=kind == "prefect", villages=c["villages"]),
+                                 env=env, cwd=work, timeout=3600)
+            log(f"  {kind} run {rep + 1}: {m.wall_s:.1f} s, {m.peak_rss_mib:.0f} MiB, exit {m.returncode}")
+            if not m.ok:
+                return {"error": f"{kind} run: {failed(m)}"}
+            (pref if kind == "prefect" else plain).append(m)
+            if kind == "prefect":
+                stats.append(bench_nightly.prefect_stats(work / "prefect-home"))
+            n_tifs = sum(1 for _ in out.rglob("*.tif"))
+            if rep == 0:
+                ctx.setdefault("nightly_outputs", {})[kind] = n_tifs
+    sp, sq = summarise(plain), summarise(pref)
+    villages = c["villages"].split(",") if c["villages"] else None
+    result = {"villages": villages, "repeats": c["repeats"], "plain": sp, "prefect": sq,
+              "share_min": (sq["wall_min_s"] - sp["wall_min_s"]) / sq["wall_min_s"],
+              "share_median": (sq["wall_median_s"] - sp["wall_median_s"]) / sq["wall_median_s"],
+              "prefect_db": stats[-1] if stats else None, "tif_outputs": ctx.get("nightly_outputs")}
+    if not ctx["keep"]:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+# --------------------------------------------------------------------------- benchmark 4
+def bench_scaling(cfg: dict, ctx: dict) -> dict:
+    c = cfg["scaling"]
+    rows = []
+    for size in c["sizes"]:
+        log(f"benchmark 4: {c['dates']} dates x {size}^2 (inputs once into the cache)")
+        base = [sys.executable, str(HERE / "bench_scaling.py")]
+        args = ["--size", str(size), "--dates", str(c["dates"]), "--cache", str(ctx["cache"])]
+        p = _measure.measure(base + ["prepare"] + args, cwd=ROOT)
+        if not p.ok:
+            rows.append({"size": size, "error": "prepare: " + failed(p)})
+            continue
+        out = ctx["work"] / f"scaling_{size}"
+        shutil.rmtree(out, ignore_errors=True)
+        load = os.getloadavg()[0]
+        m = _measure.measure(base + ["run"] + args + ["--out", str(out)], cwd=ROOT)
+        if not m.ok:
+            rows.append({"size": size, "error": failed(m)})
+            continue
+        row = json.loads(m.stdout.strip().splitlines()[-1])
+        row.update(wall_s=m.wall_s, cpu_s=m.cpu_s, peak_rss_mib=m.peak_rss_mib, load_1min=load)
+        log(f"  {size}^2: {m.wall_s:.1f} s, {m.peak_rss_mib:.0f} MiB")
+        rows.append(row)
+        if not ctx["keep"]:
+            shutil.rmtree(out, ignore_errors=True)
+    return {"dates": c["dates"], "rows": rows}
+
+
+BENCHMARKS = {"1": ("index", bench_index), "2": ("s2", bench_s2), "3": ("nightly", bench_nightly_run),
+              "4": ("scaling", bench_scaling)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Run the villagewatch benchmarks and write docs/performance.md")
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a couple of minutes")
+    p.add_argument("--only", default="1,2,3,4", help="comma list of benchmarks to (re-)run, e.g. 2,4")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    p.add_argument("--cache", type=Path, default=HERE / ".cache")
+    p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")
+    a = p.parse_args(argv)
+    mode = "quick" if a.quick else "full"
+    cfg = MODES[mode]
+    a.cache.mkdir(parents=True, exist_ok=True)
+    results_path = a.cache / f"results-{mode}.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    ctx = {"cache": a.cache.resolve(), "work": (a.cache / "work").resolve(), "keep": a.keep, "gdal": ensure_gdal()}
+    results["machine"] = _measure.machine_info()
+    results["floor_mib"] = _measure.floor_mib()
+    results["versions"] = versions(ctx["gdal"])
+    imp = _measure.measure([sys.executable, "-c", "import rioxarray, xarray, dask.array, flows.rasters, "
+                            "indices.spectral, sensing.scene"], cwd=ROOT)
+    results["imports"] = {"wall_s": imp.wall_s, "cpu_s": imp.cpu_s, "peak_rss_mib": imp.peak_rss_mib}
+    results["mode"] = mode
+    results["config"] = cfg
+    t0 = time.perf_counter()
+    for key in [k.strip() for k in a.only.split(",") if k.strip()]:
+        name, fn = BENCHMARKS[key]
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        load0 = os.getloadavg()
+        try:
+            res = fn(cfg, ctx)
+        except Exception as exc:  # a broken benchmark is reported, the others still run
+            res = {"error": f"{type(exc).__name__}: {exc}"}
+        res["started"], res["load_before"], res["load_after"] = started, load0, os.getloadavg()
+        results[name] = res
+        results_path.write_text(json.dumps(results, indent=1, default=str))
+    shutil.rmtree(ctx["work"], ignore_errors=True) if not a.keep else None
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(report.render(results))
+    log(f"wrote {a.out} in {time.perf_counter() - t0:.0f} s ({mode} mode; results in {results_path})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
