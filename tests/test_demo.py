@@ -311,6 +311,8 @@ def test_drone_orthomosaics(src):
 def test_drone_is_an_extra_stream_within_the_window(src):
     date = dt.date.fromisoformat(str(src.drone(PANKENG)["time"].values[0])[:10])
     assert date > dt.date.fromisoformat(src.truth(PANKENG).attrs["change_to"])  # shows the black pond
+    assert src.extra_scenes(PANKENG, *ALL) == {}  # opt-in
+    src = DemoSource(drone_stream=True)
     assert set(src.extra_scenes(PANKENG, *ALL)) == {"drone"}
     assert src.extra_scenes(PANKENG, dt.date(2024, 1, 1), dt.date(2024, 3, 1)) == {}
     assert src.extra_scenes(PLAIN, *ALL) == {}

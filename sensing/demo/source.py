@@ -133,7 +133,10 @@ class DemoSource:
     """Synthetic Sentinel-2-like imagery with ground truth, identical for the same ``seed``.
 
     ``dates``: acquisition dates (ISO strings; default ``DEFAULT_DATES``); ``cloud_cover``:
-    average cloud share per date (0..0.6); ``resolution``: grid pixel size in metres.
+    average cloud share per date (0..0.6); ``resolution``: grid pixel size in metres;
+    ``drone_stream``: hand the drone orthomosaics to the flows as an extra stream
+    (:meth:`extra_scenes`). Off by default: the RGB-only drone has no NIR/SWIR, and
+    ``indices`` refuses water extraction from visible bands alone.
     """
 
     seed: int = 2024
@@ -141,6 +144,7 @@ class DemoSource:
     dates: tuple[str, ...] | None = None
     cloud_cover: float = 0.08
     resolution: float = 10.0
+    drone_stream: bool = False
     kind: ClassVar[str] = "demo"
 
     def __post_init__(self) -> None:
@@ -198,7 +202,8 @@ class DemoSource:
     def describe(self) -> dict:
         return {"kind": self.kind, "seed": self.seed, "sensor": self.sensor,
                 "dates": list(self.acquisition_dates), "cloud_cover": self.cloud_cover,
-                "resolution": self.resolution, "demo_version": DEMO_VERSION}
+                "resolution": self.resolution, "drone_stream": bool(self.drone_stream),
+                "demo_version": DEMO_VERSION}
 
     # ------------------------------------------------------------------ helpers
     def _key(self, village: Village) -> tuple[int, str, bytes]:
@@ -271,9 +276,9 @@ class DemoSource:
                 f"cropland, ordinary pond turned black-odorous")
 
     def extra_scenes(self, village: Village, start: dt.date, end: dt.date) -> dict[str, xr.Dataset]:
-        """Extra streams for the flows: ``{"drone": scene}`` when the village has a drone
-        flight within [start, end], else ``{}``."""
-        scene = self.drone(village)
+        """Extra streams for the flows: ``{"drone": scene}`` when ``drone_stream`` is on and the
+        village has a drone flight within [start, end], else ``{}``."""
+        scene = self.drone(village) if self.drone_stream else None
         if scene is None:
             return {}
         t = pd.Timestamp(scene["time"].values[0]).date()
