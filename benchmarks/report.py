@@ -322,7 +322,8 @@ def _summary(res: dict) -> list[str]:
         imp = res.get("imports") or {}
         flat = ok_rows[-1]["peak_rss_mib"] / ok_rows[0]["peak_rss_mib"] < 2
         notes.append(f"- Memory {'stays flat' if flat else 'grows'} as the area grows: the chain holds a few "
-                     "1024 x 1024 blocks and GDAL's block cache (capped at 64 MiB while writing) at a time; of the "
+                     "1024 x 1024 blocks and GDAL's block cache (capped while writing: "
+                     "`flows.rasters.GDAL_CACHE_BYTES`) at a time; of the "
                      f"peak, {_f(imp.get('peak_rss_mib'), 0)} MiB is the imported Python stack whatever the area. "
                      "Time grows with the pixel count.")
     if "share_min" in ni:

@@ -48,7 +48,7 @@ STAGE_COMPRESSION: tuple[dict[str, Any], ...] = (
     {"compress": "DEFLATE", "ZLEVEL": 1, "NUM_THREADS": "ALL_CPUS"},
 )
 #: upper bound of GDAL's block cache (bytes) while a COG is written
-GDAL_CACHE_BYTES = 64 * 2**20
+GDAL_CACHE_BYTES = 32 * 2**20
 
 _cache_lock = threading.Lock()
 _cache_users = 0
