@@ -1,6 +1,7 @@
 """A small API for analysts' notebooks: open a run's products, tables and re-run a village.
 
 >>> from flows import api
+>>> out = api.output_dir()                       # $VILLAGEWATCH_OUT, default ../out
 >>> api.villages_in("out")                       # ['haizhu-jianghai-hongwei', ...]
 >>> api.dates("out", "meijiang-sanjiao-pankeng")   # ['2024-01-15', ...]
 >>> ds = api.open_products("out", "meijiang-sanjiao-pankeng", "2024-07-18")   # xarray, lazy
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import rioxarray
 import xarray as xr
@@ -26,10 +29,21 @@ from .atomic import atomic_path
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def output_dir(default: str | Path = "../out", *, env: str = "VILLAGEWATCH_OUT") -> Path:
+    """The run's output folder: ``$VILLAGEWATCH_OUT`` if set, else ``default``; a clear
+    ``FileNotFoundError`` if it does not exist (run ``villagewatch nightly --source demo`` first)."""
+    out = Path(os.environ.get(env) or default).expanduser()
+    if not out.is_dir():
+        raise FileNotFoundError(
+            f"output folder {out} does not exist: set {env} or run `villagewatch nightly --source demo --out {out}`"
+        )
+    return out
+
+
 def _vdir(out: str | Path, village_id: str) -> Path:
     from aoi import is_safe_id
 
-    if not is_safe_id(village_id):
+    if not isinstance(village_id, str) or not is_safe_id(village_id):
         raise ValueError(f"not a village id: {village_id!r}")
     d = Path(out) / village_id
     if not d.is_dir():
@@ -37,9 +51,28 @@ def _vdir(out: str | Path, village_id: str) -> Path:
     return d
 
 
-def _folder(out, village_id: str, date: str, stream: str | None) -> Path:
-    if not _DATE.match(date):
+def _check_date(date: str) -> str:
+    """``date`` if it is a real calendar date written YYYY-MM-DD, else ``ValueError``."""
+    if not isinstance(date, str) or not _DATE.match(date):
         raise ValueError(f"not a date (YYYY-MM-DD): {date!r}")
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError as exc:
+        raise ValueError(f"not a date (YYYY-MM-DD): {date!r}: {exc}") from None
+    return date
+
+
+def _check_stream(stream: str | None) -> str | None:
+    from aoi import is_safe_id
+
+    if stream is not None and (not isinstance(stream, str) or not is_safe_id(stream)):
+        raise ValueError(f"not a stream name: {stream!r}")
+    return stream
+
+
+def _folder(out, village_id: str, date: str, stream: str | None) -> Path:
+    _check_date(date)
+    _check_stream(stream)
     d = _vdir(out, village_id) / date
     if stream:
         d = d / stream
@@ -48,17 +81,35 @@ def _folder(out, village_id: str, date: str, stream: str | None) -> Path:
     return d
 
 
+def _change_folder(out, village_id: str, d_from: str, d_to: str) -> Path:
+    _check_date(d_from)
+    _check_date(d_to)
+    folder = _vdir(out, village_id) / "change" / f"{d_from}_{d_to}"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no change products for {village_id} {d_from}..{d_to}")
+    return folder
+
+
 def villages_in(out: str | Path) -> list[str]:
     """Village ids with products under ``out``."""
+    if not Path(out).is_dir():
+        raise FileNotFoundError(f"output folder {out} does not exist")
     return sorted(p.name for p in Path(out).iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
-def dates(out: str | Path, village_id: str) -> list[str]:
-    """Acquisition dates with products for the village, oldest first."""
-    return sorted(p.name for p in _vdir(out, village_id).iterdir() if p.is_dir() and _DATE.match(p.name))
+def dates(out: str | Path, village_id: str, *, stream: str | None = None) -> list[str]:
+    """Acquisition dates with products for the village, oldest first: of the main (satellite)
+    stream, or of ``stream`` (e.g. ``"drone"``, whose products sit in ``<date>/<stream>/``)."""
+    _check_stream(stream)
+    found = []
+    for p in _vdir(out, village_id).iterdir():
+        if p.is_dir() and _DATE.match(p.name) and ((p / stream) if stream else p).joinpath("manifest.json").is_file():
+            found.append(p.name)
+    return sorted(found)
 
 
 def change_pairs(out: str | Path, village_id: str) -> list[tuple[str, str]]:
+    """``(from, to)`` date pairs with change products for the village, oldest first."""
     cdir = _vdir(out, village_id) / "change"
     if not cdir.is_dir():
         return []
@@ -66,7 +117,10 @@ def change_pairs(out: str | Path, village_id: str) -> list[tuple[str, str]]:
 
 
 def open_raster(path: str | Path, *, chunks: Any = True) -> xr.DataArray:
-    """One COG as a lazy (y, x) DataArray with CRS, nodata masked to NaN."""
+    """One COG as a lazy (y, x) DataArray with CRS, nodata masked to NaN (``chunks=True``:
+    Dask's automatic chunk size, in whole bands)."""
+    if chunks is True:  # a dict: rioxarray turns True into a deprecated dimension-order tuple
+        chunks = {"band": 1, "y": "auto", "x": "auto"}
     da = rioxarray.open_rasterio(path, chunks=chunks, masked=True).squeeze("band", drop=True)
     da.name = Path(path).stem
     return da
@@ -82,39 +136,52 @@ def open_products(out: str | Path, village_id: str, date: str, *, stream: str | 
 
 
 def open_change(out: str | Path, village_id: str, d_from: str, d_to: str) -> xr.Dataset:
-    folder = _vdir(out, village_id) / "change" / f"{d_from}_{d_to}"
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no change products for {village_id} {d_from}..{d_to}")
+    """The change COGs between two dates (ndvi_change, vegetation_change, water_change) as one lazy Dataset."""
+    folder = _change_folder(out, village_id, d_from, d_to)
     return xr.Dataset({p.stem: open_raster(p) for p in sorted(folder.glob("*.tif"))})
 
 
 def read_geojson(path: str | Path) -> gpd.GeoDataFrame:
-    return gpd.read_file(path)
+    """A GeoJSON product as a GeoDataFrame (EPSG:4326, as RFC 7946 requires)."""
+    gdf = gpd.read_file(path)
+    return gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf
 
 
 def water_bodies(out, village_id: str, date: str, *, stream: str | None = None) -> gpd.GeoDataFrame:
+    """Water bodies of one date, with ``wb_id``, ``status``, area and index statistics (EPSG:4326)."""
     return read_geojson(_folder(out, village_id, date, stream) / "water_bodies.geojson")
 
 
 def suspects(out, village_id: str, date: str, *, stream: str | None = None) -> gpd.GeoDataFrame:
+    """Water bodies suspected black-odorous (黑臭水体疑似) on one date (EPSG:4326)."""
     return read_geojson(_folder(out, village_id, date, stream) / "black_odorous_suspects.geojson")
 
 
 def change_vectors(out, village_id: str, d_from: str, d_to: str) -> dict[str, gpd.GeoDataFrame]:
-    folder = _vdir(out, village_id) / "change" / f"{d_from}_{d_to}"
+    """Change polygons between two dates by kind (vegetation_loss, water_gain, new_black_odorous_suspects, ...)."""
+    folder = _change_folder(out, village_id, d_from, d_to)
     return {p.stem: read_geojson(p) for p in sorted(folder.glob("*.geojson"))}
 
 
 def manifest(out, village_id: str, date: str, *, stream: str | None = None) -> dict:
+    """The date's ``manifest.json``: inputs (item ids), parameters, versions, checksums."""
     return json.loads((_folder(out, village_id, date, stream) / "manifest.json").read_text())
 
 
 def indicators(out: str | Path, village_id: str | None = None) -> pd.DataFrame:
-    """The indicator table: one village's, or every village's (run-wide) when ``village_id`` is None."""
+    """The indicator table (columns: ``flows.steps.INDICATOR_COLUMNS``): one village's, one row
+    per (date, stream); or, when ``village_id`` is None, every village's in one table sorted by
+    village, stream and date, i.e. what ``OUT/indicators.parquet`` holds."""
     if village_id is not None:
         return pd.read_parquet(_vdir(out, village_id) / "indicators.parquet")
+    if not Path(out).is_dir():
+        raise FileNotFoundError(f"output folder {out} does not exist")
     tables = [pd.read_parquet(p) for p in sorted(Path(out).glob("*/indicators.parquet"))]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return pd.DataFrame()
+    df = pd.concat(tables, ignore_index=True)
+    return df.sort_values(["village_id", "stream", "date"]).reset_index(drop=True)
 
 
 def write_run_table(out: str | Path) -> Path | None:
@@ -122,26 +189,104 @@ def write_run_table(out: str | Path) -> Path | None:
     df = indicators(out)
     if df.empty:
         return None
-    df = df.sort_values(["village_id", "stream", "date"]).reset_index(drop=True)
     path = Path(out) / "indicators.parquet"
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
     return path
 
 
-def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = "demo",
-          registry: str | Path | None = None, previous_date: str | None = None, **source_options: Any):
-    """Recompute one village's products for one date (plain functions, no Prefect) and
-    refresh its indicator table; returns the ``DateResult`` (paths and figures)."""
+def load_scene(village_id: str, start: str | dt.date, end: str | dt.date | None = None, *,
+               source: Any = "demo", registry: str | Path | None = None, **source_options: Any) -> xr.Dataset:
+    """The Scene (lazy reflectance, dims time/y/x) behind the products: what ``source`` holds
+    for the village between ``start`` and ``end`` (inclusive; ``end`` defaults to ``start``)."""
     from aoi.registry import load_villages
 
     from .sources import build_source
-    from .steps import process_date, write_indicator_table
 
     (village,) = load_villages(registry, ids=[village_id])
     src = build_source(source, **source_options) if isinstance(source, str) else source
+    start = dt.date.fromisoformat(_check_date(start)) if isinstance(start, str) else start
+    end = start if end is None else (dt.date.fromisoformat(_check_date(end)) if isinstance(end, str) else end)
+    return src.load(village, start, end)
+
+
+def true_colour(ds: xr.Dataset, *, bands: Sequence[str] = ("red", "green", "blue"),
+                percentiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
+    """A (y, x, 3) RGB array in 0..1 for ``imshow`` from one date of a Scene: each band
+    linearly stretched between its ``percentiles`` (NaN stays NaN, shown transparent)."""
+    missing = [b for b in bands if b not in ds]
+    if missing:
+        raise KeyError(f"scene has no band(s) {missing}; it has {list(ds.data_vars)}")
+    layers = []
+    for b in bands:
+        a = np.asarray(ds[b].squeeze(drop=True).values, dtype="float64")
+        if a.ndim != 2:
+            raise ValueError(f"true_colour needs one date (y, x); band {b} has dims {ds[b].dims}")
+        fin = a[np.isfinite(a)]
+        lo, hi = np.percentile(fin, percentiles) if fin.size else (0.0, 1.0)
+        layers.append(np.clip((a - lo) / max(hi - lo, 1e-6), 0.0, 1.0))
+    return np.dstack(layers)
+
+
+#: CJK fonts tried in order for Chinese labels in plots (Noto CJK ships with fonts-noto-cjk)
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
+             "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+def use_cjk_font() -> str | None:
+    """Make matplotlib draw Chinese labels with the first installed CJK font and return its
+    name; ``None`` (labels fall back to the default font, Chinese glyphs may show as boxes)
+    if none is installed (``apt-get install fonts-noto-cjk``)."""
+    import matplotlib
+    from matplotlib import font_manager as fm
+
+    def installed() -> set[str]:
+        return {f.name for f in fm.fontManager.ttflist}
+
+    names = installed()
+    if not any(n in names for n in CJK_FONTS):  # installed after matplotlib cached its font list
+        for path in fm.findSystemFonts():
+            low = Path(path).name.lower()
+            if any(k in low for k in ("cjk", "wqy", "wenquanyi", "sourcehansans", "simhei", "msyh")):
+                try:
+                    fm.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        names = installed()
+    for name in CJK_FONTS:
+        if name in names:
+            matplotlib.rcParams["font.sans-serif"] = [name, *matplotlib.rcParams["font.sans-serif"]]
+            matplotlib.rcParams["font.family"] = "sans-serif"
+            matplotlib.rcParams["axes.unicode_minus"] = False
+            return name
+    return None
+
+
+def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = "demo",
+          registry: str | Path | None = None, previous_date: str | None = None, force: bool = False,
+          **source_options: Any):
+    """Recompute one village's products for one date (plain functions, no Prefect), refresh its
+    indicator table and the run-wide one, and return the ``DateResult`` (paths and figures).
+
+    Water-body ids are matched against ``previous_date``'s (default: the date before ``date``
+    in ``out``, as the nightly run did), so a re-run with the same inputs reproduces the same
+    products: it is skipped as up to date unless ``force`` (then recomputed, same bytes)."""
+    from aoi.registry import load_villages
+
+    from .sources import build_source
+    from .steps import date_dir, process_date, write_indicator_table
+
+    _check_date(date)
+    (village,) = load_villages(registry, ids=[village_id])
+    if previous_date is None and (Path(out) / village_id).is_dir():
+        earlier = [d for d in dates(out, village_id) if d < date]
+        previous_date = earlier[-1] if earlier else None
+    src = build_source(source, **source_options) if isinstance(source, str) else source
     day = dt.date.fromisoformat(date)
     scene = src.load(village, day, day)
+    if force:  # without a manifest the products are not "up to date": recompute them
+        (date_dir(out, village, date) / "manifest.json").unlink(missing_ok=True)
     result = process_date(src, village, date, out, scene=scene, previous_date=previous_date)
     write_indicator_table(out, village)
+    write_run_table(out)
     return result
