@@ -36,6 +36,16 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def _speed_verdict(ours: dict, other: dict) -> str:
+    """met in every run / met on the minima with overlapping run ranges / not met."""
+    mine, theirs = ours.get("walls_s") or [ours["wall_min_s"]], other.get("walls_s") or [other["wall_min_s"]]
+    if max(mine) < min(theirs):
+        return "met (every run)"
+    if min(mine) < min(theirs):
+        return "met on the minima (run ranges overlap)"
+    return _verdict(False)
+
+
 def _verdict(ok: bool | None) -> str:
     return {True: "met", False: "**not met**", None: "not measured"}[ok]
 
@@ -152,6 +162,11 @@ def _bench_s2(r: dict | None) -> list[str]:
     out += ["", _table(["contender", "wall min (s)", "wall median (s)", "CPU (s)", "peak RSS (MiB)",
                         "its wall / ours", "our RSS / its RSS", "valid COG", "max abs diff vs ours",
                         "NaN mismatches", "COG MB"], rows)]
+    inner = (ours or {}).get("inner")
+    if inner:
+        out += ["", f"Inside its process, ours spent {inner['import_s']:.1f} s importing the Python stack and "
+                f"{inner['chain_s']:.1f} s on the chain itself (medians): in a long-running flow that processes "
+                "many tiles, the imports are paid once, so the per-tile cost is the second figure."]
     out += ["", "*its wall / ours* > 1: ours is faster. *our RSS / its RSS* < 1: ours uses that fraction of "
             "its peak memory. Validity from `rio_cogeo.cogeo.cog_validate`; values compared with ours "
             "pixel by pixel over the whole tile.", "", "Per step (medians over the runs):", ""]
@@ -266,7 +281,8 @@ def _summary(res: dict) -> list[str]:
         if ours and name in c:
             speed = c[name]["wall_min_s"] / ours["wall_min_s"]
             mem = ours["peak_rss_mib"] / c[name]["peak_rss_mib"]
-            rows.append([f"NDVI COG: ours faster than `{name}`", f"{speed:.2f}x its speed", _verdict(speed > 1.0)])
+            rows.append([f"NDVI COG: ours faster than `{name}`", f"{speed:.2f}x its speed",
+                         _speed_verdict(ours, c[name])])
             rows.append([f"NDVI COG: ours at most half of `{name}`'s peak memory", f"{mem:.2f} of its peak",
                          _verdict(mem <= 0.5)])
         else:

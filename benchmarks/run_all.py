@@ -207,9 +207,20 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
             per_step.append({"step": label, "cmd": " ".join(_short(a) for a in cmd), **summarise(ms)})
         loads = [getattr(s, "load", None) for steps in runs[name] for s in steps]
         result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads}
+        inner = [_json_tail(steps[0].stdout) for steps in runs[name]]
+        if name.startswith("ours") and all(inner):
+            result["contenders"][name]["inner"] = {
+                k: statistics.median(i[k] for i in inner) for k in ("import_s", "chain_s")}
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _json_tail(text: str) -> dict | None:
+    try:
+        return json.loads(text.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return None
 
 
 def _short(arg: str) -> str:
