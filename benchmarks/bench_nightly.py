@@ -8,13 +8,24 @@ deployed server's database would already be. Orchestration share =
 (Prefect wall - plain wall) / Prefect wall. From that database also: the flow run's own
 duration and the sum of its task runs' durations.
 
-Stdlib only: ``run_all.py`` imports it to build commands and read the Prefect database.
+Also a no-op Prefect flow (one trivial task) in the same mode: the fixed cost of running
+any flow from the command line (imports, ephemeral API server start and stop, bookkeeping).
+
+Stdlib only at import: ``run_all.py`` imports it to build commands and read the Prefect
+database; ``python bench_nightly.py noop`` runs the no-op flow.
 """
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
 from pathlib import Path
+
+
+def orchestration_share(prefect_wall: float, plain_wall: float) -> float:
+    """(Prefect wall - plain wall) / Prefect wall: the share of the Prefect run's wall time
+    that the same work without Prefect did not need (negative: Prefect was faster)."""
+    return (prefect_wall - plain_wall) / prefect_wall
 
 
 def command(villagewatch: str, out: Path, *, prefect: bool, villages: str | None = None) -> list[str]:
@@ -88,3 +99,29 @@ def prefect_stats(prefect_home: Path) -> dict | None:
         "task_span_seconds": (last_end - first_start).total_seconds() if first_start and last_end else None,
         "by_kind": by_kind,
     }
+
+
+def noop_command(python: str) -> list[str]:
+    return [python, str(Path(__file__).resolve()), "noop"]
+
+
+def noop() -> None:
+    """One flow with one trivial task, through the same Prefect machinery as ``nightly``."""
+    from prefect import flow, task
+
+    @task(task_run_name="noop-task")
+    def nothing() -> int:
+        return 1
+
+    @flow(name="villagewatch-benchmark-noop")
+    def noop_flow() -> int:
+        return nothing.submit().result()
+
+    assert noop_flow() == 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["noop"]:
+        noop()
+    else:
+        raise SystemExit("usage: bench_nightly.py noop")

@@ -221,6 +221,10 @@ def _bench_nightly(r: dict | None) -> list[str]:
              _f(p["peak_rss_mib"], 0)],
             ["Prefect flow", _f(q["wall_min_s"]), _f(q["wall_median_s"]), _f(q["cpu_median_s"]),
              _f(q["peak_rss_mib"], 0)]]
+    noop = r.get("noop")
+    if noop:
+        rows.append(["no-op Prefect flow (one trivial task; fixed cost)", _f(noop["wall_min_s"]),
+                     _f(noop["wall_median_s"]), _f(noop["cpu_median_s"]), _f(noop["peak_rss_mib"], 0)])
     out += ["", _table(["run", "wall min (s)", "wall median (s)", "CPU (s)", "peak RSS (MiB)"], rows), ""]
     out.append(f"**Orchestration share** = (Prefect wall - plain wall) / Prefect wall = "
                f"**{r['share_min'] * 100:.0f} %** (minima; {r['share_median'] * 100:.0f} % from medians).")
@@ -234,6 +238,10 @@ def _bench_nightly(r: dict | None) -> list[str]:
                 "(imports, API server, Dask cluster) and the publishing that follows the flow."]
     if r.get("tif_outputs"):
         out += ["", f"GeoTIFF products written per run: {r['tif_outputs']}."]
+    if noop:
+        out += ["", f"A flow that does nothing costs {noop['wall_min_s']:.1f} s from the command line in this mode "
+                "(Prefect's imports, starting and stopping the ephemeral API server, bookkeeping): a fixed cost "
+                "per run that a long-lived Prefect server (`PREFECT_API_URL`) would not pay at every run."]
     out += ["", "Both variants use the same local Dask cluster (threads, one per core); the Prefect flow runs "
             "villages' task chains concurrently, the plain run one village after the other, so a share "
             "near zero or below means Prefect's concurrency pays for its bookkeeping."]

@@ -247,8 +247,12 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
                             env=env, cwd=work, timeout=3600)
     if not warm.ok:
         return {"error": "Prefect warm-up run: " + failed(warm)}
-    plain, pref, stats = [], [], []
+    plain, pref, stats, noops = [], [], [], []
     for rep in range(c["repeats"]):
+        nm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
+        log(f"  no-op Prefect flow: {nm.wall_s:.1f} s, {nm.peak_rss_mib:.0f} MiB, exit {nm.returncode}")
+        if nm.ok:
+            noops.append(nm)
         for kind in ("plain", "prefect"):
             out = work / f"{kind}{rep}"
             m = _measure.measure(bench_nightly.command(vw, out, prefect=kind == "prefect", villages=c["villages"]),
@@ -265,9 +269,10 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
     sp, sq = summarise(plain), summarise(pref)
     villages = c["villages"].split(",") if c["villages"] else None
     result = {"villages": villages, "repeats": c["repeats"], "plain": sp, "prefect": sq,
-              "share_min": (sq["wall_min_s"] - sp["wall_min_s"]) / sq["wall_min_s"],
-              "share_median": (sq["wall_median_s"] - sp["wall_median_s"]) / sq["wall_median_s"],
-              "prefect_db": stats[-1] if stats else None, "tif_outputs": ctx.get("nightly_outputs")}
+              "share_min": bench_nightly.orchestration_share(sq["wall_min_s"], sp["wall_min_s"]),
+              "share_median": bench_nightly.orchestration_share(sq["wall_median_s"], sp["wall_median_s"]),
+              "prefect_db": stats[-1] if stats else None, "tif_outputs": ctx.get("nightly_outputs"),
+              "noop": summarise(noops) if noops else None}
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
     return result

@@ -77,3 +77,18 @@ def test_report_ratios_and_verdicts_follow_the_numbers():
     assert "**Not measured yet**: demo not ready" in text
     scale = next(ln for ln in lines if ln.startswith("| 4096 x 4096"))
     assert "| 41.0 x 41.0 |" in scale and "| 2.25 | 10.00 |" in scale
+
+
+def test_orchestration_share_and_its_report_line():
+    import bench_nightly
+
+    assert bench_nightly.orchestration_share(100.0, 75.0) == pytest.approx(0.25)
+    assert bench_nightly.orchestration_share(80.0, 100.0) == pytest.approx(-0.25)  # Prefect's concurrency won
+    run = {"wall_min_s": 75.0, "wall_median_s": 76.0, "cpu_median_s": 90.0, "peak_rss_mib": 800.0}
+    pref = {"wall_min_s": 100.0, "wall_median_s": 104.0, "cpu_median_s": 120.0, "peak_rss_mib": 900.0}
+    text = report.render({"mode": "full", "machine": {"date": "d"}, "nightly": {
+        "villages": None, "repeats": 2, "plain": run, "prefect": pref,
+        "share_min": bench_nightly.orchestration_share(100.0, 75.0),
+        "share_median": bench_nightly.orchestration_share(104.0, 76.0)}})
+    assert "= **25 %** (minima; 27 % from medians)" in text
+    assert "| Nightly demo: orchestration share (no target; reported) | 25 % | - |" in text
