@@ -129,7 +129,9 @@ def summarise(ms: list[_measure.Measurement]) -> dict:
 
 
 def failed(m: _measure.Measurement) -> str:
-    return f"exit {m.returncode}: {(m.stderr or m.stdout).strip()[-600:]}"
+    """``exit N: <the last line the command printed>`` (a traceback's last line names the error)."""
+    lines = [ln.strip() for ln in (m.stderr or m.stdout).splitlines() if ln.strip()]
+    return f"exit {m.returncode}: {lines[-1][-400:] if lines else '(no output)'}"
 
 
 # --------------------------------------------------------------------------- benchmark 1
@@ -240,7 +242,7 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
     probe = _measure.measure(bench_nightly.ready_command(vw, work / "probe"), cwd=work, timeout=900)
     if not probe.ok:
         return {"not_measured": "the demo flow is not ready: `villagewatch nightly --source demo --no-prefect "
-                                "--villages meijiang-sanjiao-pankeng` fails (" + failed(probe)[-300:] + ")"}
+                                "--villages meijiang-sanjiao-pankeng` fails (" + failed(probe) + ")"}
     env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
     log("benchmark 3: warm-up Prefect run (creates and migrates the Prefect database; not measured)")
     warm = _measure.measure(bench_nightly.command(vw, work / "warm", prefect=True, villages=c["villages"]),
