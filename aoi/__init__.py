@@ -2,11 +2,41 @@
 
 ``aoi`` imports none of villagewatch's other packages.
 """
-from .errors import BoundaryFileError, DuplicateVillageError, VillageError
+from .errors import (
+    BoundaryFileError,
+    BoundaryOptionError,
+    BoundaryRepairedWarning,
+    DuplicateVillageError,
+    EmptyGeometryError,
+    GeometryTypeError,
+    MissingCRSError,
+    OutsideChinaError,
+    UnknownVillageError,
+    UnsafeVillageIdError,
+    VillageError,
+    VillagePropertyError,
+)
 from .grid import Grid, grid_for, utm_epsg
+from .registry import (
+    CHINA_BBOX,
+    DEFAULT_REGISTRY,
+    default_registry,
+    load_villages,
+    parse_boundary_option,
+    read_boundary,
+    village_area_km2,
+    village_to_feature,
+    villages_to_geodataframe,
+    with_boundary,
+)
 from .village import FOCUS_KINDS, PILOT_TYPES, Village, is_safe_id
 
 __all__ = [
     "Village", "Grid", "grid_for", "utm_epsg", "is_safe_id", "FOCUS_KINDS", "PILOT_TYPES",
-    "VillageError", "BoundaryFileError", "DuplicateVillageError",
+    "DEFAULT_REGISTRY", "CHINA_BBOX", "default_registry", "load_villages", "read_boundary",
+    "with_boundary", "parse_boundary_option", "villages_to_geodataframe", "village_to_feature",
+    "village_area_km2",
+    "VillageError", "BoundaryFileError", "DuplicateVillageError", "MissingCRSError",
+    "EmptyGeometryError", "GeometryTypeError", "OutsideChinaError", "VillagePropertyError",
+    "UnsafeVillageIdError", "UnknownVillageError", "BoundaryOptionError", "BoundaryRepairedWarning",
 ]

@@ -11,3 +11,40 @@ class BoundaryFileError(VillageError):
 
 class DuplicateVillageError(VillageError):
     """Two features share a village id."""
+
+
+class MissingCRSError(BoundaryFileError):
+    """A boundary file in a format that carries a CRS (GeoPackage, Shapefile) has none."""
+
+
+class EmptyGeometryError(BoundaryFileError):
+    """A feature has no geometry, or an empty one, or the file has no features."""
+
+
+class GeometryTypeError(BoundaryFileError):
+    """A feature's geometry is not a Polygon or MultiPolygon (a point, a line, ...)."""
+
+
+class OutsideChinaError(BoundaryFileError):
+    """A Chinese village's boundary lies outside China's bounding box (or is not lon/lat at all)."""
+
+
+class VillagePropertyError(VillageError):
+    """A registry feature lacks a required property or has a bad value (pilot_type, focus, ...)."""
+
+
+class UnsafeVillageIdError(VillagePropertyError):
+    """A village id is not an ASCII slug safe as a folder name (e.g. ``../x``)."""
+
+
+class UnknownVillageError(VillageError):
+    """A requested village id is not in the registry; the message lists the known ids."""
+
+
+class BoundaryOptionError(VillageError):
+    """A ``--boundary ID=PATH`` option is malformed or names a missing file."""
+
+
+class BoundaryRepairedWarning(UserWarning):
+    """An invalid boundary (self-intersection, ...) was repaired with ``shapely.make_valid``;
+    the message names file and feature."""
