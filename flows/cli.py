@@ -159,6 +159,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from flows.validate import DEFAULT_REALDATA, format_report, run_validation, write_json, write_markdown
+
+    villages = load_selected_villages(args)
+    realdata = None if args.no_realdata else Path(args.realdata or DEFAULT_REALDATA)
+    report = run_validation(villages, realdata=realdata, seed=args.seed)
+    print(format_report(report))
+    if args.out_md:
+        print(f"wrote {write_markdown(report, args.out_md)}")
+    if args.json:
+        print(f"wrote {write_json(report, args.json)}")
+    return 1 if args.strict and report.failed else 0
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     args.incremental = False
     args.start, args.end = args.from_, args.to
@@ -202,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
     p.add_argument("--register-only", action="store_true", help="create/update the deployment and exit")
     p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser("validate", help="score the indicators against demo truth, real labelled data and spectra")
+    _add_village_options(p)
+    p.add_argument("--seed", type=int, default=2024, help="demo seed (default 2024)")
+    p.add_argument("--realdata", help="real-data folder (default: ../shared/realdata or $VILLAGEWATCH_REALDATA)")
+    p.add_argument("--no-realdata", action="store_true", help="skip the real-data checks")
+    p.add_argument("--out-md", help="write the results into this markdown file (e.g. docs/validation.md)")
+    p.add_argument("--json", help="write every metric as JSON to this file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("villages", help="list the pilot villages")
     _add_village_options(p)
