@@ -179,6 +179,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return cmd_nightly(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve
+
+    serve(args.out, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="villagewatch", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -226,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write every metric as JSON to this file")
     p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("serve", help="serve an output folder's download page read-only over HTTP")
+    p.add_argument("out", help="output folder (with index.html)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("villages", help="list the pilot villages")
     _add_village_options(p)

@@ -1,0 +1,332 @@
+"""The offline download page for environmental officers: ``OUT/index.html`` and
+``OUT/<village>/index.html``.
+
+Static HTML in UTF-8 (``lang="zh-CN"``), inline CSS, no script, no external resource, only
+relative links, every text escaped. The index lists every pilot village (Chinese name first,
+pinyin beside it), its county, pilot type, the status of its last run, its latest date and
+headline figures; a village page shows the quicklooks and, per date and change pair, the
+download links of every COG and GeoJSON (and the change package's zip), and the indicator
+table. Pages say when boundaries are approximate and when the data is synthetic demo data.
+Nothing on them changes between runs over the same products (no clock time).
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import quote
+
+from aoi import Village
+
+from .atomic import write_text
+from .catalog import QUICKLOOK_FILE, ProductSet, VillageProducts, asset_title, zip_path
+
+log = logging.getLogger("villagewatch.flows")
+
+PILOT_TYPES = {"regional-comprehensive": "区域综合型 regional-comprehensive",
+               "domain-featured": "领域特色型 domain-featured"}
+STATUS_TEXT = {"ok": "正常 ok", "no-data": "无数据 no data", "failed": "失败 failed"}
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;
+margin:0 auto;max-width:1100px;padding:1em;color:#222;line-height:1.45}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
+h3{font-size:1.05em;margin:1em 0 .3em}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px solid #ccc;padding:.25em .5em}
+th{background:#f0f3f6;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.6em 0}
+.demo{background:#fdecea;border-left-color:#d93025}.error{background:#fdecea;border-left-color:#d93025}
+.pinyin{color:#666;font-size:.9em;margin-left:.4em}.set{border:1px solid #ddd;border-radius:4px;padding:.6em;margin:.8em 0}
+.set img{max-width:100%;height:auto;display:block}.files{font-size:.9em;columns:2}
+nav a{margin-right:1em}.small{font-size:.85em;color:#555}
+"""
+
+#: indicator table columns shown on the village page (the parquet has them all)
+TABLE_COLUMNS = [
+    ("date", "日期 date"), ("stream", "数据流 stream"), ("sensor", "传感器 sensor"),
+    ("valid_fraction", "有效比例 valid"), ("ndvi_mean", "NDVI 均值 mean"),
+    ("vegetation_cover", "植被覆盖 veg. cover"), ("water_area_m2", "水体面积 water m²"),
+    ("n_water_bodies", "水体数 water bodies"), ("n_black_odorous_suspects", "疑似黑臭 suspects"),
+    ("black_odorous_area_m2", "疑似黑臭面积 m²"), ("vegetation_loss_area_m2", "植被减少 veg. loss m²"),
+    ("vegetation_gain_area_m2", "植被增加 veg. gain m²"), ("water_gain_area_m2", "水体增加 water gain m²"),
+    ("water_loss_area_m2", "水体减少 water loss m²"), ("new_black_odorous_suspects", "新增疑似 new suspects"),
+]
+
+
+@dataclass
+class VillageEntry:
+    """What the pages say about one village."""
+
+    village: Village
+    products: VillageProducts | None = None
+    status: str = ""
+    reason: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def has_page(self) -> bool:
+        return self.products is not None and bool(self.products.sets)
+
+    @property
+    def demo(self) -> bool:
+        return self.products is not None and self.products.demo
+
+
+# --------------------------------------------------------------------------- small helpers
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def href(rel: str) -> str:
+    """A relative URL for a POSIX path under the output folder, percent-encoded and escaped."""
+    return esc(quote(rel, safe="/._-"))
+
+
+def fmt_num(value: Any, *, digits: int = 3) -> str:
+    """Figures for people: thousands separators for large numbers, 3 significant digits else."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "是 yes" if value else "否 no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}g}"
+    return str(value)
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def headline(entry: VillageEntry) -> dict[str, Any]:
+    """Latest date, its water area and suspects, and the latest change's vegetation loss."""
+    vp = entry.products
+    out: dict[str, Any] = {"latest": None, "water_area_m2": None, "suspects": None, "veg_loss_m2": None,
+                           "change": None}
+    if vp is None:
+        return out
+    if vp.dates:
+        last = vp.dates[-1]
+        ind = _read_json(last.folder / "indicators.json")
+        out.update(latest=last.key, water_area_m2=ind.get("water_area_m2"),
+                   suspects=ind.get("n_black_odorous_suspects"))
+    if vp.changes:
+        last = vp.changes[-1]
+        out.update(veg_loss_m2=_read_json(last.folder / "change.json").get("vegetation_loss_area_m2"),
+                   change=last.key.replace("_", " → "))
+    return out
+
+
+def document(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+
+
+def _notes(entries: Iterable[VillageEntry]) -> str:
+    entries = list(entries)
+    parts = []
+    if any(e.demo for e in entries):
+        parts.append('<p class="note demo"><strong>演示数据 Demo data.</strong> 本页产品由合成的演示影像生成，'
+                     '并非真实观测。 These products were made from synthetic demo imagery, not observations.</p>')
+    if any(e.village.boundary_source == "approximate" for e in entries):
+        parts.append('<p class="note"><strong>边界为近似范围 Approximate boundaries.</strong> '
+                     '标注“近似”的村界是围绕村庄已知位置的近似范围，并非官方边界。 Village boundaries marked '
+                     '“approximate” are a few km² around the village’s best-known location, not official '
+                     'boundaries.</p>')
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- index.html
+def _status_cell(entry: VillageEntry) -> str:
+    text = STATUS_TEXT.get(entry.status, entry.status or "–")
+    reason = f'<br><span class="small">{esc(entry.reason)}</span>' if entry.reason else ""
+    return f"{esc(text)}{reason}"
+
+
+def _index_row(entry: VillageEntry) -> str:
+    v, h = entry.village, headline(entry)
+    name = esc(v.name_zh)
+    if entry.has_page:
+        name = f'<a href="{href(v.id + "/index.html")}">{name}</a>'
+    approx = ' <span class="small">(边界近似 approx.)</span>' if v.boundary_source == "approximate" else ""
+    problems = (f'<br><span class="small">发布问题 publishing problems: {len(entry.problems)}</span>'
+                if entry.problems else "")
+    cells = [
+        f'{name}<span class="pinyin">{esc(v.name_en)}</span>{approx}',
+        esc(v.county), esc(PILOT_TYPES.get(v.pilot_type, v.pilot_type)), _status_cell(entry) + problems,
+        esc(h["latest"] or "–"),
+    ]
+    nums = [fmt_num(h["water_area_m2"]), fmt_num(h["suspects"]), fmt_num(h["veg_loss_m2"])]
+    return ("<tr>" + "".join(f"<td>{c}</td>" for c in cells)
+            + "".join(f'<td class="num">{esc(n)}</td>' for n in nums) + "</tr>")
+
+
+def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False) -> str:
+    """``OUT/index.html``: every pilot village with its status and headline figures."""
+    head = ["村 Village", "县/区 County", "试点类型 Pilot type", "最近运行 Last run", "最新日期 Latest date",
+            "水体面积 Water area (m²)", "疑似黑臭水体 Black-odorous suspects",
+            "植被减少 Vegetation loss, latest change (m²)"]
+    rows = "\n".join(_index_row(e) for e in entries)
+    links = ['<a href="catalog.json">STAC 目录 catalog.json</a>']
+    if has_run_table:
+        links.append('<a href="indicators.parquet">全部指标 indicators.parquet</a>')
+    body = (f"<h1>数字乡村试点遥感监测 <span class=\"pinyin\">villagewatch: digital-village pilot areas</span></h1>\n"
+            f"{_notes(entries)}\n<nav>{' '.join(links)}</nav>\n"
+            f"<table>\n<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>\n"
+            f"<tbody>\n{rows}\n</tbody>\n</table>\n"
+            "<p class=\"small\">水体面积与疑似黑臭水体数为最新日期的数值；植被减少为最近一次变化检测的面积。 "
+            "Water area and suspects are of the latest date; vegetation loss is that of the latest change pair. "
+            "Suspects are candidates for a field check, not findings.</p>")
+    return document("数字乡村试点遥感监测 villagewatch", body)
+
+
+# --------------------------------------------------------------------------- <village>/index.html
+def _file_links(ps: ProductSet, vdir: Path) -> str:
+    """Download links of a product set's COGs, GeoJSON and other files, grouped."""
+    groups: dict[str, list[str]] = {"COG (GeoTIFF)": [], "GeoJSON": [], "其他 other": []}
+    for p in ps.outputs() + [ps.folder / "manifest.json"]:
+        if not p.is_file():
+            continue
+        group = {".tif": "COG (GeoTIFF)", ".geojson": "GeoJSON"}.get(p.suffix, "其他 other")
+        rel = p.relative_to(vdir).as_posix()
+        groups[group].append(f'<li><a href="{href(rel)}" download>{esc(p.name)}</a> '
+                             f'<span class="small">{esc(asset_title(p.stem))}, {esc(fmt_bytes(p.stat().st_size))}</span></li>')
+    return "\n".join(f"<h4>{esc(g)}</h4>\n<ul class=\"files\">\n" + "\n".join(items) + "\n</ul>"
+                     for g, items in groups.items() if items)
+
+
+def _set_block(ps: ProductSet, vdir: Path) -> str:
+    stream = "" if ps.stream == "main" else f" [{ps.stream}]"
+    label = ps.key if ps.kind == "date" else " → ".join(ps.dates)
+    parts = [f'<div class="set" id="{esc(ps.item_id)}">\n<h3>{esc(label + stream)}</h3>']
+    ql = ps.folder / QUICKLOOK_FILE
+    if ql.is_file():
+        alt = f"{ps.village_id} {label}{stream} quicklook"
+        parts.append(f'<img src="{href(ql.relative_to(vdir).as_posix())}" alt="{esc(alt)}" width="700" height="640">')
+    if ps.kind == "change":
+        z = zip_path(ps)
+        if z.is_file():
+            parts.append(f'<p><a href="{href(z.relative_to(vdir).as_posix())}" download><strong>'
+                         f'下载整个变化数据包 Download the whole change package</strong> ({esc(z.name)}, '
+                         f'{esc(fmt_bytes(z.stat().st_size))})</a></p>')
+        figures = _read_json(ps.folder / "change.json")
+        if figures:
+            parts.append(_figures_table(figures))
+    if ps.manifest.get("skipped_products"):
+        reasons = "; ".join(f"{k}: {v}" for k, v in sorted(ps.manifest["skipped_products"].items()))
+        parts.append(f'<p class="small">未生成 not made: {esc(reasons)}</p>')
+    parts.append(_file_links(ps, vdir))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _figures_table(figures: dict[str, Any]) -> str:
+    rows = [(k, v) for k, v in sorted(figures.items()) if k not in ("from", "to")]
+    body = "".join(f'<tr><th>{esc(k)}</th><td class="num">{esc(fmt_num(v))}</td></tr>' for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def indicator_table(path: Path | None) -> str:
+    """The village's indicator table as HTML (selected columns), or a note when there is none."""
+    if path is None:
+        return "<p>尚无指标表 No indicator table yet.</p>"
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # a broken table must not break the page
+        log.warning("publish: %s: unreadable indicator table: %s", path, exc)
+        return f'<p class="note error">指标表无法读取 The indicator table could not be read: {esc(exc)}</p>'
+    cols = [(c, t) for c, t in TABLE_COLUMNS if c in df.columns]
+    head = "".join(f"<th>{esc(t)}</th>" for _, t in cols)
+    rows = []
+    for rec in df.to_dict("records"):
+        cells = []
+        for c, _ in cols:
+            v = rec[c]
+            if c == "date" and hasattr(v, "strftime"):
+                v = v.strftime("%Y-%m-%d")
+            elif hasattr(v, "item"):
+                v = v.item()
+            cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
+            cells.append(f"<td{cls}>{esc(fmt_num(v) if c not in ('date', 'stream', 'sensor') else v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+
+
+def render_village(entry: VillageEntry) -> str:
+    """``OUT/<village>/index.html``: quicklooks, downloads per date and change pair, indicator table."""
+    v, vp = entry.village, entry.products
+    assert vp is not None
+    h = headline(entry)
+    facts = [("县/区 County", v.county), ("镇 Town", v.town), ("省 Province", v.province),
+             ("试点类型 Pilot type", PILOT_TYPES.get(v.pilot_type, v.pilot_type)),
+             ("关注 Focus", ", ".join(v.focus)), ("边界来源 Boundary", v.boundary_source),
+             ("最近运行 Last run", STATUS_TEXT.get(entry.status, entry.status or "–")
+              + (f" ({entry.reason})" if entry.reason else "")),
+             ("最新日期 Latest date", h["latest"] or "–")]
+    facts_html = "".join(f"<tr><th>{esc(k)}</th><td>{esc(val)}</td></tr>" for k, val in facts)
+    problems = ""
+    if entry.problems:
+        items = "".join(f"<li>{esc(p)}</li>" for p in entry.problems)
+        problems = f'<div class="note error"><strong>发布问题 Publishing problems</strong><ul>{items}</ul></div>'
+    vdir = vp.folder
+    dates = [s for s in vp.sets if s.kind == "date"][::-1]
+    changes = [s for s in vp.sets if s.kind == "change"][::-1]
+    table_link = '<p><a href="indicators.parquet" download>indicators.parquet</a></p>' if vp.table else ""
+    nav = ('<nav><a href="../index.html">← 全部村庄 all villages</a><a href="#changes">变化 changes</a>'
+           '<a href="#dates">日期 dates</a><a href="#indicators">指标 indicators</a>'
+           '<a href="collection.json">STAC collection.json</a></nav>')
+    body = "\n".join([
+        nav,
+        f"<h1>{esc(v.name_zh)}<span class=\"pinyin\">{esc(v.name_en)}</span></h1>",
+        _notes([entry]), problems, f"<table>{facts_html}</table>",
+        '<h2 id="changes">变化检测 Change between dates</h2>',
+        "\n".join(_set_block(s, vdir) for s in changes) or "<p>尚无变化产品 No change products yet.</p>",
+        '<h2 id="dates">各日期产品 Products per date</h2>',
+        "\n".join(_set_block(s, vdir) for s in dates) or "<p>尚无产品 No products yet.</p>",
+        '<h2 id="indicators">指标表 Indicator table</h2>', table_link, indicator_table(vp.table),
+    ])
+    return document(f"{v.name_zh} {v.name_en} · villagewatch", body)
+
+
+# --------------------------------------------------------------------------- writing
+def write_if_changed(path: Path, text: str) -> Path:
+    """Write ``text`` atomically unless ``path`` already holds exactly these bytes."""
+    if not (path.is_file() and path.read_bytes() == text.encode("utf-8")):
+        write_text(path, text)
+    return path
+
+
+def write_pages(out: str | Path, entries: Sequence[VillageEntry]) -> list[Path]:
+    """Write every village page, then the index (which notes a page that failed); returns their paths."""
+    out = Path(out)
+    written = []
+    for e in entries:
+        if not e.has_page:
+            continue
+        try:
+            written.append(write_if_changed(e.products.folder / "index.html", render_village(e)))
+        except Exception as exc:  # one broken village must not stop the others' pages
+            log.error("publish: %s: village page failed: %s", e.village.id, exc)
+            e.problems.append(f"village page: {type(exc).__name__}: {exc}")
+    index = render_index(entries, has_run_table=(out / "indicators.parquet").is_file())
+    return [write_if_changed(out / "index.html", index)] + written

@@ -1,0 +1,147 @@
+"""Publish a run's products: quicklooks, change-package zips, the STAC catalog and the
+download page (``flows.runner.finish_run`` calls :func:`publish` after every run).
+
+Deterministic: the same products give the same bytes (no clock time anywhere; zip entries
+sorted with a fixed timestamp; PNGs without a software tag), and a quicklook or zip whose
+inputs are unchanged is kept as it is. A village whose products are broken is logged and
+noted on the page; the other villages are published all the same.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+from aoi import Village
+
+from . import state
+from .atomic import atomic_path
+from .catalog import ProductSet, VillageProducts, file_sha256, make_collection, scan_village, village_folders, \
+    write_catalog, zip_path
+from .page import VillageEntry, write_pages
+from .quicklook import quicklook
+
+log = logging.getLogger("villagewatch.flows")
+
+#: the timestamp of every zip entry (the earliest a zip can hold): no clock time in the bytes
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_KEY_PREFIX = b"villagewatch-inputs:"
+
+
+# --------------------------------------------------------------------------- zips
+def package_key(files: Sequence[Path]) -> bytes:
+    """The zip comment naming its inputs: sha256 over the files' names and checksums."""
+    h = hashlib.sha256()
+    for p in sorted(files, key=lambda p: p.name):
+        h.update(f"{p.name}:{file_sha256(p)}\n".encode())
+    return ZIP_KEY_PREFIX + h.hexdigest().encode()
+
+
+def _zip_comment(path: Path) -> bytes | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.comment
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def write_zip(path: Path, files: Sequence[Path], arcdir: str, comment: bytes) -> Path:
+    """A deterministic zip of ``files`` under ``arcdir/``: sorted, fixed timestamps and
+    permissions, deflated, written atomically."""
+    with atomic_path(path, suffix=".zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.comment = comment
+            for p in sorted(files, key=lambda p: p.name):
+                info = zipfile.ZipInfo(f"{arcdir}/{p.name}", date_time=ZIP_DATE_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3  # Unix, whatever the machine
+                info.external_attr = 0o644 << 16
+                with open(p, "rb") as src, zf.open(info, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    return path
+
+
+def change_package(ps: ProductSet) -> Path:
+    """The change pair's whole package as a zip beside its folder (kept if its inputs are unchanged)."""
+    files = ps.package_files()
+    key = package_key(files)
+    path = zip_path(ps)
+    if _zip_comment(path) == key:
+        return path
+    return write_zip(path, files, ps.item_id, key)
+
+
+# --------------------------------------------------------------------------- villages
+def _all_villages(out: Path, villages: Sequence[Village]) -> list[Village]:
+    """This run's villages and, from the default registry, any other village with products under ``out``."""
+    known = {v.id: v for v in villages}
+    others = [n for n in village_folders(out) if n not in known]
+    others += [n for n in state.statuses(out) if n not in known and n not in others]
+    if others:
+        try:
+            from aoi.registry import load_villages
+
+            registry = {v.id: v for v in load_villages()}
+        except Exception as exc:  # the registry is optional here
+            log.warning("publish: registry unreadable (%s); publishing only this run's villages", exc)
+            registry = {}
+        for n in others:
+            if n in registry:
+                known[n] = registry[n]
+            else:
+                log.warning("publish: %s/%s is not a village of this run or of the registry; left out", out, n)
+    return sorted(known.values(), key=lambda v: v.id)
+
+
+def _status(vid: str, states: dict, runs: dict) -> tuple[str, str]:
+    if vid in states:
+        return states[vid].get("last_status", ""), states[vid].get("last_reason", "")
+    if vid in runs:
+        return runs[vid].status, runs[vid].reason
+    return "", ""
+
+
+def publish_village(village: Village, out: Path) -> VillageProducts:
+    """Quicklooks and change zips of one village; a set that fails is noted in ``problems``."""
+    vp = scan_village(out, village.id)
+    for ps in vp.sets:
+        try:
+            quicklook(ps, village)
+            if ps.kind == "change":
+                change_package(ps)
+        except Exception as exc:  # one broken product set must not stop the rest
+            log.error("publish: %s: %s", ps.item_id, exc, exc_info=True)
+            vp.problems.append(f"{ps.rel(out)}: {type(exc).__name__}: {exc}")
+    return vp
+
+
+def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -> list[Path]:
+    """Quicklooks, change zips, ``OUT/catalog.json`` and the download page for every village
+    with products under ``out``; returns the catalog and page paths written or confirmed."""
+    out = Path(out).resolve()
+    states = dict(state.statuses(out))
+    by_id = {r.village_id: r for r in runs}
+    entries, collections, folders = [], [], {}
+    for v in _all_villages(out, villages):
+        entry = VillageEntry(v, None, *_status(v.id, states, by_id))
+        entries.append(entry)
+        if not (out / v.id).is_dir():
+            continue
+        try:
+            vp = publish_village(v, out)
+            entry.products = vp
+            collections.append(make_collection(v, vp))
+            folders.update({s.item_id: s.folder for s in vp.sets})
+        except Exception as exc:  # a village whose products are broken is noted, not fatal
+            log.error("publish: %s: %s", v.id, exc, exc_info=True)
+            entry.problems.append(f"{type(exc).__name__}: {exc}")
+        if entry.products is not None:
+            entry.problems = entry.products.problems + entry.problems
+    demo = any(e.demo for e in entries)
+    paths = write_catalog(out, collections, folders, demo=demo)
+    paths += write_pages(out, entries)
+    log.info("published %d villages: %s", len(collections), out / "index.html")
+    return paths
