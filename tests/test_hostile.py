@@ -313,3 +313,109 @@ def test_sas_token_never_reaches_logs_manifests_item_json_or_catalog(tmp_path, c
     for p in (out / "_stac_items").glob("*.json"):
         for a in json.loads(p.read_text())["assets"].values():
             assert "?" not in a["href"] or "sig=" not in a["href"]
+
+
+# --------------------------------------------------------------------------- boundary parsing: properties
+_lonlat = st.tuples(st.floats(116.10, 116.16), st.floats(24.23, 24.29))  # around Pankeng
+_junk_number = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12),
+                         st.floats(-1e6, 1e6))
+_junk_coords = st.recursive(st.one_of(_junk_number, st.text(max_size=3), st.none(), st.booleans()),
+                            lambda inner: st.lists(inner, max_size=5), max_leaves=24)
+_near_polygon = st.lists(_lonlat, min_size=0, max_size=8).map(
+    lambda pts: [[list(p) for p in pts] + ([list(pts[0])] if pts else [])])  # one ring, closed
+_geometry = st.one_of(
+    st.fixed_dictionaries({"type": st.just("Polygon"), "coordinates": _near_polygon}),
+    st.none(),
+    st.fixed_dictionaries({"type": st.just("MultiPolygon"), "coordinates": st.lists(_near_polygon, max_size=3)}),
+    st.fixed_dictionaries({"type": st.sampled_from(["Polygon", "MultiPolygon", "Point", "LineString",
+                                                     "GeometryCollection", "Bogus", ""]),
+                           "coordinates": _junk_coords}),
+    st.just({"type": "Polygon"}),
+    st.just({"type": "GeometryCollection", "geometries": []}),
+)
+_VALID_PROPS = {"id": "ok-village", "name_zh": "测试村", "name_en": "Ceshi", "province": "广东省 Guangdong",
+                "county": "c", "town": "t", "pilot_type": "domain-featured", "focus": ["water"]}
+_fuzzed_props = st.fixed_dictionaries(
+    {},
+    optional={"id": st.one_of(st.sampled_from(UNSAFE_IDS), st.text(max_size=8), st.integers(), st.none()),
+              "name_zh": st.one_of(st.text(max_size=4), st.none()),
+              "province": st.sampled_from(["test", "", "x"]),
+              "pilot_type": st.sampled_from(["regional-comprehensive", "bogus", ""]),
+              "focus": st.one_of(st.lists(st.text(max_size=6), max_size=3), st.text(max_size=6), st.integers())})
+_props = st.one_of(
+    st.just(_VALID_PROPS),                                              # a good feature
+    _fuzzed_props.map(lambda over: {**_VALID_PROPS, **over}),           # one or more bad values
+    st.builds(lambda drop: {k: v for k, v in _VALID_PROPS.items() if k not in drop},  # missing ones
+              st.sets(st.sampled_from(sorted(_VALID_PROPS)), min_size=1, max_size=3)),
+)
+_feature = st.fixed_dictionaries({"type": st.sampled_from(["Feature"] * 5 + ["feature"]),
+                                  "properties": st.one_of(_props, _props, _props, st.none(), st.integers()),
+                                  "geometry": _geometry})
+_document = st.one_of(
+    st.fixed_dictionaries({"type": st.just("FeatureCollection"), "features": st.lists(_feature, min_size=1, max_size=1)}),
+    st.fixed_dictionaries({"type": st.just("FeatureCollection"), "features": st.lists(_feature, max_size=3)}),
+    st.fixed_dictionaries({"type": st.sampled_from(["Feature", "Topology", "Polygon"]), "properties": _props,
+                           "geometry": _geometry}),
+    st.lists(st.integers(), max_size=2),
+    st.just("not a feature collection"),
+)
+
+
+def _check_parsed_boundary(geom) -> None:
+    assert geom.geom_type in ("Polygon", "MultiPolygon") and not geom.is_empty and geom.is_valid
+    minx, miny, maxx, maxy = geom.bounds
+    assert -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=_document, raw=st.one_of(st.none(), st.binary(max_size=40)))
+def test_any_registry_file_gives_valid_villages_or_a_village_error_naming_it(doc, raw):
+    """Whatever a registry or boundary file holds (malformed JSON, wrong types, junk or NaN
+    coordinates, open, empty or self-intersecting rings, unsafe ids, missing properties), the
+    parsers give villages with safe ids and valid finite lon/lat (Multi)Polygons, or raise a
+    ``VillageError`` that names the file: never another exception."""
+    import tempfile
+    import warnings
+
+    from aoi.errors import BoundaryRepairedWarning, VillageError
+    from aoi.registry import load_villages, read_boundary
+    from aoi.village import is_safe_id
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "hostile.geojson"
+        if raw is not None:
+            path.write_bytes(raw)
+        else:
+            path.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=True), encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BoundaryRepairedWarning)
+            try:
+                villages = load_villages(path)
+            except VillageError as exc:
+                assert "hostile.geojson" in str(exc), exc
+            else:
+                for v in villages:
+                    assert is_safe_id(v.id)
+                    _check_parsed_boundary(v.geometry)
+            try:  # an official boundary handed over with --boundary (read through OGR)
+                geom = read_boundary(path, village_id="ok-village")
+            except VillageError as exc:
+                assert "hostile.geojson" in str(exc), exc
+            else:
+                _check_parsed_boundary(geom)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.one_of(st.text(max_size=30), st.sampled_from([f"{u}=x" for u in UNSAFE_IDS]),
+                      st.builds(lambda a, b: f"{a}={b}", st.text(max_size=10), st.text(max_size=10))))
+def test_any_boundary_option_parses_to_a_safe_id_and_a_file_or_says_why(text):
+    from aoi.errors import BoundaryOptionError
+    from aoi.registry import parse_boundary_option
+    from aoi.village import is_safe_id
+
+    try:
+        vid, path = parse_boundary_option(text)
+    except BoundaryOptionError as exc:
+        assert "--boundary" in str(exc)
+    else:
+        assert is_safe_id(vid) and path.is_file()
