@@ -419,3 +419,48 @@ def test_any_boundary_option_parses_to_a_safe_id_and_a_file_or_says_why(text):
         assert "--boundary" in str(exc)
     else:
         assert is_safe_id(vid) and path.is_file()
+
+
+# --------------------------------------------------------------------------- broken boundary files on the command line
+@pytest.mark.parametrize("kind", ["truncated-json", "point", "no-prj-shapefile", "projected-as-lonlat", "other-villages"])
+def test_broken_boundary_file_on_the_command_line_stops_clearly_before_any_work(kind, tmp_path, capsys):
+    """``--boundary ID=PATH`` with a file that cannot be this village's boundary: exit code 2,
+    one line naming the file and what is wrong, nothing computed or written."""
+    import geopandas as gpd
+
+    from flows.cli import main
+
+    vid = "meijiang-sanjiao-pankeng"
+    pankeng = box(116.12, 24.25, 116.14, 24.27)
+    if kind == "truncated-json":
+        path = tmp_path / "pankeng.geojson"
+        path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "geom', encoding="utf-8")
+        needle = "cannot be read"
+    elif kind == "point":
+        path = tmp_path / "pankeng.geojson"
+        gpd.GeoDataFrame(geometry=[Point(116.13, 24.26)], crs="EPSG:4326").to_file(path)
+        needle = "Point"
+    elif kind == "no-prj-shapefile":
+        path = tmp_path / "pankeng.shp"
+        gpd.GeoDataFrame(geometry=[pankeng], crs="EPSG:4326").to_file(path)
+        path.with_suffix(".prj").unlink()
+        needle = "no coordinate reference system"
+    elif kind == "projected-as-lonlat":
+        path = tmp_path / "pankeng.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [[[410000, 2682000], [413000, 2682000],
+                                                                         [413000, 2685000], [410000, 2682000]]]}}]}))
+        needle = "not longitude/latitude"
+    else:
+        path = tmp_path / "county.geojson"
+        gpd.GeoDataFrame({"id": ["a-village", "b-village"]}, geometry=[pankeng, pankeng.buffer(0.01)],
+                         crs="EPSG:4326").to_file(path)
+        needle = "none of its 2 features"
+    out = tmp_path / "out"
+    rc = main(["nightly", "--source", "demo", "--no-prefect", "--villages", vid, "--out", str(out),
+               "--boundary", f"{vid}={path}"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.startswith("villagewatch: error:") and path.name in err and needle in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists() or not list(out.rglob("*.tif"))
