@@ -35,6 +35,8 @@ def _add_village_options(p: argparse.ArgumentParser) -> None:
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", choices=("demo", "stac", "files"), default="demo")
     p.add_argument("--seed", type=int, help="demo: random seed")
+    p.add_argument("--no-drone", action="store_true",
+                   help="demo: leave out the drone orthomosaic stream (RGB, 0.5 m, two villages)")
     p.add_argument("--stac-url", help="stac: API URL or preset (earth-search, planetary-computer)")
     p.add_argument("--collection", help="stac: sentinel-2-l2a or landsat-c2-l2")
     p.add_argument("--max-cloud", type=float, help="stac: maximum eo:cloud_cover (%%)")
@@ -47,7 +49,7 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
 
 def source_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "demo":
-        return {"seed": args.seed}
+        return {"seed": args.seed, "drone_stream": not args.no_drone}
     if args.source == "stac":
         return {"url": args.stac_url or "earth-search", "collection": args.collection,
                 "max_cloud": args.max_cloud, "resolution": args.resolution,
@@ -224,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--register-only", action="store_true", help="create/update the deployment and exit")
     p.set_defaults(func=cmd_schedule)
 
+    p = sub.add_parser("serve", help="serve an output folder's download page read-only over HTTP")
+    p.add_argument("out", help="output folder (with index.html)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("validate", help="score the indicators against demo truth, real labelled data and spectra")
     _add_village_options(p)
     p.add_argument("--seed", type=int, default=2024, help="demo seed (default 2024)")
@@ -234,16 +242,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("serve", help="serve an output folder's download page read-only over HTTP")
-    p.add_argument("out", help="output folder (with index.html)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.set_defaults(func=cmd_serve)
-
     p = sub.add_parser("villages", help="list the pilot villages")
     _add_village_options(p)
     p.set_defaults(func=cmd_villages)
     return parser
+
+
+NOISY_LOGGERS = ("distributed", "httpx", "rasterio", "fiona", "pyogrio", "numexpr")
+
+
+def quiet_noisy_loggers(level: int) -> None:
+    """Libraries' loggers at ``level``; ``distributed`` configures a level on each of its own
+    loggers (``distributed.scheduler`` ...) when imported, so it is imported first."""
+    import distributed  # noqa: F401  (sets its loggers' levels at import)
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,8 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("distributed", "httpx", "rasterio", "fiona", "pyogrio", "numexpr"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_noisy_loggers(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

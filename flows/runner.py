@@ -79,7 +79,20 @@ def dask_client(address: str | None = None, *, timeout: float | None = None) -> 
     20 s) a ``DaskClusterUnavailableError`` names the address, instead of a hang.
     No address: a local cluster sized to the machine, one worker with a thread per core in
     this process (no pickling or copying of arrays between processes; GDAL and NumPy release
-    the GIL). See docs/operations.md for what runs where."""
+    the GIL). See docs/operations.md for what runs where.
+
+    Low-level graph fusion is off inside the block: concurrent tasks compute graphs that
+    share keys (every date of a village comes from one lazy scene), and fusion gives the same
+    key a different task in each graph (a fused ``_execute_subgraph`` here, a plain
+    ``getitem`` there), which the scheduler cannot reconcile ("Detected different run_spec",
+    then KeyErrors; dask/dask#9888). Without it every key means one task."""
+    import dask
+
+    with dask.config.set({"optimization.fuse.active": False}):
+        yield from _client(address, timeout)
+
+
+def _client(address: str | None, timeout: float | None) -> Iterator[object]:
     from distributed import Client, LocalCluster
 
     if address:
@@ -103,7 +116,7 @@ def dask_client(address: str | None = None, *, timeout: float | None = None) -> 
             yield client
         return
     n = local_cluster_threads()
-    with LocalCluster(n_workers=1, threads_per_worker=n, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=n, processes=False, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             yield client
 

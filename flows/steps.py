@@ -195,16 +195,32 @@ def _provenance_tags(scene_t: xr.Dataset, village: Village) -> dict[str, str]:
     return tags
 
 
-def water_products(scene_t: xr.Dataset, params: Params) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
-    """Indices the bands allow, and the water mask from the best water index available."""
+#: products that need a water mask, skipped (with the reason) for imagery that cannot make one
+WATER_PRODUCTS = ("water_mask", "black_odorous", "water_bodies", "black_odorous_suspects")
+
+
+def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) -> xr.DataArray | None:
+    """The water mask from the best water index the bands allow, or ``None`` when they allow
+    none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
+    product is entered in ``skipped`` with the reason, as issue #3 asks (a note, not an error)."""
+    try:
+        return indices.water_mask(
+            scene,
+            method=params.water_method,
+            fallback=params.water_fallback_threshold,
+            min_area_m2=params.water_min_area_m2,
+        )
+    except indices.MissingBandError as exc:
+        for name in WATER_PRODUCTS:
+            skipped[name] = str(exc)
+        return None
+
+
+def water_products(scene_t: xr.Dataset, params: Params) -> tuple[xr.Dataset, xr.DataArray | None, dict[str, str]]:
+    """Indices the bands allow, and the water mask from the best water index available
+    (``None`` when the bands allow none; the reasons are in the returned ``skipped``)."""
     idx, skipped = indices.compute_indices(scene_t)
-    water = indices.water_mask(
-        scene_t,
-        method=params.water_method,
-        fallback=params.water_fallback_threshold,
-        min_area_m2=params.water_min_area_m2,
-    )
-    return idx, water, skipped
+    return idx, water_or_skip(scene_t, params, skipped), skipped
 
 
 def process_date(
@@ -243,26 +259,16 @@ def process_date(
     outputs: list[Path] = []
     for name in idx.data_vars:
         outputs.append(write_cog(_georef(idx[name], scene_t), folder / f"{name}.tif", tags=tags))
-    outputs.append(write_cog(_georef(mask_to_uint8(water, valid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags))
-
-    previous = None
-    if previous_date:
-        prev_path = date_dir(out_root, village, previous_date, stream) / "water_bodies.geojson"
-        if prev_path.exists():
-            previous = gpd.read_file(prev_path).to_crs(scene_t.rio.crs)
-    bodies = indices.water_bodies(
-        water.compute(), indices=idx, valid_count=valid.astype("int16").compute(), previous=previous
-    )
-    flags = indices.black_odorous_pixels(scene_t, water)
-    outputs.append(write_cog(_georef(mask_to_uint8(flags["is_suspect"], valid), scene_t),
-                             folder / "black_odorous.tif", nodata=255, tags=tags))
-    classified = indices.classify_water_bodies(bodies, flags, scene=scene_t)
-    suspects = classified[classified["status"] == "suspect_black_odorous"]
     meta = {"village": village.id, "date": date, "sensor": scene_t.attrs.get("sensor"),
             "item_id": item_id, "demo": bool(scene_t.attrs.get("demo", False))}
-    outputs.append(write_geojson(classified, folder / "water_bodies.geojson", properties=meta))
-    outputs.append(write_geojson(suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
-                                 folder / "black_odorous_suspects.geojson", properties=meta))
+    classified = None
+    if water is not None:
+        written, classified = _water_outputs(scene_t, idx, water, valid, folder, tags, meta,
+                                             _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs))
+        outputs += written
+    else:
+        log.info("%s %s%s: no water products (%s)", village.id, date, f" [{stream}]" if stream else "",
+                 skipped.get("water_mask"))
 
     row = date_indicators(scene_t, idx, water, inside, valid, classified, params)
     row.update({"village_id": village.id, "date": date, "stream": result.stream,
@@ -273,7 +279,9 @@ def process_date(
         folder, village=village, key=key, outputs=outputs, source=source, params=params,
         inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
                 "previous_date": previous_date, "demo": meta["demo"]},
-        extra={"skipped_indices": skipped,
+        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS},
+               **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS}}
+                  if water is None else {}),
                **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
     )
     result.paths = outputs + [manifest]
@@ -281,8 +289,38 @@ def process_date(
     return result
 
 
+def _previous_bodies(out_root, village: Village, previous_date: str | None, stream: str | None, crs) -> gpd.GeoDataFrame | None:
+    """The previous date's water bodies (for stable ids), or ``None``."""
+    if not previous_date:
+        return None
+    path = date_dir(out_root, village, previous_date, stream) / "water_bodies.geojson"
+    return gpd.read_file(path).to_crs(crs) if path.exists() else None
+
+
+def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, folder: Path,
+                   tags: dict[str, str], meta: dict[str, Any],
+                   previous: gpd.GeoDataFrame | None) -> tuple[list[Path], gpd.GeoDataFrame]:
+    """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON;
+    returns the paths written and the classified water bodies."""
+    outputs = [write_cog(_georef(mask_to_uint8(water, valid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
+    bodies = indices.water_bodies(
+        water.compute(), indices=idx, valid_count=valid.astype("int16").compute(), previous=previous
+    )
+    flags = indices.black_odorous_pixels(scene_t, water)
+    outputs.append(write_cog(_georef(mask_to_uint8(flags["is_suspect"], valid), scene_t),
+                             folder / "black_odorous.tif", nodata=255, tags=tags))
+    classified = indices.classify_water_bodies(bodies, flags, scene=scene_t)
+    suspects = classified[classified["status"] == "suspect_black_odorous"]
+    outputs.append(write_geojson(classified, folder / "water_bodies.geojson", properties=meta))
+    outputs.append(write_geojson(
+        suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
+        folder / "black_odorous_suspects.geojson", properties=meta))
+    return outputs, classified
+
+
 def date_indicators(scene_t, idx, water, inside, valid, classified, params: Params) -> dict[str, Any]:
-    """The village's figures on one date, over the village boundary (not the buffer)."""
+    """The village's figures on one date, over the village boundary (not the buffer); the
+    water figures are ``None`` when the imagery allows no water mask (``water`` is ``None``)."""
     res = float(abs(scene_t.rio.resolution()[0]))
     pix_m2 = res * res
     ok = (valid & inside).compute()
@@ -296,11 +334,14 @@ def date_indicators(scene_t, idx, water, inside, valid, classified, params: Para
             row[f"ndvi_p{q}"] = float(np.percentile(vals, q)) if vals.size else None
         row["vegetation_cover"] = float(indices.vegetation_cover(nd, threshold=params.vegetation_threshold))
         row["dense_canopy_share"] = float(indices.dense_canopy_share(nd, threshold=params.dense_canopy_threshold))
-    row["water_area_m2"] = float((water & ok).sum().compute()) * pix_m2
-    sus = classified[classified["status"] == "suspect_black_odorous"] if len(classified) else classified
-    row["n_water_bodies"] = int(len(classified))
-    row["n_black_odorous_suspects"] = int(len(sus))
-    row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
+    if water is None:
+        row.update(water_area_m2=None, n_water_bodies=None, n_black_odorous_suspects=None, black_odorous_area_m2=None)
+    else:
+        row["water_area_m2"] = float((water & ok).sum().compute()) * pix_m2
+        sus = classified[classified["status"] == "suspect_black_odorous"] if len(classified) else classified
+        row["n_water_bodies"] = int(len(classified))
+        row["n_black_odorous_suspects"] = int(len(sus))
+        row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
@@ -353,25 +394,26 @@ def process_change(
             outputs.append(write_geojson(polys, folder / f"vegetation_{kind}.geojson", properties={**meta, "kind": f"vegetation_{kind}"}))
             figures[f"vegetation_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
             figures[f"vegetation_{kind}_n"] = int(len(polys))
-    params_w = dict(method=params.water_method, fallback=params.water_fallback_threshold, min_area_m2=params.water_min_area_m2)
-    wa = indices.water_mask(a, **params_w)
-    wb = indices.water_mask(b, **params_w)
-    wchg = indices.water_change(wa, wb, va, vb)
-    wclass = xr.where(wchg["gain"], 1, xr.where(wchg["loss"], 2, 0)).where(both, 255).astype("uint8")
-    outputs.append(write_cog(_georef(wclass, b), folder / "water_change.tif", nodata=255, tags=tags))
-    for kind in ("gain", "loss"):
-        polys = indices.change_polygons(wchg[kind].compute(), None, min_area_m2=params.water_min_area_m2)
-        outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}))
-        figures[f"water_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
-
-    new_sus = new_suspects(out_root, village, d_from, d_to, stream)
-    outputs.append(write_geojson(new_sus, folder / "new_black_odorous_suspects.geojson", properties={**meta, "kind": "new_black_odorous_suspects"}))
-    figures["new_black_odorous_suspects"] = int(len(new_sus))
+    skipped: dict[str, str] = {}
+    wa, wb = water_or_skip(a, params, skipped), water_or_skip(b, params, skipped)
+    if wa is not None and wb is not None:
+        wchg = indices.water_change(wa, wb, va, vb)
+        wclass = xr.where(wchg["gain"], 1, xr.where(wchg["loss"], 2, 0)).where(both, 255).astype("uint8")
+        outputs.append(write_cog(_georef(wclass, b), folder / "water_change.tif", nodata=255, tags=tags))
+        for kind in ("gain", "loss"):
+            polys = indices.change_polygons(wchg[kind].compute(), None, min_area_m2=params.water_min_area_m2)
+            outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}))
+            figures[f"water_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
+        new_sus = new_suspects(out_root, village, d_from, d_to, stream)
+        outputs.append(write_geojson(new_sus, folder / "new_black_odorous_suspects.geojson",
+                                     properties={**meta, "kind": "new_black_odorous_suspects"}))
+        figures["new_black_odorous_suspects"] = int(len(new_sus))
     outputs.append(write_json(folder / "change.json", figures))
     manifest = write_manifest(
         folder, village=village, key=key, outputs=outputs, source=source, params=params,
         inputs={"from": d_from, "to": d_to, "item_ids": [a.attrs["item_id"], b.attrs["item_id"]],
                 "demo": meta["demo"]},
+        extra={"skipped_products": {k: skipped[k] for k in ("water_mask",) if k in skipped}} if skipped else None,
     )
     result.paths = outputs + [manifest]
     result.indicators = figures

@@ -31,7 +31,7 @@ def demo_villages(registry_villages):
 def demo_source():
     from sensing.demo import DemoSource
 
-    return DemoSource()
+    return DemoSource(drone_stream=True)
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +70,32 @@ def test_every_village_gets_its_products(plain_out, demo_villages):
         changes = list((out / v.id / "change").iterdir())
         assert len([c for c in changes if c.is_dir()]) == len(run.dates) - 1
         assert (out / v.id / "indicators.parquet").exists()
+
+
+def test_drone_orthomosaic_gives_rgb_products_and_says_why_no_water(plain_out, demo_villages, demo_source):
+    """The RGB-only drone stream (0.5 m) gets its visible-band vegetation indices at native
+    resolution; water and black-odorous products are skipped with the reason in the manifest."""
+    import pandas as pd
+
+    out, _ = plain_out
+    for v in demo_villages:
+        date = demo_source.drone_date()
+        folder = out / v.id / date / "drone"
+        assert sorted(p.name for p in folder.glob("*.tif")) == ["exg.tif", "vari.tif"]
+        with rasterio.open(folder / "exg.tif") as src:
+            assert abs(src.res[0] - 0.5) < 1e-9
+            exg = src.read(1, masked=True)
+        assert is_valid_cog(folder / "exg.tif")[0]
+        assert -2 <= float(exg.min()) and float(exg.max()) <= 2 and float(exg.std()) > 0.01
+        m = json.loads((folder / "manifest.json").read_text())
+        assert m["inputs"]["sensor"] == "drone-rgb"
+        assert set(m["skipped_products"]) == {"water_mask", "black_odorous", "water_bodies", "black_odorous_suspects"}
+        assert "nir or swir16" in m["skipped_products"]["water_mask"]
+        assert "ndvi" in m["skipped_indices"]
+        df = pd.read_parquet(out / v.id / "indicators.parquet")
+        drone = df[df["stream"] == "drone"]
+        assert len(drone) == 1 and drone["water_area_m2"].isna().all()
+        assert drone["resolution_m"].iloc[0] == 0.5
 
 
 def test_outputs_are_valid_cogs_in_the_village_crs(plain_out, demo_villages):
