@@ -18,7 +18,7 @@ from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
 
-from . import scenes
+from . import scenes, watch_steps
 from .params import Params
 from .steps import process_change, process_date, write_indicator_table
 from .village_run import VillageRun, check_boundary, failure_reason, usable_dates, with_read_retry
@@ -78,6 +78,13 @@ def change_task(source: Source, village: Village, window: Window, d_from: str, d
     return {"paths": [str(p) for p in r.paths], "indicators": r.indicators, "reused": r.reused}
 
 
+@task(task_run_name="watch-{village.id}")
+def watch_task(source: Source, village: Village, dates: list[str], out: str, params: Params) -> dict[str, Any]:
+    results = watch_steps.run_watches(source, village, out, params, dates)
+    return {"paths": [str(p) for r in results for p in r.paths], "reused": all(r.reused for r in results),
+            "indicators": {"watches": watch_steps.watch_figures(results)}}
+
+
 @task(task_run_name="table-{village.id}")
 def table_task(village: Village, out: str) -> str:
     return str(write_indicator_table(out, village))
@@ -97,6 +104,8 @@ def _submit_village(source, village, window, streams, out, params) -> list[Prefe
         for a, b in zip(dates, dates[1:]):
             futures.append(change_task.submit(source, village, window, a, b, stream, out, params,
                                               wait_for=[by_date[a], by_date[b]]))
+    if "main" in streams:
+        futures.append(watch_task.submit(source, village, streams["main"], out, params, wait_for=list(futures)))
     futures.append(table_task.submit(village, out, wait_for=list(futures)))
     return futures
 
@@ -146,6 +155,7 @@ def nightly(
             run.products += res["paths"]
             run.reused += int(res["reused"])
             ind = res["indicators"]
+            run.figures.update(ind.get("watches", {}))
             if "date" in ind and ind.get("stream") == "main":
                 run.dates.append(ind["date"])
                 run.figures.update(ind)

@@ -19,7 +19,7 @@ from sensing.base import Source
 from sensing.errors import NoDataError
 from sensing.http import clear_gdal_http_cache, is_transient_read_error, redact_text
 
-from . import scenes
+from . import scenes, watch_steps
 from .params import Params
 from .steps import DateResult, process_change, process_date, scene_dates, write_indicator_table
 
@@ -193,8 +193,11 @@ def run_village(
         for stream, scene in loaded.items():
             results += run_stream(source, village, scene, out_root, params, run,
                                   stream=None if stream == "main" else stream)
+        results += watch_steps.run_watches(source, village, out_root, params,
+                                           [r.date for r in results if r.stream == "main" and "_" not in r.date])
         table = write_indicator_table(out_root, village)
         _collect(run, results, table)
+        run.figures.update(watch_steps.watch_figures(results))
         if not run.dates:
             run.status, run.reason = "no-data", "every date below the valid-fraction threshold"
     except NoDataError as exc:

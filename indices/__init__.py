@@ -33,7 +33,13 @@ from .spectral import (
     vari,
 )
 from .vegetation import dense_canopy_share, forest_quality, fractional_vegetation_cover, vegetation_cover
-from .watches import ancient_tree_watch, farmland_conversion
+from .watches import (
+    FARMLAND_CLASSES,
+    ancient_tree_watch,
+    cropland_from_ndvi_series,
+    farmland_conversion,
+    farmland_conversion_classes,
+)
 from .water import (
     FIXED_THRESHOLDS,
     ThresholdResult,
@@ -58,7 +64,8 @@ __all__ = [
     "vegetation_cover", "dense_canopy_share", "fractional_vegetation_cover", "forest_quality",
     # change and watches
     "ndvi_change", "water_change", "median_composite", "change_polygons",
-    "ancient_tree_watch", "farmland_conversion",
+    "ancient_tree_watch", "farmland_conversion", "farmland_conversion_classes", "cropland_from_ndvi_series",
+    "FARMLAND_CLASSES",
     # scores against a reference (validation)
     "Confusion", "ObjectScores", "confusion", "iou", "cohen_kappa", "object_scores", "coefficient_of_variation",
     # black-odorous water (indices.blackodorous) is added below by its module

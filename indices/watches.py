@@ -173,3 +173,106 @@ def farmland_conversion(
     out.attrs = {"long_name": "suspected conversion of cropland to non-agricultural use (耕地非农化)",
                  "ndvi_drop": ndvi_drop, "ndbi_rise": ndbi_rise, "bsi_rise": bsi_rise}
     return out
+
+
+def cropland_from_ndvi_series(
+    ndvi_series: xr.DataArray,
+    *,
+    min_max: float = 0.5,
+    min_amplitude: float = 0.3,
+    min_dates: int = 4,
+    min_span_days: float = 180.0,
+) -> xr.DataArray:
+    """Cropland from crop phenology in an NDVI time series (lazy): a pixel is cropland when
+    its NDVI peaks at ``min_max`` (0.5) or more and its seasonal amplitude (max - min over the
+    finite dates) reaches ``min_amplitude`` (0.3), with at least ``min_dates`` (4) finite
+    dates spanning ``min_span_days`` (180) or more; otherwise False.
+
+    Crops green up and are harvested within a season, so their NDVI swings far more than
+    evergreen forest's or built land's; the annual NDVI amplitude is the classic phenology
+    metric for mapping cropland (Reed et al. 1994, J. Veg. Sci. 5: 703-714; as the seasonal
+    amplitude of TIMESAT, Jönsson & Eklundh 2004, Comput. Geosci. 30: 833-845). The 0.5 peak
+    and 0.3 amplitude are conventional defaults, not published constants: evergreen forest
+    stays within ~0.1, double-cropped rice swings ~0.5, but vegetables or orchards can swing
+    less than 0.3 (missed). Use only dates *before* the change being examined (a clearing
+    also swings NDVI by > 0.3) and a year of them where possible. attrs record the rule and
+    ``n_dates`` / ``span_days`` of the series; the mask is all False when the series is too
+    short (``attrs["sufficient"]`` False): a user's cropland layer is better then.
+    """
+    if "time" not in ndvi_series.dims:
+        raise IndicesError(f"cropland_from_ndvi_series needs a 'time' dimension, got {ndvi_series.dims}")
+    times = pd.DatetimeIndex(ndvi_series["time"].values)
+    span = float((times.max() - times.min()).days) if len(times) else 0.0
+    nd = ndvi_series.transpose("time", "y", "x")
+    n_ok = np.isfinite(nd).sum("time")
+    hi, lo = nd.max("time", skipna=True), nd.min("time", skipna=True)
+    sufficient = len(times) >= min_dates and span >= min_span_days
+    out = (hi >= min_max) & ((hi - lo) >= min_amplitude) & (n_ok >= min_dates) & sufficient
+    out = out.drop_vars("time", errors="ignore").rename("cropland")
+    out.attrs = {"long_name": "cropland from NDVI phenology (peak and seasonal amplitude)",
+                 "min_max": min_max, "min_amplitude": min_amplitude, "min_dates": min_dates,
+                 "min_span_days": min_span_days, "n_dates": len(times), "span_days": span,
+                 "sufficient": bool(sufficient),
+                 "source": "NDVI seasonal amplitude (Reed et al. 1994; Jönsson & Eklundh 2004)"}
+    return out
+
+
+#: classes of :func:`farmland_conversion_classes`
+FARMLAND_CLASSES = {0: "none", 1: "built_or_bare", 2: "pond_dug"}
+
+
+def farmland_conversion_classes(
+    before: xr.Dataset,
+    after: xr.Dataset,
+    cropland_mask: xr.DataArray,
+    *,
+    history_ndvi: xr.DataArray | None = None,
+    water_before: xr.DataArray | None = None,
+    water_after: xr.DataArray | None = None,
+    ndvi_drop: float = 0.2,
+    ndbi_rise: float = 0.1,
+    bsi_rise: float = 0.1,
+    new_low_margin: float = 0.05,
+) -> xr.DataArray:
+    """Suspected cropland conversion by kind, lazily, as uint8: 1 ``built_or_bare``
+    (:func:`farmland_conversion`: NDVI drop with an NDBI or BSI rise), 2 ``pond_dug``
+    (cropland with the NDVI drop that is water after and not before: 耕地挖塘), else 0.
+
+    ``history_ndvi`` (time, y, x; the dates up to and including ``before``): a pixel is only
+    flagged when its NDVI after is below anything it showed before, by ``new_low_margin``
+    (0.05): a harvest returns cropland to its usual seasonal low (winter paddy ~0.3) and
+    is not conversion, while a building, a yard or a pond takes it lower than any crop
+    season did. A conventional guard, not a published rule; with a short history an early
+    harvest can still be flagged. ``water_before`` / ``water_after``: water masks (NaN or
+    False where unknown); pixels that are water before are never flagged (a pond already dug
+    is no longer cropland); without ``water_after`` no pond is looked for.
+    """
+    crop = cropland_mask.astype(bool)
+    built = farmland_conversion(before, after, crop, ndbi_rise=ndbi_rise, bsi_rise=bsi_rise, ndvi_drop=ndvi_drop)
+    b = _with_indices(before, "before")["ndvi"]
+    a = _with_indices(after, "after")["ndvi"]
+    guard = None
+    if history_ndvi is not None:
+        low = history_ndvi.min("time", skipna=True).drop_vars("time", errors="ignore")
+        guard = a < (low - new_low_margin)
+        built = built & guard
+    def as_bool(m: xr.DataArray) -> xr.DataArray:
+        return m.fillna(0).astype(bool) if m.dtype.kind == "f" else m.astype(bool)
+
+    was_water = as_bool(water_before) if water_before is not None else None
+    if was_water is not None:  # water already before: no longer cropland, whatever its NDVI does
+        built = built & ~was_water
+    cls = xr.where(built, 1, 0)
+    if water_after is not None:
+        pond = crop & ((a - b) <= -ndvi_drop) & as_bool(water_after)
+        if was_water is not None:
+            pond = pond & ~was_water
+        if guard is not None:
+            pond = pond & guard
+        cls = xr.where(pond & ~built, 2, cls)
+    out = cls.astype("uint8").rename("farmland_conversion")
+    out.attrs = {"long_name": "suspected cropland conversion (耕地非农化): 1 built or bare, 2 pond dug",
+                 "flag_values": [0, 1, 2], "flag_meanings": "none built_or_bare pond_dug",
+                 "ndvi_drop": ndvi_drop, "ndbi_rise": ndbi_rise, "bsi_rise": bsi_rise,
+                 "new_low_margin": new_low_margin if history_ndvi is not None else None}
+    return out

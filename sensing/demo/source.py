@@ -348,6 +348,62 @@ class DemoSource:
             ds[name].attrs.update({"change_from": change_from, "change_to": change_to})
         return self._georef(ds, grid)
 
+    # ------------------------------------------------------------------ watches
+    def trees(self, village: Village):
+        """A demo ancient-tree registry (一树一码), clearly marked demo (codes ``DEMO-<village>-NNN``,
+        ``demo: True``): 001 inside the planted forest clearing (its canopy NDVI falls after
+        ``truth().attrs["change_from"]``: the watch must alert), 002 in stable forest away from
+        every feature (no alert), 003 a village tree (风水树) in the main settlement. Points in
+        EPSG:4326 with ``code``, ``species``, ``name_zh``, ``age_years``, ``demo``, ``placement``."""
+        import geopandas as gpd
+        from shapely.geometry import Point
+
+        lay = self.layout(village)
+        cleared = lay.feature("cleared_patch").geometry
+        pts = [(cleared.buffer(-25.0).representative_point(), "Cinnamomum camphora", "樟树（演示）", 320,
+                "in the planted forest clearing")]
+        left, bottom, right, top = lay.extent
+        xs, ys = np.meshgrid(np.arange(left + 100, right - 100, 20.0), np.arange(bottom + 100, top - 100, 20.0))
+        xs, ys = xs.ravel(), ys.ravel()
+        t = lay.terrain(xs, ys)
+        feats = unary_union([f.geometry for f in lay.features]).buffer(60.0)
+        ok = (t > lay.forest_threshold + 0.1) & ~shapely.contains_xy(feats, xs, ys)
+        local = shapely.ops.transform(self._to_grid(village), village.geometry)
+        inside = ok & shapely.contains_xy(local, xs, ys)
+        pick = inside if inside.any() else ok
+        if pick.any():
+            i = int(np.flatnonzero(pick)[np.argmax(t[pick])])
+            pts.append((Point(xs[i], ys[i]), "Castanopsis fissa", "黧蒴锥（演示）", 150, "in stable forest"))
+        main = lay.feature("settlement_0").geometry
+        pts.append((main.buffer(-20.0).representative_point() if main.buffer(-20.0).area > 0 else main.centroid,
+                    "Ficus microcarpa", "榕树（演示）", 210, "village tree in the main settlement"))
+        gdf = gpd.GeoDataFrame(
+            {"code": [f"DEMO-{village.id}-{k + 1:03d}" for k in range(len(pts))],
+             "species": [p[1] for p in pts], "name_zh": [p[2] for p in pts], "age_years": [p[3] for p in pts],
+             "demo": [True] * len(pts), "placement": [p[4] for p in pts]},
+            geometry=[p[0] for p in pts], crs=lay.crs)
+        return gdf.to_crs("EPSG:4326")
+
+    def _to_grid(self, village: Village):
+        from pyproj import Transformer
+
+        return Transformer.from_crs("EPSG:4326", self.grid(village).crs, always_xy=True).transform
+
+    def cropland(self, village: Village) -> xr.DataArray:
+        """Cropland (paddy and dry cropland) before the planted changes, bool on the Scene's grid,
+        from the demo layout: the stand-in for a cropland layer (e.g. 永久基本农田) the demo
+        has and real sources do not; ``attrs["source"]`` says so."""
+        seed, vid, wkb = self._key(village)
+        grid = self.grid(village)
+        from .spectra import CROP, PADDY
+
+        fields = _fields(seed, vid, wkb, grid)
+        y, x = grid.coords()
+        out = xr.DataArray(np.isin(fields.cls_before, (PADDY, CROP)), dims=("y", "x"), coords={"y": y, "x": x},
+                           name="cropland", attrs={**self._base_attrs(village),
+                                                   "source": "demo layout: paddy and cropland parcels (synthetic)"})
+        return self._georef(out, grid)
+
     # ------------------------------------------------------------------ drone
     def drone_grid(self, village: Village) -> Grid | None:
         if village.id not in DRONE_VILLAGES:
