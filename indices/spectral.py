@@ -56,6 +56,16 @@ _META: dict[str, tuple[str, str]] = {
     "vari": ("Visible Atmospherically Resistant Index",
              "Gitelson, Kaufman, Stark & Rundquist 2002, Remote Sens. Environ. 80(1): 76-87, "
              "doi:10.1016/S0034-4257(01)00289-9"),
+    "ngrdi": ("Normalized Green-Red Difference Index (= -NDTI)",
+              "Tucker 1979, Remote Sens. Environ. 8(2): 127-150, doi:10.1016/0034-4257(79)90013-0; as a "
+              "turbidity index with the opposite sign (NDTI): Lacaux et al. 2007, Remote Sens. Environ. "
+              "106(1): 66-74, doi:10.1016/j.rse.2006.07.012"),
+    "blue_red_ndi": ("Normalized blue-red difference (= -IKAW, the Kawashima index with the sign reversed)",
+                     "Kawashima & Nakatani 1998, Ann. Bot. 81(1): 49-54, doi:10.1006/anbo.1997.0544 "
+                     "(IKAW = (red - blue) / (red + blue))"),
+    "bcc": ("Blue chromatic coordinate",
+            "Gillespie, Kahle & Walker 1987, Remote Sens. Environ. 22(3): 343-365, "
+            "doi:10.1016/0034-4257(87)90088-5"),
     "ndbi": ("Normalized Difference Built-up Index",
              "Zha, Gao & Ni 2003, Int. J. Remote Sens. 24(3): 583-594, doi:10.1080/01431160304987"),
     "bsi": ("Bare Soil Index",
@@ -209,6 +219,39 @@ def vari(scene: xr.Dataset) -> xr.DataArray:
     denominator vanishes when blue = green + red."""
     g, r, b = _bands(scene, "vari", ("green", "red", "blue"))
     return _finish(_div(g - r, g + r - b), "vari", "(green - red) / (green + red - blue)")
+
+
+# --------------------------------------------------------------------------- visible-only water candidates
+# Measured and rejected as water indices (see indices.water.water_index_for and
+# docs/validation.md): none is in INDICES, so the flow writes no product from them.
+def ngrdi(scene: xr.Dataset) -> xr.DataArray:
+    """NGRDI = (green - red) / (green + red) (Tucker 1979); NDTI (Lacaux et al. 2007) is its
+    negative. In [-1, 1] for non-negative reflectance. Positive for clear water *and* for green
+    vegetation, negative for turbid water (red >= green)."""
+    g, r = _bands(scene, "ngrdi", ("green", "red"))
+    return _finish(_div(g - r, g + r), "ngrdi", "(green - red) / (green + red)")
+
+
+def blue_red_ndi(scene: xr.Dataset) -> xr.DataArray:
+    """(blue - red) / (blue + red), i.e. minus the Kawashima index IKAW = (red - blue) /
+    (red + blue) (Kawashima & Nakatani 1998). In [-1, 1] for non-negative reflectance.
+
+    Positive where blue exceeds red: clear water (and sky-lit shade) in **surface** reflectance;
+    vegetation, soil and built-up land are negative. Turbid water (red >= blue) and black-odorous
+    water (dark, spectrally flat, red ~ green > blue: Shen et al. 2019) are negative too, so
+    it finds clear water only. On top-of-atmosphere data Rayleigh path radiance raises blue
+    over every surface: the index is meaningless there without an atmospheric correction
+    (e.g. dark-object subtraction, Chavez 1988)."""
+    b, r = _bands(scene, "blue_red_ndi", ("blue", "red"))
+    return _finish(_div(b - r, b + r), "blue_red_ndi", "(blue - red) / (blue + red)")
+
+
+def bcc(scene: xr.Dataset) -> xr.DataArray:
+    """Blue chromatic coordinate b = blue / (red + green + blue) (Gillespie et al. 1987; the
+    ``b`` of ``chromatic_coordinates``). In [0, 1]; 1/3 for a grey surface. High for clear
+    water in surface reflectance; same limits as ``blue_red_ndi``."""
+    r, g, b = _bands(scene, "bcc", ("red", "green", "blue"))
+    return _finish(_div(b, r + g + b), "bcc", "blue / (red + green + blue)")
 
 
 # --------------------------------------------------------------------------- built-up, bare soil

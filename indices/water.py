@@ -157,6 +157,26 @@ def water_index_for(scene: xr.Dataset) -> str:
     cannot isolate ponds among crops; black-odorous water (dark, spectrally flat) is missed
     by all of them. For RGB orthomosaics, digitise water bodies (or use a NIR-capable
     sensor on the same date) and pass the mask to the black-odorous classification.
+
+    Measured, not assumed (``flows.validate``, docs/validation.md "Visible-only water"), with
+    the pipeline's own thresholding (edge-Otsu, bimodality test, a-priori fallback) and no
+    threshold fitted to any reference:
+
+    * blue-dominance indices, (blue - red) / (blue + red) (= -IKAW, Kawashima & Nakatani
+      1998) and the blue chromatic coordinate (Gillespie et al. 1987) (``spectral.blue_red_ndi``,
+      ``spectral.bcc``), reach F1 0.998 on the clear Itaipu reservoir, but only after
+      dark-object subtraction (Chavez 1988; on TOA reflectance both give 0.68, trees called
+      water), and they find clear water only: on the demo drone, turbid river water (red >=
+      blue) is never called water and black-odorous water only where Otsu happens to fall
+      low enough to take in paddy too (water IoU 0.14-0.59, bar 0.8); on NAIP prairie lakes
+      they disagree with NDWI (kappa <= 0.03);
+    * (green - red) / (green + red): F1 0.68 on Itaipu, IoU 0.05 on the drone;
+    * darkness (HSV value, after Namikawa et al. 2016's minimum-radiance test): water is not
+      the darkest surface (Itaipu trees are darker; turbid water is as bright as crops), the
+      histogram is not bimodal on 3 of 4 scenes (F1 0 on Itaipu, drone IoU 0-0.34).
+
+    No candidate passes both bars (Itaipu F1 >= 0.9 and drone IoU >= 0.8), and the water the
+    drone stream exists for (black-odorous, turbid) is exactly what the blue rules miss.
     """
     present = [str(n) for n in scene.data_vars]
     if "green" in scene.data_vars and "swir16" in scene.data_vars:
@@ -167,7 +187,7 @@ def water_index_for(scene: xr.Dataset) -> str:
     raise MissingBandError(
         "water extraction", missing + ["nir or swir16"], present,
         note="Visible bands alone cannot separate water from vegetation reliably; no water mask is made "
-             "for RGB-only imagery (see indices.water.water_index_for).",
+             "for RGB-only imagery (see indices.water.water_index_for; measured in docs/validation.md).",
     )
 
 

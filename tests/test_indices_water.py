@@ -204,6 +204,38 @@ def test_water_index_choice_and_rgb_refusal():
         water_mask(rgb)
 
 
+def test_visible_candidates_find_clear_water_only():
+    """Why RGB-only scenes are refused, on the literature-shaped spectra of the black-odorous
+    tests (B, G, R surface reflectance): the blue-dominance candidates (blue - red)/(blue + red)
+    and the blue chromatic coordinate put clear water above paddy, but turbid and black-odorous
+    water below it or level with it; (green - red)/(green + red) puts paddy above every water type. Measured on
+    real and demo data in tests/test_validation.py."""
+    from indices import spectral
+
+    spectra = {  # B, G, R (reflectance): water from tests/test_blackodorous.py x pi, paddy from the demo
+        "clear": (0.0188, 0.0094, 0.0088), "ordinary": (0.0251, 0.0565, 0.0314),
+        "black_odorous": (0.0126, 0.0188, 0.0182), "turbid": (0.0628, 0.1257, 0.1414),
+        "paddy": (0.039, 0.083, 0.053),
+    }
+    names = list(spectra)
+    arr = np.array([spectra[n] for n in names])
+    s = scene({"blue": [arr[:, 0]], "green": [arr[:, 1]], "red": [arr[:, 2]]})
+    for func in (spectral.blue_red_ndi, spectral.bcc, spectral.ngrdi):
+        v = dict(zip(names, func(s).values[0].tolist()))
+        assert func(s).dtype == np.float32 and func(s).attrs["source"]
+        if func is spectral.ngrdi:
+            assert all(v["paddy"] > v[w] for w in ("clear", "black_odorous", "turbid"))
+        else:
+            assert v["clear"] > v["paddy"] > v["turbid"]
+        if func is spectral.blue_red_ndi:
+            assert v["black_odorous"] < v["paddy"]
+        if func is spectral.bcc:  # black-odorous water barely bluer than paddy: no margin to threshold
+            assert abs(v["black_odorous"] - v["paddy"]) < 0.05
+    assert float(spectral.bcc(scene({"blue": [[0.1]], "green": [[0.1]], "red": [[0.1]]})).values[0, 0]) == pytest.approx(1 / 3)
+    for name in ("blue_red_ndi", "bcc", "ngrdi"):  # candidates only: never a product
+        assert name not in indices.INDICES
+
+
 def test_awei_sh_option_and_bad_inputs():
     big, round_, small, _ = ponds_truth()
     truth = big | round_ | small

@@ -165,6 +165,41 @@ def test_itaipu_visible_water_against_labels(real):
 
 
 @pytest.mark.realdata
+def test_itaipu_visible_candidates_need_atmospheric_correction(real):
+    """Blue-dominance candidates separate the clear reservoir from trees only on dark-object-
+    subtracted reflectance (Chavez 1988); on TOA every colour candidate calls trees water, and
+    darkness finds no bimodal histogram (the reservoir is brighter than the forest)."""
+    def f1(name):
+        return real.get("real: Itaipu water", f"water F1, {name}", name).value
+
+    for label in ("(B-R)/(B+R)", "blue chromatic coordinate"):
+        assert f1(f"{label}, TOA") < 0.7  # measured 0.679 each: trees called water
+        assert f1(f"{label}, DOS") >= 0.99  # measured 0.998 each (TP 213, FP 0, FN 1)
+    assert f1("(B-R)/(B+R), DOS 1 %") < f1("(B-R)/(B+R), DOS")  # 0.938: depends on the dark object
+    assert f1("(G-R)/(G+R), DOS") < 0.7  # measured 0.679
+    assert f1("HSV value (darkness), DOS") == 0.0 and f1("HSV value (darkness), TOA") == 0.0
+
+
+@pytest.mark.realdata
+def test_naip_visible_candidates_disagree_with_ndwi(real):
+    for label in ("(B-R)/(B+R)", "blue chromatic coordinate"):
+        rows = real.select("real: NAIP water", f"kappa NDWI vs visible {label}, DOS")
+        assert len(rows) == 3 and all(abs(r.value) < 0.1 and r.passed is False for r in rows)  # measured <= 0.03
+
+
+def test_drone_visible_candidates_miss_the_bar(report):
+    """No visible candidate reaches water IoU 0.8 on the demo drone: the blue rules miss the
+    turbid river, (G-R)/(G+R) calls paddy water, darkness takes crops or nothing."""
+    rows = report.select("drone water (visible, demo)")
+    assert len(rows) == 2 * len(V.VISIBLE_CANDIDATES)
+    assert all(r.passed is False for r in rows)
+    best = max(r.value for r in rows)
+    assert 0.5 < best < V.DRONE_VISIBLE_IOU_TARGET  # measured 0.585: (B-R)/(B+R), Hongwei (no turbid river)
+    pankeng = report.get("drone water (visible, demo)", "water IoU, (B-R)/(B+R)", "meijiang-sanjiao-pankeng (B-R)/(B+R)")
+    assert "turbid_river 0.00" in pankeng.detail and pankeng.value < 0.2  # measured 0.139
+
+
+@pytest.mark.realdata
 def test_naip_water_area_and_agreement(real):
     kappas = real.select("real: NAIP water", "kappa NDWI edge-Otsu vs NDWI > 0")
     assert len(kappas) == 3 and all(k.value >= 0.85 for k in kappas)  # measured 0.952, 0.880, 0.893
