@@ -3,7 +3,7 @@
 ``villagewatch nightly --source demo --out DIR`` (Prefect flow, ephemeral API server) and
 the same with ``--no-prefect`` (plain functions), each in a fresh process and a fresh
 output folder (so nothing is skipped as already done). Prefect keeps its database in a
-private ``PREFECT_HOME``; one unmeasured Prefect run first creates and migrates it, as a
+private ``PREFECT_HOME``; one unmeasured no-op flow first creates and migrates it, as a
 deployed server's database would already be. Orchestration share =
 (Prefect wall - plain wall) / Prefect wall. From that database also: the flow run's own
 duration and the sum of its task runs' durations.

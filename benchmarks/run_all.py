@@ -35,13 +35,13 @@ import report  # noqa: E402
 MODES = {
     "full": {
         "index": {"size": 2048, "dates": 4, "repeats": 5},
-        "s2": {"size": 10980, "repeats": 3},
+        "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "ours-legacy"]},
         "nightly": {"villages": None, "repeats": 2},
         "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
     },
     "quick": {
         "index": {"size": 512, "dates": 2, "repeats": 3},
-        "s2": {"size": 2500, "repeats": 1},
+        "s2": {"size": 2500, "repeats": 1, "contenders": ["ours", "rio", "gdal"]},
         "nightly": {"villages": "meijiang-sanjiao-pankeng", "repeats": 1},
         "scaling": {"sizes": [256, 512, 1024], "dates": 4},
     },
@@ -165,7 +165,7 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
     cmds = bench_ndvi_s2.commands(Path(paths["red"]), Path(paths["nir"]), work, python=sys.executable,
                                   gdal_calc=gdal.get("gdal_calc"), gdal_translate=gdal.get("gdal_translate"),
                                   gdal_python=gdal.get("gdal_python"))
-    order = [n for n in ("ours", "rio", "gdal", "ours-legacy") if n in cmds]
+    order = [n for n in ("ours", "rio", "gdal", "ours-legacy") if n in cmds and n in c["contenders"]]
     runs: dict[str, list[list[_measure.Measurement]]] = {n: [] for n in order}
     errors: dict[str, str] = {}
     for rep in range(c["repeats"]):
@@ -244,12 +244,11 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
         return {"not_measured": "the demo flow is not ready: `villagewatch nightly --source demo --no-prefect "
                                 "--villages meijiang-sanjiao-pankeng` fails (" + failed(probe) + ")"}
     env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
-    log("benchmark 3: warm-up Prefect run (creates and migrates the Prefect database; not measured)")
-    warm = _measure.measure(bench_nightly.command(vw, work / "warm", prefect=True, villages=c["villages"]),
-                            env=env, cwd=work, timeout=3600)
+    log("benchmark 3: warm-up no-op Prefect flow (creates and migrates the Prefect database; not measured)")
+    warm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
     if not warm.ok:
         return {"error": "Prefect warm-up run: " + failed(warm)}
-    plain, pref, stats, noops = [], [], [], []
+    plain, pref, stats, noops, run_loads = [], [], [], [], []
     for rep in range(c["repeats"]):
         nm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
         log(f"  no-op Prefect flow: {nm.wall_s:.1f} s, {nm.peak_rss_mib:.0f} MiB, exit {nm.returncode}")
@@ -257,6 +256,7 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
             noops.append(nm)
         for kind in ("plain", "prefect"):
             out = work / f"{kind}{rep}"
+            run_loads.append((f"{kind} {rep + 1}", os.getloadavg()[0]))
             m = _measure.measure(bench_nightly.command(vw, out, prefect=kind == "prefect", villages=c["villages"]),
                                  env=env, cwd=work, timeout=3600)
             log(f"  {kind} run {rep + 1}: {m.wall_s:.1f} s, {m.peak_rss_mib:.0f} MiB, exit {m.returncode}")
@@ -274,7 +274,7 @@ def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
               "share_min": bench_nightly.orchestration_share(sq["wall_min_s"], sp["wall_min_s"]),
               "share_median": bench_nightly.orchestration_share(sq["wall_median_s"], sp["wall_median_s"]),
               "prefect_db": stats[-1] if stats else None, "tif_outputs": ctx.get("nightly_outputs"),
-              "noop": summarise(noops) if noops else None}
+              "noop": summarise(noops) if noops else None, "run_loads": run_loads}
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
     return result

@@ -77,6 +77,7 @@ def test_report_ratios_and_verdicts_follow_the_numbers():
     assert "**Not measured yet**: demo not ready" in text
     scale = next(ln for ln in lines if ln.startswith("| 4096 x 4096"))
     assert "| 41.0 x 41.0 |" in scale and "| 2.25 | 10.00 |" in scale
+    assert "| County-sized AOI (41 x 41 km at 10 m, 12 dates) processes (no target; reported) | 50 s, 900 MiB peak | - |" in text
 
 
 def test_orchestration_share_and_its_report_line():
@@ -91,4 +92,10 @@ def test_orchestration_share_and_its_report_line():
         "share_min": bench_nightly.orchestration_share(100.0, 75.0),
         "share_median": bench_nightly.orchestration_share(104.0, 76.0)}})
     assert "= **25 %** (minima; 27 % from medians)" in text
-    assert "| Nightly demo: orchestration share (no target; reported) | 25 % | - |" in text
+    assert "| Nightly demo (all villages): orchestration share < 1/3 of wall time | 25 % (medians: 27 %) | met |" in text
+    slow = report.render({"mode": "full", "machine": {"date": "d"}, "nightly": {
+        "villages": ["meijiang-sanjiao-pankeng"], "repeats": 1, "plain": run, "prefect": {**pref, "wall_min_s": 150.0},
+        "share_min": bench_nightly.orchestration_share(150.0, 75.0),
+        "share_median": bench_nightly.orchestration_share(150.0, 75.0)}})
+    assert ("| Nightly demo (meijiang-sanjiao-pankeng): orchestration share < 1/3 of wall time | 50 % (medians: 50 %) "
+            "| **not met** |") in slow
