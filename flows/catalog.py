@@ -37,6 +37,9 @@ from aoi import Village
 
 from .atomic import sha256_file, write_text
 
+#: suffix of a companion manifest: products a later step adds to a product set
+COMPANION_SUFFIX = ".manifest.json"
+
 log = logging.getLogger("villagewatch.flows")
 
 CATALOG_ID = "villagewatch"
@@ -126,6 +129,12 @@ class VillageProducts:
     def demo(self) -> bool:
         return any(s.demo for s in self.sets)
 
+    @property
+    def watches(self) -> list[Path]:
+        """The village-wide watch products (``watches/``: ancient trees), sorted."""
+        d = self.folder / "watches"
+        return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith(".")) if d.is_dir() else []
+
 
 def _read_manifest(folder: Path, problems: list[str], root: Path) -> dict | None:
     path = folder / "manifest.json"
@@ -135,11 +144,30 @@ def _read_manifest(folder: Path, problems: list[str], root: Path) -> dict | None
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
-        return manifest
+        return _with_companions(folder, manifest)
     except (OSError, ValueError) as exc:
         problems.append(f"{path.relative_to(root).as_posix()}: unreadable manifest ({exc})")
         log.warning("publish: %s: unreadable manifest: %s", path, exc)
         return None
+
+
+def _with_companions(folder: Path, manifest: dict) -> dict:
+    """``manifest`` with the outputs of the folder's companion manifests merged in: products
+    added to a set by a later step keep their own ``<product>.manifest.json`` (the farmland
+    conversion watch in a change folder, ``flows.watch_steps``) and are published with it."""
+    companions = sorted(folder.glob(f"*{COMPANION_SUFFIX}"))
+    if not companions:
+        return manifest
+    outputs = dict(manifest.get("outputs", {}))
+    for c in companions:
+        try:
+            extra = json.loads(c.read_text(encoding="utf-8")).get("outputs", {})
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("publish: %s: unreadable companion manifest: %s", c, exc)
+            continue
+        outputs.update(extra)
+        outputs[c.name] = {"sha256": sha256_file(c), "bytes": c.stat().st_size}
+    return {**manifest, "outputs": outputs}
 
 
 def _sets_in(folder: Path, village_id: str, kind: str, key: str, problems: list[str], root: Path) -> list[ProductSet]:
@@ -348,6 +376,9 @@ def make_collection(village: Village, vp: VillageProducts) -> pystac.Collection:
     if vp.table is not None:
         col.add_asset("indicators", make_asset(vp.table, "./indicators.parquet", key="indicators"))
         col.assets["indicators"].title = "Indicator table (one row per date)"
+    for path in vp.watches:
+        key = f"watch_{path.name.replace('.', '_')}"
+        col.add_asset(key, make_asset(path, f"./watches/{path.name}", key=key))
     col.add_link(pystac.Link("alternate", "./index.html", media_type=pystac.MediaType.HTML, title="download page"))
     for ps in vp.sets:
         try:

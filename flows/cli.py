@@ -123,9 +123,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     print(format_table([r.summary_row() for r in runs]))
     failed = [r for r in runs if r.status == "failed"]
     print(f"\noutputs: {out}")
-    for name in ("catalog.json", "index.html"):
+    for name in ("catalog.json", "index.html", "indicators.parquet"):
         if (out / name).exists():
             print(f"  {out / name}")
+    if (out / "index.html").exists():
+        print(f"download page: villagewatch serve {out}  (then open http://127.0.0.1:8000/)")
     if failed:
         print(f"{len(failed)} village(s) failed: {', '.join(r.village_id for r in failed)}", file=sys.stderr)
     return 1 if failed and len(failed) == len(runs) else 0

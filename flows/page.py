@@ -54,7 +54,38 @@ TABLE_COLUMNS = [
     ("black_odorous_area_m2", "疑似黑臭面积 m²"), ("vegetation_loss_area_m2", "植被减少 veg. loss m²"),
     ("vegetation_gain_area_m2", "植被增加 veg. gain m²"), ("water_gain_area_m2", "水体增加 water gain m²"),
     ("water_loss_area_m2", "水体减少 water loss m²"), ("new_black_odorous_suspects", "新增疑似 new suspects"),
+    ("farmland_conversion_area_m2", "疑似耕地非农化 m²"), ("ancient_tree_alerts", "古树预警 tree alerts"),
 ]
+
+
+def trees_block(vp) -> str:
+    """The ancient-tree watch (一树一码): one row per registered tree, alerts first, and the
+    watch's files for download; empty when the village has no tree registry."""
+    path = vp.folder / "watches" / "ancient_trees.geojson"
+    if not path.is_file():
+        return ""
+    try:
+        feats = json.loads(path.read_text(encoding="utf-8")).get("features", [])
+    except (OSError, ValueError) as exc:
+        return f'<p class="note error">ancient_trees.geojson: {esc(str(exc))}</p>'
+
+    def num(v):
+        return "–" if v is None else f"{float(v):.2f}"
+
+    rows = []
+    for f in sorted(feats, key=lambda f: (not f["properties"].get("alert"), str(f["properties"].get("code")))):
+        pr = f["properties"]
+        alert = "⚠ 预警 alert" if pr.get("alert") else "正常 ok"
+        rows.append("<tr>" + "".join(f"<td>{esc(str(x))}</td>" for x in (
+            pr.get("code", ""), pr.get("name_zh") or "", pr.get("species") or "")) +
+            f'<td class="num">{num(pr.get("ndvi_mean"))}</td><td class="num">{num(pr.get("change"))}</td>'
+            f"<td>{esc(alert)}</td><td>{esc(', '.join(pr.get('alert_dates') or []))}</td></tr>")
+    head = ["编码 code", "名称 name", "树种 species", "NDVI", "变化 change", "状态 status", "预警日期 alert dates"]
+    links = " · ".join(f'<a href="watches/{esc(p.name)}" download>{esc(p.name)}</a>' for p in vp.watches)
+    return ('<h2 id="trees">古树名木监测 Ancient trees (一树一码)</h2>'
+            f"<p class=\"small\">冠层 NDVI 相对基线下降预警 canopy NDVI decline against the baseline · {links}</p>"
+            f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 @dataclass
@@ -303,6 +334,7 @@ def render_village(entry: VillageEntry) -> str:
         "\n".join(_set_block(s, vdir) for s in changes) or "<p>尚无变化产品 No change products yet.</p>",
         '<h2 id="dates">各日期产品 Products per date</h2>',
         "\n".join(_set_block(s, vdir) for s in dates) or "<p>尚无产品 No products yet.</p>",
+        trees_block(vp),
         '<h2 id="indicators">指标表 Indicator table</h2>', table_link, indicator_table(vp.table),
     ])
     return document(f"{v.name_zh} {v.name_en} · villagewatch", body)

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,20 @@ class Params:
     water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), fallback 0.0
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
     water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels
+    # no morphological opening: a 3x3 opening deletes every channel narrower than 3 pixels,
+    # and rural black-odorous water is mostly 10-20 m ditches; the MMU removes the specks
+    water_opening_radius_px: int = 0
     boi_threshold: float = 0.065  # Yao et al. 2019: BOI < 0.065 on Rrs is black-odorous
     ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
     change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
+
+    def water_kwargs(self) -> dict:
+        """Keyword arguments of ``indices.water_mask`` for this run."""
+        return {"method": self.water_method, "fallback": self.water_fallback_threshold,
+                "min_area_m2": self.water_min_area_m2, "opening_radius_px": self.water_opening_radius_px}
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "algorithm_version": ALGORITHM_VERSION}

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -204,12 +205,7 @@ def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) ->
     none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
     product is entered in ``skipped`` with the reason, as issue #3 asks (a note, not an error)."""
     try:
-        return indices.water_mask(
-            scene,
-            method=params.water_method,
-            fallback=params.water_fallback_threshold,
-            min_area_m2=params.water_min_area_m2,
-        )
+        return indices.water_mask(scene, **params.water_kwargs())
     except indices.MissingBandError as exc:
         for name in WATER_PRODUCTS:
             skipped[name] = str(exc)
@@ -297,19 +293,40 @@ def _previous_bodies(out_root, village: Village, previous_date: str | None, stre
     return gpd.read_file(path).to_crs(crs) if path.exists() else None
 
 
+def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, *, idx: xr.Dataset | None = None,
+                   previous: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
+    """Water bodies of one date, black-odorous reaches split off as bodies of their own
+    (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``); and the
+    per-pixel black-odorous flags. What the flow writes and what ``flows.validate`` scores."""
+    water = water.compute()
+    flags = indices.black_odorous_pixels(scene_t, water)
+    bodies = indices.water_bodies(
+        water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
+        split=indices.suspect_reaches(flags["is_suspect"], water),
+    )
+    return indices.classify_water_bodies(bodies, flags, scene=scene_t), flags
+
+
+def water_change_polygons(wa: xr.DataArray, wb: xr.DataArray, va: xr.DataArray, vb: xr.DataArray,
+                          params: Params) -> tuple[xr.Dataset, dict[str, gpd.GeoDataFrame]]:
+    """``indices.water_change`` and its gain / loss polygons at the change minimum area (not
+    the water mask's: shore slivers of water present on both dates are 400-600 m2, one pixel
+    of shoreline shifting; a dug pond is larger)."""
+    wchg = indices.water_change(wa, wb, va, vb)
+    polys = {kind: indices.change_polygons(wchg[kind].compute(), None, min_area_m2=params.change_min_area_m2)
+             for kind in ("gain", "loss")}
+    return wchg, polys
+
+
 def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, folder: Path,
                    tags: dict[str, str], meta: dict[str, Any],
                    previous: gpd.GeoDataFrame | None) -> tuple[list[Path], gpd.GeoDataFrame]:
     """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON;
     returns the paths written and the classified water bodies."""
     outputs = [write_cog(_georef(mask_to_uint8(water, valid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
-    bodies = indices.water_bodies(
-        water.compute(), indices=idx, valid_count=valid.astype("int16").compute(), previous=previous
-    )
-    flags = indices.black_odorous_pixels(scene_t, water)
+    classified, flags = classify_water(scene_t, water, valid, idx=idx, previous=previous)
     outputs.append(write_cog(_georef(mask_to_uint8(flags["is_suspect"], valid), scene_t),
                              folder / "black_odorous.tif", nodata=255, tags=tags))
-    classified = indices.classify_water_bodies(bodies, flags, scene=scene_t)
     suspects = classified[classified["status"] == "suspect_black_odorous"]
     outputs.append(write_geojson(classified, folder / "water_bodies.geojson", properties=meta))
     outputs.append(write_geojson(
@@ -397,11 +414,10 @@ def process_change(
     skipped: dict[str, str] = {}
     wa, wb = water_or_skip(a, params, skipped), water_or_skip(b, params, skipped)
     if wa is not None and wb is not None:
-        wchg = indices.water_change(wa, wb, va, vb)
+        wchg, wpolys = water_change_polygons(wa, wb, va, vb, params)
         wclass = xr.where(wchg["gain"], 1, xr.where(wchg["loss"], 2, 0)).where(both, 255).astype("uint8")
         outputs.append(write_cog(_georef(wclass, b), folder / "water_change.tif", nodata=255, tags=tags))
-        for kind in ("gain", "loss"):
-            polys = indices.change_polygons(wchg[kind].compute(), None, min_area_m2=params.water_min_area_m2)
+        for kind, polys in wpolys.items():
             outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}))
             figures[f"water_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
         new_sus = new_suspects(out_root, village, d_from, d_to, stream)
@@ -420,17 +436,34 @@ def process_change(
     return result
 
 
+#: a suspect on the later date is not new when this share of its area was suspect before
+NEW_SUSPECT_MAX_OVERLAP = 0.5
+
+
 def new_suspects(out_root, village: Village, d_from: str, d_to: str, stream: str | None) -> gpd.GeoDataFrame:
-    """Suspects on ``d_to`` whose ``wb_id`` was not a suspect on ``d_from`` (from the date products)."""
+    """Suspects on ``d_to`` that were not suspects on ``d_from`` (from the date products): not
+    the same ``wb_id``, and less than :data:`NEW_SUSPECT_MAX_OVERLAP` of the area covered by
+    the earlier suspects (a reach that split or moved by a pixel gets a new id, not news)."""
     def read(date):
         p = date_dir(out_root, village, date, stream) / "black_odorous_suspects.geojson"
         return gpd.read_file(p) if p.exists() else gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
 
-    before, after = read(d_from), read(d_to)
-    if not len(after):
-        return after
-    old = set(before["wb_id"]) if len(before) and "wb_id" in before else set()
-    return after[~after["wb_id"].isin(old)].reset_index(drop=True)
+    return new_suspect_rows(read(d_from), read(d_to))
+
+
+def new_suspect_rows(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows of ``after`` (suspects of the later date) that ``new_suspects`` calls new."""
+    if not len(after) or not len(before):
+        return after.reset_index(drop=True)
+    from aoi import utm_epsg
+
+    c = after.geometry.union_all().centroid
+    crs = f"EPSG:{utm_epsg(c.x, c.y)}"
+    a_m, b_union = after.to_crs(crs), before.to_crs(crs).geometry.union_all()
+    covered = a_m.geometry.intersection(b_union).area / a_m.geometry.area.where(a_m.geometry.area > 0)
+    old_ids = set(before["wb_id"]) if "wb_id" in before else set()
+    is_new = ~after["wb_id"].isin(old_ids) & ~(covered.fillna(0.0) >= NEW_SUSPECT_MAX_OVERLAP)
+    return after[is_new.to_numpy()].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- indicator table
@@ -439,7 +472,7 @@ INDICATOR_COLUMNS = [
     "ndvi_mean", "ndvi_p10", "ndvi_p50", "ndvi_p90", "vegetation_cover", "dense_canopy_share",
     "water_area_m2", "n_water_bodies", "n_black_odorous_suspects", "black_odorous_area_m2",
     "vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2", "water_loss_area_m2",
-    "new_black_odorous_suspects",
+    "new_black_odorous_suspects", "farmland_conversion_area_m2", "ancient_tree_alerts",
 ]
 
 
@@ -460,11 +493,20 @@ def write_indicator_table(out_root: str | Path, village: Village) -> Path:
         ch = json.loads(p.read_text())
         stream = p.parent.name if p.parent.parent.name != "change" else "main"
         changes[(ch["to"], stream)] = ch
+    for p in sorted((vdir / "change").glob("*/farmland_conversion.json")):  # flows.watch_steps
+        fc = json.loads(p.read_text())
+        changes.setdefault((fc["to"], "main"), {})["farmland_conversion_area_m2"] = \
+            fc.get("figures", {}).get("farmland_conversion_area_m2")
+    trees = vdir / "watches" / "ancient_trees.geojson"
+    alerts = Counter(d for f in json.loads(trees.read_text())["features"]
+                     for d in f["properties"].get("alert_dates") or []) if trees.exists() else None
     for r in rows:
         ch = changes.get((r["date"], r.get("stream", "main")), {})
         for k in ("vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2",
-                  "water_loss_area_m2", "new_black_odorous_suspects"):
+                  "water_loss_area_m2", "new_black_odorous_suspects", "farmland_conversion_area_m2"):
             r[k] = ch.get(k)
+        main = r.get("stream", "main") == "main"
+        r["ancient_tree_alerts"] = alerts.get(r["date"], 0) if alerts is not None and main else None
     df = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
     df = df.sort_values(["stream", "date"]).drop_duplicates(["date", "stream"], keep="last").reset_index(drop=True)
     df["date"] = pd.to_datetime(df["date"])

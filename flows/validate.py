@@ -34,6 +34,7 @@ import xarray as xr
 
 import indices
 from flows.params import Params
+from flows.steps import classify_water, new_suspect_rows, water_change_polygons
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REALDATA = Path(os.environ.get("VILLAGEWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
@@ -212,13 +213,10 @@ def _demo_village(village, source, params: Params) -> _DemoTally:
         ti = tdates.index(date)
         s = scene.isel(time=i)
         valid = indices.water_valid(s).values
-        w = indices.water_mask(s, method=params.water_method, fallback=params.water_fallback_threshold,
-                               min_area_m2=params.water_min_area_m2)
+        w = indices.water_mask(s, **params.water_kwargs())
         tally.water.append((date, indices.confusion(w.values, truth["water"].values[ti], valid)))
-        bodies = indices.water_bodies(w, previous=previous)
-        previous = bodies
-        flags = indices.black_odorous_pixels(s, w)
-        cl = indices.classify_water_bodies(bodies, flags, scene=s)
+        cl, _ = classify_water(s, w, xr.DataArray(valid, dims=("y", "x")), previous=previous)
+        previous = cl
         lab = _body_labels(cl, s)
         suspect = (cl["status"] == "suspect_black_odorous").to_numpy()
         sus_lab = _select_labels(lab, suspect)
@@ -244,14 +242,16 @@ def _demo_village(village, source, params: Params) -> _DemoTally:
             _body_labels(loss, a["scene"]), planted, min_overlap=MIN_OVERLAP, valid=both)
         tally.change["vegetation_loss_forest_only"] = indices.object_scores(
             _body_labels(loss, a["scene"]), truth["vegetation_loss"].values, min_overlap=MIN_OVERLAP, valid=both)
-        wchg = indices.water_change(a["water"], b["water"], xr.DataArray(a["valid"], dims=("y", "x")),
-                                    xr.DataArray(b["valid"], dims=("y", "x"))).compute()
-        gain = indices.change_polygons(wchg["gain"].rio.write_crs(a["water"].rio.crs), None,
-                                       min_area_m2=params.water_min_area_m2)
+        _, wpolys = water_change_polygons(a["water"], b["water"], xr.DataArray(a["valid"], dims=("y", "x")),
+                                          xr.DataArray(b["valid"], dims=("y", "x")), params)
+        gain = wpolys["gain"]
         tally.change["water_gain"] = indices.object_scores(
             _body_labels(gain, a["scene"]), truth["water_gain"].values, min_overlap=MIN_OVERLAP, valid=both)
         cl1 = b["classified"]
-        new = (cl1["status"] == "suspect_black_odorous") & ~cl1["wb_id"].isin(a["suspect_ids"])
+        cl0 = a["classified"]
+        new_rows = new_suspect_rows(cl0[cl0["status"] == "suspect_black_odorous"],
+                                    cl1[cl1["status"] == "suspect_black_odorous"])
+        new = cl1["wb_id"].isin(set(new_rows["wb_id"]))
         tally.change["new_black_odorous"] = indices.object_scores(
             _select_labels(_body_labels(cl1, b["scene"]), new.to_numpy()), truth["became_black_odorous"].values,
             min_overlap=MIN_OVERLAP, valid=both, min_pixels_truth=MIN_TRUTH_PIXELS)
@@ -291,9 +291,9 @@ CHANGE_METHODS = {
     "vegetation_loss": ("NDVI loss polygons (dNDVI <= -{t}, >= {a:g} m2) vs the planted changes that remove "
                         "vegetation (forest cleared, pond dug on cropland)"),
     "vegetation_loss_forest_only": "the same loss polygons vs the forest clearing alone (truth `vegetation_loss`)",
-    "water_gain": "water-gain polygons (water_change, >= {w:g} m2) vs truth `water_gain` (pond dug)",
-    "new_black_odorous": ("bodies suspect on the later date whose stable wb_id was not suspect on the earlier "
-                          "one vs truth `became_black_odorous`"),
+    "water_gain": "water-gain polygons (water_change, >= {a:g} m2) vs truth `water_gain` (pond dug)",
+    "new_black_odorous": ("bodies suspect on the later date, neither with a wb_id suspect on the earlier one nor "
+                          "half covered by its suspects (flows.steps.new_suspect_rows) vs truth `became_black_odorous`"),
 }
 
 

@@ -50,6 +50,8 @@ class VillageRun:
             "water_m2": self.figures.get("water_area_m2"),
             "suspects": self.figures.get("n_black_odorous_suspects"),
             "veg_loss_m2": self.figures.get("vegetation_loss_area_m2"),
+            "farmland_m2": self.figures.get("farmland_conversion_area_m2"),
+            "tree_alerts": self.figures.get("ancient_tree_alerts"),
             "reason": self.reason,
         }
 

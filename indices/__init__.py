@@ -49,7 +49,7 @@ from .water import (
     water_mask,
     water_valid,
 )
-from .waterbodies import centroid_id, water_bodies
+from .waterbodies import centroid_id, suspect_reaches, water_bodies
 
 __all__ = [
     # errors
@@ -59,7 +59,7 @@ __all__ = [
     "ndvi", "evi", "savi", "ndre", "ndwi", "mndwi", "awei_nsh", "awei_sh", "exg", "vari", "ndbi", "bsi",
     # water
     "FIXED_THRESHOLDS", "ThresholdResult", "otsu_threshold", "edge_buffered_otsu", "water_index_for",
-    "water_mask", "water_valid", "water_bodies", "centroid_id",
+    "water_mask", "water_valid", "water_bodies", "suspect_reaches", "centroid_id",
     # vegetation
     "vegetation_cover", "dense_canopy_share", "fractional_vegetation_cover", "forest_quality",
     # change and watches

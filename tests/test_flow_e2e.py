@@ -124,10 +124,12 @@ def test_geojson_is_rfc7946_with_required_fields(plain_out):
         assert fc["type"] == "FeatureCollection" and "crs" not in fc
         assert fc["properties"]["demo"] is True
         for f in fc["features"]:
-            assert f["type"] == "Feature" and f["geometry"]["type"] in ("Polygon", "MultiPolygon")
-            xy = np.array([c for ring in (f["geometry"]["coordinates"] if f["geometry"]["type"] == "Polygon"
-                                          else [r for poly in f["geometry"]["coordinates"] for r in poly])
-                           for c in ring])
+            kinds = ("Point",) if p.parent.name == "watches" else ("Polygon", "MultiPolygon")
+            assert f["type"] == "Feature" and f["geometry"]["type"] in kinds
+            g = f["geometry"]
+            rings = ([[g["coordinates"]]] if g["type"] == "Point" else
+                     g["coordinates"] if g["type"] == "Polygon" else [r for poly in g["coordinates"] for r in poly])
+            xy = np.array([c for ring in rings for c in ring])
             assert (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
     for p in _files(out, "water_bodies.geojson"):
         for f in json.loads(p.read_text())["features"]:

@@ -397,3 +397,26 @@ def test_naip_lakes_real(realdata):
     assert largest[0]["area_m2"] > 300_000 and all(l["resolvable"] for l in largest)
     assert largest[1]["wb_id"] == largest[2]["wb_id"]
     assert all(g.geometry.is_valid.all() and g.crs == "EPSG:26914" for g in bodies)
+
+
+def test_suspect_reach_becomes_its_own_body_and_speckle_does_not_split():
+    """A river (3 px wide, 50 px long) whose last 15 px are black-odorous: with the cleaned
+    suspect mask as ``split`` it is two bodies, 105 + 45 px; a 2-pixel suspect speck and a
+    one-pixel gap in the reach neither split nor break it."""
+    from indices import suspect_reaches
+
+    m = np.zeros((20, 60), bool)
+    m[5:8, 5:55] = True
+    sus = np.zeros_like(m)
+    sus[5:8, 40:55] = True
+    sus[6, 47] = False  # a one-pixel gap inside the reach: closed
+    sus[6, 10:12] = True  # a 2-pixel speck upstream: too small to be a reach
+    reach = suspect_reaches(mask_da(sus), mask_da(m))
+    assert int(reach.sum()) == 45 and bool(reach.values[6, 47]) and not reach.values[6, 10:12].any()
+    assert not (reach.values & ~m).any()
+    whole = water_bodies(mask_da(m))
+    split = water_bodies(mask_da(m), split=reach)
+    assert len(whole) == 1 and sorted(split["n_pixels"]) == [45, 105]
+    assert split["area_m2"].sum() == whole["area_m2"].sum() == 150 * 100.0
+    with pytest.raises(IndicesError, match="split mask has shape"):
+        water_bodies(mask_da(m), split=mask_da(sus[:10]))
