@@ -90,3 +90,36 @@ def clean_stale_temporaries(root: str | os.PathLike) -> int:
             p.unlink()
             n += 1
     return n
+
+
+LOCK_FILE = ".villagewatch.lock"
+
+
+class OutputBusyError(RuntimeError):
+    """Another run holds the output folder's lock: two runs on one folder would remove each
+    other's temporaries (``clean_stale_temporaries``) and race on the same final names."""
+
+
+@contextlib.contextmanager
+def output_lock(root: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on the output folder ``root`` for a whole run (``flock`` on
+    ``root/.villagewatch.lock``, released by the kernel even when the process is killed, so a
+    SIGKILLed run never leaves a stale lock); ``OutputBusyError`` at once if it is held."""
+    import fcntl
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise OutputBusyError(f"another villagewatch run (pid {holder}) is writing to {root}; "
+                                  "wait for it to finish or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -107,19 +107,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     end = args.end or (DEMO_WINDOW[1] if args.source == "demo" else dt.date.today())
     params = Params()
     print(f"villagewatch nightly: {len(villages)} villages, source {args.source}, {start}..{end} -> {out}")
-    if args.no_prefect:
-        from flows.runner import run_plain
+    from flows.atomic import output_lock
 
-        runs = run_plain(villages, source, out, start, end, params, dask_address=args.dask_address,
-                         incremental=args.incremental)
-    else:
-        from flows.runner import run_prefect
-
-        runs = run_prefect(villages, source, out, start, end, params, dask_address=args.dask_address,
-                           incremental=args.incremental)
-    from flows.runner import finish_run
-
-    finish_run(out, villages, runs)
+    with output_lock(out):
+        runs = _run_and_publish(args, villages, source, out, start, end, params)
     print(format_table([r.summary_row() for r in runs]))
     failed = [r for r in runs if r.status == "failed"]
     print(f"\noutputs: {out}")
@@ -131,6 +122,17 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} village(s) failed: {', '.join(r.village_id for r in failed)}", file=sys.stderr)
     return 1 if failed and len(failed) == len(runs) else 0
+
+
+def _run_and_publish(args, villages, source, out: Path, start: dt.date, end: dt.date, params):
+    """The night's runs (Prefect or plain), then state, tables, catalog and page."""
+    from flows.runner import finish_run, run_plain, run_prefect
+
+    run = run_plain if args.no_prefect else run_prefect
+    runs = run(villages, source, out, start, end, params, dask_address=args.dask_address,
+               incremental=args.incremental)
+    finish_run(out, villages, runs)
+    return runs
 
 
 def cmd_villages(args: argparse.Namespace) -> int:
@@ -282,7 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aoi.errors import VillageError
         from sensing.errors import SensingError
 
-        if isinstance(exc, (VillageError, SensingError, FileNotFoundError, ValueError)) and not args.verbose:
+        from flows.atomic import OutputBusyError
+
+        if isinstance(exc, (VillageError, SensingError, FileNotFoundError, ValueError, OutputBusyError)) \
+                and not args.verbose:
             from sensing.http import redact_text
 
             print(f"villagewatch: error: {redact_text(str(exc))}", file=sys.stderr)

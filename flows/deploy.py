@@ -25,14 +25,16 @@ def _run(source: str, out: str, villages: list[str] | None, source_options: dict
          dask_address: str | None) -> list[dict]:
     from aoi.registry import load_villages
 
+    from .atomic import output_lock
     from .runner import finish_run, run_prefect
     from .sources import build_source
 
     vs = load_villages(registry, ids=villages)
     src = build_source(source, **(source_options or {}))
-    runs = run_prefect(vs, src, Path(out), start, end, Params(), dask_address=dask_address,
-                       incremental=incremental)
-    finish_run(Path(out), vs, runs)
+    with output_lock(out):
+        runs = run_prefect(vs, src, Path(out), start, end, Params(), dask_address=dask_address,
+                           incremental=incremental)
+        finish_run(Path(out), vs, runs)
     return [r.summary_row() for r in runs]
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from flows import state
 from flows.atomic import sha256_file
 from flows.village_run import VillageRun
@@ -38,3 +40,22 @@ def test_damaged_state_is_treated_as_new(tmp_path, caplog):
     (tmp_path / "state.json").write_text("{not json")
     assert state.last_success(tmp_path) == {}
     assert "unreadable" in caplog.text
+
+
+def test_output_lock_refuses_a_second_run_on_the_same_folder(tmp_path, capsys):
+    """Two runs on one --out would delete each other's temporaries: the second stops at once
+    with one line naming the holder, writes nothing, and the lock frees when the first ends."""
+    from flows.atomic import OutputBusyError, output_lock
+    from flows.cli import main
+
+    with output_lock(tmp_path) as lock:
+        assert lock.read_text().strip() == str(__import__("os").getpid())
+        with pytest.raises(OutputBusyError, match="is writing to"):
+            with output_lock(tmp_path):
+                pass
+        rc = main(["nightly", "--source", "demo", "--no-prefect", "--villages", "meijiang-sanjiao-pankeng",
+                   "--out", str(tmp_path)])
+        assert rc == 2 and "another villagewatch run" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".villagewatch.lock"]
+    with output_lock(tmp_path):  # released
+        pass
