@@ -24,13 +24,14 @@ def demo_villages_3():
 
 @pytest.fixture(scope="session")
 def demo_out(tmp_path_factory, demo_villages_3) -> Path:
-    """``OUT`` of ``villagewatch nightly --source demo --no-prefect`` for :data:`VILLAGES`."""
+    """``OUT`` of ``villagewatch nightly --source demo --no-prefect`` for :data:`VILLAGES` (with the
+    drone stream, as the CLI runs the demo)."""
     from flows.params import Params
     from flows.runner import finish_run, run_plain
     from sensing.demo import DemoSource
 
     out = tmp_path_factory.mktemp("demo_out")
-    runs = run_plain(demo_villages_3, DemoSource(), out, START, END, Params())
+    runs = run_plain(demo_villages_3, DemoSource(drone_stream=True), out, START, END, Params())
     failed = {r.village_id: r.reason for r in runs if r.status != "ok"}
     assert not failed, f"demo run failed: {failed}"
     finish_run(out, demo_villages_3, runs)
