@@ -270,10 +270,12 @@ def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = 
 
     Water-body ids are matched against ``previous_date``'s (default: the date before ``date``
     in ``out``, as the nightly run did), so a re-run with the same inputs reproduces the same
-    products: it is skipped as up to date unless ``force`` (then recomputed, same bytes)."""
+    products: it is skipped as up to date unless ``force`` (then recomputed, same bytes).
+    ``source="demo"`` without options rebuilds the demo source the night used, from the date's
+    manifest (seed, dates, drone stream); STAC and files sources need their options."""
     from aoi.registry import load_villages
 
-    from .sources import build_source
+    from .sources import build_source, options_from_description
     from .steps import date_dir, process_date, write_indicator_table
 
     _check_date(date)
@@ -281,7 +283,14 @@ def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = 
     if previous_date is None and (Path(out) / village_id).is_dir():
         earlier = [d for d in dates(out, village_id) if d < date]
         previous_date = earlier[-1] if earlier else None
-    src = build_source(source, **source_options) if isinstance(source, str) else source
+    if isinstance(source, str):
+        if not source_options:  # rebuild the source the night used (seed, dates, drone stream ...)
+            mpath = date_dir(out, village, date) / "manifest.json"
+            described = json.loads(mpath.read_text()).get("source") if mpath.is_file() else None
+            source_options = options_from_description(source, described)
+        src = build_source(source, **source_options)
+    else:
+        src = source
     day = dt.date.fromisoformat(date)
     scene = src.load(village, day, day)
     if force:  # without a manifest the products are not "up to date": recompute them

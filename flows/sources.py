@@ -28,3 +28,18 @@ def build_source(kind: str, **options: Any) -> Source:
             options["paths"] = Path(options["paths"])
         return FilesSource(**options)
     raise ValueError(f"unknown source {kind!r}; choose one of {', '.join(SOURCE_KINDS)}")
+
+
+def options_from_description(kind: str, described: dict[str, Any] | None) -> dict[str, Any]:
+    """The constructor options of a ``kind`` source that wrote ``described`` (its
+    ``describe()``, as kept in every manifest), so a re-run rebuilds the same source and its
+    products' cache keys match. Only for sources whose description is their options (the demo);
+    ``{}`` otherwise (STAC and files sources: give their options explicitly)."""
+    if not described or described.get("kind") != kind or kind != "demo":
+        return {}
+    import dataclasses
+
+    from sensing.demo import DemoSource
+
+    names = {f.name for f in dataclasses.fields(DemoSource)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in described.items() if k in names}
