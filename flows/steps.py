@@ -123,9 +123,10 @@ def inputs_key(village: Village, item_ids: Iterable[str], source: Source, params
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def up_to_date(folder: Path, key: str) -> list[Path] | None:
-    """The product paths of ``folder`` if its manifest has ``key`` and every file's checksum matches."""
-    mpath = folder / "manifest.json"
+def up_to_date(folder: Path, key: str, *, name: str = "manifest.json") -> list[Path] | None:
+    """The product paths of ``folder`` if its manifest (``name``) has ``key`` and every file's
+    checksum matches."""
+    mpath = folder / name
     if not mpath.exists():
         return None
     try:
@@ -153,16 +154,19 @@ def write_manifest(
     params: Params,
     inputs: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    name: str = "manifest.json",
+    parameters: dict[str, Any] | None = None,
 ) -> Path:
-    """``manifest.json``: inputs (item ids), parameters, versions, checksums; no timestamps, so a
-    re-run with the same inputs writes the same bytes."""
+    """``manifest.json`` (or ``name``: a companion manifest for products a later step adds to
+    the folder): inputs (item ids), parameters (``params``, or ``parameters`` when given),
+    versions, checksums; no timestamps, so a re-run with the same inputs writes the same bytes."""
     manifest = {
         "village": {"id": village.id, "name_zh": village.name_zh, "name_en": village.name_en,
                     "boundary_source": village.boundary_source},
         "inputs_key": key,
         "inputs": inputs,
         "source": source.describe(),
-        "parameters": params.as_dict(),
+        "parameters": params.as_dict() if parameters is None else parameters,
         "versions": versions.versions(),
         "outputs": {
             str(p.relative_to(folder)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
@@ -170,7 +174,7 @@ def write_manifest(
         },
         **(extra or {}),
     }
-    return write_json(folder / "manifest.json", manifest)
+    return write_json(folder / name, manifest)
 
 
 # --------------------------------------------------------------------------- products of one date

@@ -37,12 +37,11 @@ import indices
 from aoi import CHINA_BBOX, Village
 from sensing.base import Source
 
-from . import versions
 from .api import open_raster
 from .atomic import sha256_file, write_json
 from .params import Params
 from .rasters import write_cog
-from .steps import DATE_FMT, DateResult, _part, change_dir, inputs_key, village_dir
+from .steps import DATE_FMT, DateResult, _part, change_dir, inputs_key, up_to_date, village_dir, write_manifest
 from .vectors import write_geojson
 
 log = logging.getLogger("villagewatch.flows")
@@ -195,30 +194,16 @@ def ndvi_series(out_root, village: Village, dates: Sequence[str]) -> tuple[xr.Da
 # --------------------------------------------------------------------------- manifests of the watch products
 def _reusable(mpath: Path, key: str) -> list[Path] | None:
     """The product paths listed by the watch manifest ``mpath`` if it has ``key`` and every
-    file's checksum matches (``steps.up_to_date`` for a manifest not named manifest.json)."""
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError):
-        return None
-    if manifest.get("inputs_key") != key:
-        return None
-    paths = [mpath.parent / n for n in manifest.get("outputs", {})]
-    if not all(p.exists() and sha256_file(p) == manifest["outputs"][p.name]["sha256"] for p in paths):
-        return None
-    return paths + [mpath]
+    file's checksum matches."""
+    return up_to_date(mpath.parent, key, name=mpath.name)
 
 
 def _write_watch_manifest(mpath: Path, *, village: Village, key: str, outputs: list[Path], source: Source,
                           params: Params, wparams: WatchParams, inputs: dict[str, Any]) -> Path:
-    """Like ``steps.write_manifest`` (inputs, parameters, versions, checksums, no timestamps)."""
-    return write_json(mpath, {
-        "village": {"id": village.id, "name_zh": village.name_zh, "name_en": village.name_en,
-                    "boundary_source": village.boundary_source},
-        "inputs_key": key, "inputs": inputs, "source": source.describe(),
-        "parameters": {**params.as_dict(), "watches": asdict(wparams)},
-        "versions": versions.versions(),
-        "outputs": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in sorted(outputs)},
-    })
+    """``steps.write_manifest`` under the watch's own name, with the watch parameters."""
+    return write_manifest(mpath.parent, village=village, key=key, outputs=outputs, source=source, params=params,
+                          inputs=inputs, name=mpath.name,
+                          parameters={**params.as_dict(), "watches": asdict(wparams)})
 
 
 def _key(village, ids, source, params, wparams, kind) -> str:
