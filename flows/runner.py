@@ -85,10 +85,15 @@ def dask_client(address: str | None = None, *, timeout: float | None = None) -> 
     share keys (every date of a village comes from one lazy scene), and fusion gives the same
     key a different task in each graph (a fused ``_execute_subgraph`` here, a plain
     ``getitem`` there), which the scheduler cannot reconcile ("Detected different run_spec",
-    then KeyErrors; dask/dask#9888). Without it every key means one task."""
+    then KeyErrors; dask/dask#9888). Without it every key means one task.
+
+    The worker's statistical profiler is off too: it samples every thread's stack with
+    ``sys._current_frames()`` every 10 ms, and on CPython 3.11 that deadlocks against threads
+    being created and torn down (python/cpython#106883), which a Prefect run does all night
+    (a nightly demo run hung with every thread waiting for the GIL)."""
     import dask
 
-    with dask.config.set({"optimization.fuse.active": False}):
+    with dask.config.set({"optimization.fuse.active": False, "distributed.worker.profile.enabled": False}):
         yield from _client(address, timeout)
 
 
