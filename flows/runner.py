@@ -92,6 +92,7 @@ def dask_client(address: str | None = None, *, timeout: float | None = None) -> 
     being created and torn down (python/cpython#106883), which a Prefect run does all night
     (a nightly demo run hung with every thread waiting for the GIL)."""
     import dask
+    import distributed  # noqa: F401  (loads its config defaults first: leaving the block restores them)
 
     with dask.config.set({"optimization.fuse.active": False, "distributed.worker.profile.enabled": False}):
         yield from _client(address, timeout)
