@@ -303,7 +303,7 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``); and the
     per-pixel black-odorous flags. What the flow writes and what ``flows.validate`` scores."""
     water = water.compute()
-    flags = indices.black_odorous_pixels(scene_t, water)
+    flags = indices.black_odorous_pixels(scene_t, water).compute()  # used three times: split, classes, COG
     bodies = indices.water_bodies(
         water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
         split=indices.suspect_reaches(flags["is_suspect"], water),
