@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,8 +24,8 @@ import rioxarray
 import xarray as xr
 
 from .atomic import atomic_path
+from .steps import DATE_RE
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def output_dir(default: str | Path = "../out", *, env: str = "VILLAGEWATCH_OUT") -> Path:
@@ -53,7 +52,7 @@ def _vdir(out: str | Path, village_id: str) -> Path:
 
 def _check_date(date: str) -> str:
     """``date`` if it is a real calendar date written YYYY-MM-DD, else ``ValueError``."""
-    if not isinstance(date, str) or not _DATE.match(date):
+    if not isinstance(date, str) or not DATE_RE.match(date):
         raise ValueError(f"not a date (YYYY-MM-DD): {date!r}")
     try:
         dt.date.fromisoformat(date)
@@ -103,7 +102,7 @@ def dates(out: str | Path, village_id: str, *, stream: str | None = None) -> lis
     _check_stream(stream)
     found = []
     for p in _vdir(out, village_id).iterdir():
-        if p.is_dir() and _DATE.match(p.name) and ((p / stream) if stream else p).joinpath("manifest.json").is_file():
+        if p.is_dir() and DATE_RE.match(p.name) and ((p / stream) if stream else p).joinpath("manifest.json").is_file():
             found.append(p.name)
     return sorted(found)
 

@@ -36,6 +36,7 @@ from pystac.stac_io import DefaultStacIO
 from aoi import Village
 
 from .atomic import sha256_file, write_text
+from .steps import DATE_PATTERN, DATE_RE
 
 #: suffix of a companion manifest: products a later step adds to a product set
 COMPANION_SUFFIX = ".manifest.json"
@@ -46,9 +47,7 @@ CATALOG_ID = "villagewatch"
 ITEM_FILE = "item.json"
 COLLECTION_FILE = "collection.json"
 QUICKLOOK_FILE = "quicklook.png"
-_DATE = r"\d{4}-\d{2}-\d{2}"
-DATE_RE = re.compile(rf"^{_DATE}$")
-PAIR_RE = re.compile(rf"^({_DATE})_({_DATE})$")
+PAIR_RE = re.compile(rf"^({DATE_PATTERN})_({DATE_PATTERN})$")
 
 #: media type of a GeoTIFF published as a COG, with the profile the served files carry
 COG_MEDIA_TYPE = pystac.MediaType.COG

@@ -38,7 +38,9 @@ DATE_FMT = "%Y-%m-%d"
 
 
 # --------------------------------------------------------------------------- paths
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: a product folder's date (YYYY-MM-DD); change folders are two joined by "_"
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+DATE_RE = re.compile(rf"^{DATE_PATTERN}$")
 
 
 def _part(value: object, what: str, *, date: bool = False) -> str:
@@ -46,7 +48,7 @@ def _part(value: object, what: str, *, date: bool = False) -> str:
     else ``ValueError``: ids, dates and stream names reach here from the Python API and from
     sources, and must never make flows write outside the output folder (``../x``, ``/etc``)."""
     text = str(value)
-    if not (_DATE_RE.match(text) if date else is_safe_id(text)):
+    if not (DATE_RE.match(text) if date else is_safe_id(text)):
         kind = "a YYYY-MM-DD date" if date else "an ASCII slug (a-z, 0-9, '-', '_')"
         raise ValueError(f"{what} {text!r} is not {kind}; refusing to use it as a folder name")
     return text

@@ -37,6 +37,7 @@ import indices
 from aoi import CHINA_BBOX, Village
 from sensing.base import Source
 
+from .api import dates as api_dates
 from .api import open_raster
 from .atomic import sha256_file, write_json
 from .params import Params
@@ -135,35 +136,28 @@ def trees_for(source: Source, village: Village, trees_dir: str | Path | None = N
 # --------------------------------------------------------------------------- reading date products
 def main_dates(out_root: str | Path, village: Village) -> list[str]:
     """Main-stream dates with an NDVI COG and a manifest in the output, in order."""
-    vdir = village_dir(out_root, village)
-    found = []
-    for d in sorted(vdir.glob("*/ndvi.tif")):
-        try:
-            dt.datetime.strptime(d.parent.name, DATE_FMT)
-        except ValueError:
-            continue
-        if (d.parent / "manifest.json").exists():
-            found.append(d.parent.name)
-    return found
+    if not village_dir(out_root, village).is_dir():
+        return []
+    return [d for d in api_dates(out_root, village.id) if (village_dir(out_root, village) / d / "ndvi.tif").exists()]
+
+
+def _date_manifest(out_root, village: Village, date: str) -> dict:
+    """The date's ``manifest.json`` (``{}`` if missing or unreadable)."""
+    try:
+        return json.loads((village_dir(out_root, village) / date / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _date_product(out_root, village: Village, date: str, name: str) -> tuple[Path, str] | None:
     """(path, sha256 from the date's manifest) of one product file, None if absent."""
-    folder = village_dir(out_root, village) / date
-    try:
-        outputs = json.loads((folder / "manifest.json").read_text()).get("outputs", {})
-    except (OSError, ValueError):
-        return None
-    meta = outputs.get(name)
-    return (folder / name, str(meta.get("sha256"))) if meta and (folder / name).exists() else None
+    path = village_dir(out_root, village) / date / name
+    meta = _date_manifest(out_root, village, date).get("outputs", {}).get(name)
+    return (path, str(meta.get("sha256"))) if meta and path.exists() else None
 
 
 def _date_demo(out_root, village: Village, date: str) -> bool:
-    try:
-        m = json.loads((village_dir(out_root, village) / date / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(m.get("inputs", {}).get("demo", False))
+    return bool(_date_manifest(out_root, village, date).get("inputs", {}).get("demo", False))
 
 
 def ndvi_series(out_root, village: Village, dates: Sequence[str]) -> tuple[xr.DataArray, list[str]]:

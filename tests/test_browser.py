@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from _procs import stop
+
 pytest_plugins = ["_demo_out"]
 pytestmark = pytest.mark.slow
 
@@ -63,11 +65,7 @@ def server_url(demo_out):
         assert m, f"no URL in the server's first line: {line!r}"
         yield m.group(1)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 10)
 
 
 @pytest.fixture

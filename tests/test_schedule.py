@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from _procs import stop
+
 pytestmark = pytest.mark.slow
 
 
@@ -50,11 +52,7 @@ def prefect_api(tmp_path_factory):
             pytest.fail("prefect server did not answer within 120 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 20)
 
 
 def next_0200_shanghai(now: dt.datetime) -> dt.datetime:
