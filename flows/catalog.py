@@ -44,6 +44,7 @@ COMPANION_SUFFIX = ".manifest.json"
 log = logging.getLogger("villagewatch.flows")
 
 CATALOG_ID = "villagewatch"
+CATALOG_FILE = "catalog.json"
 ITEM_FILE = "item.json"
 COLLECTION_FILE = "collection.json"
 QUICKLOOK_FILE = "quicklook.png"
@@ -406,13 +407,20 @@ class AtomicStacIO(DefaultStacIO):
 
 
 def _layout(out: Path, item_folders: Mapping[str, Path]) -> CustomLayoutStrategy:
+    """Every href from ``out`` itself, never from the ``parent_dir`` pystac passes: pystac takes
+    a root href whose last name has a dot (``run.v2``, ``tmp.NOY9PQanPd``) for a file and hands
+    its parent folder on, which put the root catalog outside ``out`` (issue #16)."""
+
+    def catalog_path(cat: pystac.Catalog, parent_dir: str, is_root: bool) -> str:
+        return str(out / CATALOG_FILE)
+
     def collection_path(col: pystac.Collection, parent_dir: str, is_root: bool) -> str:
         return str(out / col.id / COLLECTION_FILE)
 
     def item_path(item: pystac.Item, parent_dir: str) -> str:
         return str(Path(item_folders[item.id]) / ITEM_FILE)
 
-    return CustomLayoutStrategy(collection_func=collection_path, item_func=item_path)
+    return CustomLayoutStrategy(catalog_func=catalog_path, collection_func=collection_path, item_func=item_path)
 
 
 def build_catalog(out: str | Path, collections: Sequence[pystac.Collection], item_folders: Mapping[str, Path],
@@ -430,7 +438,7 @@ def build_catalog(out: str | Path, collections: Sequence[pystac.Collection], ite
                                  title="every village's indicator table"))
     for col in collections:
         cat.add_child(col)
-    cat.normalize_hrefs(str(out), strategy=_layout(out, item_folders))
+    cat.normalize_hrefs(str(out / CATALOG_FILE), strategy=_layout(out, item_folders))
     return cat
 
 
