@@ -1,7 +1,8 @@
 """Errors raised while reading village boundaries."""
+from villagewatch import VillagewatchError
 
 
-class VillageError(ValueError):
+class VillageError(VillagewatchError, ValueError):
     """A village registry or boundary file is unusable; the message names file and feature."""
 
 

@@ -20,12 +20,17 @@ from typing import Any, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rioxarray
 import xarray as xr
 
-from .atomic import atomic_path
-from .steps import DATE_RE
+from .errors import UnsafeNameError
+from .products import layout
+from .products.rasters import open_raster
+from .products.tables import read_indicators, write_run_table
+from .publish.fonts import CJK_FONTS, use_cjk_font
 
+__all__ = ["output_dir", "villages_in", "dates", "change_pairs", "open_raster", "open_products", "open_change",
+           "read_geojson", "water_bodies", "suspects", "change_vectors", "manifest", "indicators",
+           "write_run_table", "load_scene", "true_colour", "use_cjk_font", "CJK_FONTS", "rerun"]
 
 
 def output_dir(default: str | Path = "../out", *, env: str = "VILLAGEWATCH_OUT") -> Path:
@@ -40,11 +45,12 @@ def output_dir(default: str | Path = "../out", *, env: str = "VILLAGEWATCH_OUT")
 
 
 def _vdir(out: str | Path, village_id: str) -> Path:
-    from aoi import is_safe_id
-
-    if not isinstance(village_id, str) or not is_safe_id(village_id):
-        raise ValueError(f"not a village id: {village_id!r}")
-    d = Path(out) / village_id
+    if not isinstance(village_id, str):
+        raise UnsafeNameError(f"not a village id: {village_id!r}")
+    try:
+        d = layout.village_dir(out, village_id)
+    except UnsafeNameError:
+        raise UnsafeNameError(f"not a village id: {village_id!r}") from None
     if not d.is_dir():
         raise FileNotFoundError(f"no products for village {village_id!r} under {out}")
     return d
@@ -52,29 +58,28 @@ def _vdir(out: str | Path, village_id: str) -> Path:
 
 def _check_date(date: str) -> str:
     """``date`` if it is a real calendar date written YYYY-MM-DD, else ``ValueError``."""
-    if not isinstance(date, str) or not DATE_RE.match(date):
-        raise ValueError(f"not a date (YYYY-MM-DD): {date!r}")
+    if not isinstance(date, str):
+        raise UnsafeNameError(f"not a date (YYYY-MM-DD): {date!r}")
     try:
-        dt.date.fromisoformat(date)
-    except ValueError as exc:
-        raise ValueError(f"not a date (YYYY-MM-DD): {date!r}: {exc}") from None
-    return date
+        return layout.safe_part(date, "date", date=True)
+    except UnsafeNameError:
+        raise UnsafeNameError(f"not a date (YYYY-MM-DD): {date!r}") from None
 
 
 def _check_stream(stream: str | None) -> str | None:
-    from aoi import is_safe_id
-
-    if stream is not None and (not isinstance(stream, str) or not is_safe_id(stream)):
-        raise ValueError(f"not a stream name: {stream!r}")
+    if stream is not None:
+        try:
+            layout.safe_part(stream if isinstance(stream, str) else repr(stream), "stream")
+        except UnsafeNameError:
+            raise UnsafeNameError(f"not a stream name: {stream!r}") from None
     return stream
 
 
 def _folder(out, village_id: str, date: str, stream: str | None) -> Path:
     _check_date(date)
     _check_stream(stream)
-    d = _vdir(out, village_id) / date
-    if stream:
-        d = d / stream
+    _vdir(out, village_id)
+    d = layout.date_dir(out, village_id, date, stream)
     if not d.is_dir():
         raise FileNotFoundError(f"no products for {village_id} on {date}{' (' + stream + ')' if stream else ''}")
     return d
@@ -83,7 +88,8 @@ def _folder(out, village_id: str, date: str, stream: str | None) -> Path:
 def _change_folder(out, village_id: str, d_from: str, d_to: str) -> Path:
     _check_date(d_from)
     _check_date(d_to)
-    folder = _vdir(out, village_id) / "change" / f"{d_from}_{d_to}"
+    _vdir(out, village_id)
+    folder = layout.change_dir(out, village_id, d_from, d_to)
     if not folder.is_dir():
         raise FileNotFoundError(f"no change products for {village_id} {d_from}..{d_to}")
     return folder
@@ -100,29 +106,14 @@ def dates(out: str | Path, village_id: str, *, stream: str | None = None) -> lis
     """Acquisition dates with products for the village, oldest first: of the main (satellite)
     stream, or of ``stream`` (e.g. ``"drone"``, whose products sit in ``<date>/<stream>/``)."""
     _check_stream(stream)
-    found = []
-    for p in _vdir(out, village_id).iterdir():
-        if p.is_dir() and DATE_RE.match(p.name) and ((p / stream) if stream else p).joinpath("manifest.json").is_file():
-            found.append(p.name)
-    return sorted(found)
+    _vdir(out, village_id)
+    return layout.dates(out, village_id, stream=stream)
 
 
 def change_pairs(out: str | Path, village_id: str) -> list[tuple[str, str]]:
     """``(from, to)`` date pairs with change products for the village, oldest first."""
-    cdir = _vdir(out, village_id) / "change"
-    if not cdir.is_dir():
-        return []
-    return sorted(tuple(p.name.split("_")) for p in cdir.iterdir() if p.is_dir())
-
-
-def open_raster(path: str | Path, *, chunks: Any = True) -> xr.DataArray:
-    """One COG as a lazy (y, x) DataArray with CRS, nodata masked to NaN (``chunks=True``:
-    Dask's automatic chunk size, in whole bands)."""
-    if chunks is True:  # a dict: rioxarray turns True into a deprecated dimension-order tuple
-        chunks = {"band": 1, "y": "auto", "x": "auto"}
-    da = rioxarray.open_rasterio(path, chunks=chunks, masked=True).squeeze("band", drop=True)
-    da.name = Path(path).stem
-    return da
+    _vdir(out, village_id)
+    return layout.change_pairs(out, village_id)
 
 
 def open_products(out: str | Path, village_id: str, date: str, *, stream: str | None = None) -> xr.Dataset:
@@ -148,12 +139,12 @@ def read_geojson(path: str | Path) -> gpd.GeoDataFrame:
 
 def water_bodies(out, village_id: str, date: str, *, stream: str | None = None) -> gpd.GeoDataFrame:
     """Water bodies of one date, with ``wb_id``, ``status``, area and index statistics (EPSG:4326)."""
-    return read_geojson(_folder(out, village_id, date, stream) / "water_bodies.geojson")
+    return read_geojson(_folder(out, village_id, date, stream) / layout.WATER_BODIES)
 
 
 def suspects(out, village_id: str, date: str, *, stream: str | None = None) -> gpd.GeoDataFrame:
     """Water bodies suspected black-odorous (黑臭水体疑似) on one date (EPSG:4326)."""
-    return read_geojson(_folder(out, village_id, date, stream) / "black_odorous_suspects.geojson")
+    return read_geojson(_folder(out, village_id, date, stream) / layout.SUSPECTS)
 
 
 def change_vectors(out, village_id: str, d_from: str, d_to: str) -> dict[str, gpd.GeoDataFrame]:
@@ -164,34 +155,18 @@ def change_vectors(out, village_id: str, d_from: str, d_to: str) -> dict[str, gp
 
 def manifest(out, village_id: str, date: str, *, stream: str | None = None) -> dict:
     """The date's ``manifest.json``: inputs (item ids), parameters, versions, checksums."""
-    return json.loads((_folder(out, village_id, date, stream) / "manifest.json").read_text())
+    return json.loads((_folder(out, village_id, date, stream) / layout.MANIFEST).read_text())
 
 
 def indicators(out: str | Path, village_id: str | None = None) -> pd.DataFrame:
-    """The indicator table (columns: ``flows.steps.INDICATOR_COLUMNS``): one village's, one row
-    per (date, stream); or, when ``village_id`` is None, every village's in one table sorted by
-    village, stream and date, i.e. what ``OUT/indicators.parquet`` holds."""
+    """The indicator table (columns: ``flows.products.tables.INDICATOR_COLUMNS``): one village's,
+    one row per (date, stream); or, when ``village_id`` is None, every village's in one table
+    sorted by village, stream and date, i.e. what ``OUT/indicators.parquet`` holds."""
     if village_id is not None:
-        return pd.read_parquet(_vdir(out, village_id) / "indicators.parquet")
-    if not Path(out).is_dir():
+        _vdir(out, village_id)
+    elif not Path(out).is_dir():
         raise FileNotFoundError(f"output folder {out} does not exist")
-    tables = [pd.read_parquet(p) for p in sorted(Path(out).glob("*/indicators.parquet"))]
-    tables = [t for t in tables if len(t)]
-    if not tables:
-        return pd.DataFrame()
-    df = pd.concat(tables, ignore_index=True)
-    return df.sort_values(["village_id", "stream", "date"]).reset_index(drop=True)
-
-
-def write_run_table(out: str | Path) -> Path | None:
-    """``OUT/indicators.parquet``: every village's table in one (rebuilt, so idempotent)."""
-    df = indicators(out)
-    if df.empty:
-        return None
-    path = Path(out) / "indicators.parquet"
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
-    return path
+    return read_indicators(out, village_id)
 
 
 def load_scene(village_id: str, start: str | dt.date, end: str | dt.date | None = None, *,
@@ -227,40 +202,6 @@ def true_colour(ds: xr.Dataset, *, bands: Sequence[str] = ("red", "green", "blue
     return np.dstack(layers)
 
 
-#: CJK fonts tried in order for Chinese labels in plots (Noto CJK ships with fonts-noto-cjk)
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC",
-             "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
-
-
-def use_cjk_font() -> str | None:
-    """Make matplotlib draw Chinese labels with the first installed CJK font and return its
-    name; ``None`` (labels fall back to the default font, Chinese glyphs may show as boxes)
-    if none is installed (``apt-get install fonts-noto-cjk``)."""
-    import matplotlib
-    from matplotlib import font_manager as fm
-
-    def installed() -> set[str]:
-        return {f.name for f in fm.fontManager.ttflist}
-
-    names = installed()
-    if not any(n in names for n in CJK_FONTS):  # installed after matplotlib cached its font list
-        for path in fm.findSystemFonts():
-            low = Path(path).name.lower()
-            if any(k in low for k in ("cjk", "wqy", "wenquanyi", "sourcehansans", "simhei", "msyh")):
-                try:
-                    fm.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        names = installed()
-    for name in CJK_FONTS:
-        if name in names:
-            matplotlib.rcParams["font.sans-serif"] = [name, *matplotlib.rcParams["font.sans-serif"]]
-            matplotlib.rcParams["font.family"] = "sans-serif"
-            matplotlib.rcParams["axes.unicode_minus"] = False
-            return name
-    return None
-
-
 def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = "demo",
           registry: str | Path | None = None, previous_date: str | None = None, force: bool = False,
           **source_options: Any):
@@ -274,17 +215,18 @@ def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = 
     manifest (seed, dates, drone stream); STAC and files sources need their options."""
     from aoi.registry import load_villages
 
+    from .products.date import process_date
+    from .products.tables import write_indicator_table
     from .sources import build_source, options_from_description
-    from .steps import date_dir, process_date, write_indicator_table
 
     _check_date(date)
     (village,) = load_villages(registry, ids=[village_id])
-    if previous_date is None and (Path(out) / village_id).is_dir():
+    if previous_date is None and layout.village_dir(out, village_id).is_dir():
         earlier = [d for d in dates(out, village_id) if d < date]
         previous_date = earlier[-1] if earlier else None
     if isinstance(source, str):
         if not source_options:  # rebuild the source the night used (seed, dates, drone stream ...)
-            mpath = date_dir(out, village, date) / "manifest.json"
+            mpath = layout.date_dir(out, village, date) / layout.MANIFEST
             described = json.loads(mpath.read_text()).get("source") if mpath.is_file() else None
             source_options = options_from_description(source, described)
         src = build_source(source, **source_options)
@@ -293,7 +235,7 @@ def rerun(village_id: str, date: str, *, out: str | Path = "out", source: Any = 
     day = dt.date.fromisoformat(date)
     scene = src.load(village, day, day)
     if force:  # without a manifest the products are not "up to date": recompute them
-        (date_dir(out, village, date) / "manifest.json").unlink(missing_ok=True)
+        (layout.date_dir(out, village, date) / layout.MANIFEST).unlink(missing_ok=True)
     result = process_date(src, village, date, out, scene=scene, previous_date=previous_date)
     write_indicator_table(out, village)
     write_run_table(out)

@@ -47,13 +47,20 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", type=_date, help="files: acquisition date when the files do not say")
 
 
+def _layout():
+    """``flows.products.layout`` (imported when needed: ``--help`` stays fast)."""
+    from flows.products import layout
+
+    return layout
+
+
 def source_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "demo":
         return {"seed": args.seed, "drone_stream": not args.no_drone}
     if args.source == "stac":
         return {"url": args.stac_url or "earth-search", "collection": args.collection,
                 "max_cloud": args.max_cloud, "resolution": args.resolution,
-                "items_dir": str(Path(args.out) / "_stac_items")}
+                "items_dir": str(_layout().stac_items_dir(args.out))}
     opts: dict[str, Any] = {"paths": args.imagery, "resampling": args.resampling, "resolution": args.resolution,
                             "date": args.date}
     if args.imagery is None:
@@ -107,17 +114,18 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     end = args.end or (DEMO_WINDOW[1] if args.source == "demo" else dt.date.today())
     params = Params()
     print(f"villagewatch nightly: {len(villages)} villages, source {args.source}, {start}..{end} -> {out}")
-    from flows.atomic import output_lock
+    from flows.products.atomic import output_lock
 
     with output_lock(out):
         runs = _run_and_publish(args, villages, source, out, start, end, params)
     print(format_table([r.summary_row() for r in runs]))
     failed = [r for r in runs if r.status == "failed"]
     print(f"\noutputs: {out}")
-    for name in ("catalog.json", "index.html", "indicators.parquet"):
+    layout = _layout()
+    for name in (layout.CATALOG, layout.PAGE, layout.TABLE):
         if (out / name).exists():
             print(f"  {out / name}")
-    if (out / "index.html").exists():
+    if (out / layout.PAGE).exists():
         print(f"download page: villagewatch serve {out}  (then open http://127.0.0.1:8000/)")
     if failed:
         print(f"{len(failed)} village(s) failed: {', '.join(r.village_id for r in failed)}", file=sys.stderr)
@@ -126,11 +134,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 def _run_and_publish(args, villages, source, out: Path, start: dt.date, end: dt.date, params):
     """The night's runs (Prefect or plain), then state, tables, catalog and page."""
-    from flows.runner import finish_run, run_plain, run_prefect
+    from flows.runner import finish_run, run
 
-    run = run_plain if args.no_prefect else run_prefect
-    runs = run(villages, source, out, start, end, params, dask_address=args.dask_address,
-               incremental=args.incremental)
+    runs = run(villages, source, out, start, end, params, prefect=not args.no_prefect,
+               dask_address=args.dask_address, incremental=args.incremental)
     finish_run(out, villages, runs)
     return runs
 
@@ -166,7 +173,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from flows.validate import DEFAULT_REALDATA, format_report, run_validation, write_json, write_markdown
+    from flows.evaluation import DEFAULT_REALDATA, format_report, run_validation, write_json, write_markdown
 
     villages = load_selected_villages(args)
     realdata = None if args.no_realdata else Path(args.realdata or DEFAULT_REALDATA)
@@ -186,7 +193,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.serve import serve
+    from flows.publish.serve import serve
 
     serve(args.out, host=args.host, port=args.port)
     return 0
@@ -281,13 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear line, not a traceback, for expected problems
-        from aoi.errors import VillageError
-        from sensing.errors import SensingError
+        from villagewatch import VillagewatchError
 
-        from flows.atomic import OutputBusyError
-
-        if isinstance(exc, (VillageError, SensingError, FileNotFoundError, ValueError, OutputBusyError)) \
-                and not args.verbose:
+        if isinstance(exc, (VillagewatchError, FileNotFoundError, ValueError)) and not args.verbose:
             from sensing.http import redact_text
 
             print(f"villagewatch: error: {redact_text(str(exc))}", file=sys.stderr)

@@ -25,7 +25,7 @@ def _run(source: str, out: str, villages: list[str] | None, source_options: dict
          dask_address: str | None) -> list[dict]:
     from aoi.registry import load_villages
 
-    from .atomic import output_lock
+    from .products.atomic import output_lock
     from .runner import finish_run, run_prefect
     from .sources import build_source
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
 import xarray as xr
 
 from aoi import Village
-from sensing.base import Source
-from sensing.errors import SceneContractError
+from sensing.base import ExtraScenes, Source
+from sensing.errors import NoDataError, SceneContractError
 from sensing.scene import check_scene
+
+from .products.layout import DATE_FMT, MAIN_STREAM
 
 _lock = threading.Lock()
 _cache: dict[tuple, dict[str, xr.Dataset]] = {}
@@ -27,10 +30,9 @@ def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> 
     with _lock:
         if key in _cache:
             return _cache[key]
-    scenes = {"main": source.load(village, start, end)}
-    extra = getattr(source, "extra_scenes", None)
-    if callable(extra):
-        scenes.update(extra(village, start, end))
+    scenes = {MAIN_STREAM: source.load(village, start, end)}
+    if isinstance(source, ExtraScenes):
+        scenes.update(source.extra_scenes(village, start, end))
     for stream, scene in scenes.items():  # a source breaking the contract (DN ints, float64...)
         try:                               # would give silently wrong thresholds downstream
             check_scene(scene)
@@ -42,6 +44,23 @@ def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> 
             _cache.pop(next(iter(_cache)))
         _cache[key] = scenes
     return scenes
+
+
+def scene_dates(scene: xr.Dataset) -> list[str]:
+    """The scene's acquisition dates, YYYY-MM-DD, in its time order."""
+    return [pd.Timestamp(t).strftime(DATE_FMT) for t in scene["time"].values]
+
+
+def select_date(scene: xr.Dataset, date: str) -> xr.Dataset:
+    """The 2-D (y, x) scene of one date, its ``item_id`` in attrs; ``NoDataError`` if the
+    scene has no such date."""
+    dates = scene_dates(scene)
+    if date not in dates:
+        raise NoDataError(f"no acquisition on {date} (have {', '.join(dates) or 'none'})")
+    one = scene.isel(time=dates.index(date))
+    one.attrs = dict(scene.attrs)
+    one.attrs["item_id"] = str(one["item_id"].values)
+    return one
 
 
 def clear() -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from sensing.base import Source
 
+from .errors import ConfigurationError
+
 SOURCE_KINDS = ("demo", "stac", "files")
 
 
@@ -27,7 +29,7 @@ def build_source(kind: str, **options: Any) -> Source:
         if "paths" in options and isinstance(options["paths"], (str, Path)):
             options["paths"] = Path(options["paths"])
         return FilesSource(**options)
-    raise ValueError(f"unknown source {kind!r}; choose one of {', '.join(SOURCE_KINDS)}")
+    raise ConfigurationError(f"unknown source {kind!r}; choose one of {', '.join(SOURCE_KINDS)}")
 
 
 def options_from_description(kind: str, described: dict[str, Any] | None) -> dict[str, Any]:

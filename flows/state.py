@@ -13,9 +13,10 @@ import logging
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .atomic import write_json
+from .products.atomic import write_json
+from .products.layout import STATE
 
-STATE_FILE = "state.json"
+STATE_FILE = STATE
 log = logging.getLogger("villagewatch.flows")
 
 

@@ -4,15 +4,6 @@ Imports neither ``aoi`` nor ``sensing``.
 """
 from .change import change_polygons, median_composite, ndvi_change, water_change
 from .errors import IndicesError, MissingBandError
-from .scores import (
-    Confusion,
-    ObjectScores,
-    coefficient_of_variation,
-    cohen_kappa,
-    confusion,
-    iou,
-    object_scores,
-)
 from .spectral import (
     INDICES,
     IndexSpec,
@@ -66,8 +57,6 @@ __all__ = [
     "ndvi_change", "water_change", "median_composite", "change_polygons",
     "ancient_tree_watch", "farmland_conversion", "farmland_conversion_classes", "cropland_from_ndvi_series",
     "FARMLAND_CLASSES",
-    # scores against a reference (validation)
-    "Confusion", "ObjectScores", "confusion", "iou", "cohen_kappa", "object_scores", "coefficient_of_variation",
     # black-odorous water (indices.blackodorous) is added below by its module
 ]
 

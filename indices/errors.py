@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from villagewatch import VillagewatchError
 
-class IndicesError(Exception):
+
+class IndicesError(VillagewatchError):
     """Base class: an index, threshold or vectorisation cannot be computed from this input."""
 
 

@@ -1,7 +1,8 @@
 """Exception hierarchy of the sensing sources (modelled on rioxarray's)."""
+from villagewatch import VillagewatchError
 
 
-class SensingError(Exception):
+class SensingError(VillagewatchError):
     """Base class: anything that stops a source from producing a Scene."""
 
 

@@ -22,8 +22,11 @@ from urllib.parse import quote
 
 from aoi import Village
 
-from .atomic import write_text
-from .catalog import QUICKLOOK_FILE, ProductSet, VillageProducts, asset_title, zip_path
+from ..products.atomic import write_text
+from ..products.inventory import ProductSet, VillageProducts
+from ..products.layout import (CATALOG, CHANGE_FIGURES, DATE_FIGURES, MANIFEST, PAGE, QUICKLOOK, TABLE, WATCHES_FOLDER,
+                               run_table, watches_dir)
+from .catalog import asset_title
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -61,7 +64,7 @@ TABLE_COLUMNS = [
 def trees_block(vp) -> str:
     """The ancient-tree watch (一树一码): one row per registered tree, alerts first, and the
     watch's files for download; empty when the village has no tree registry."""
-    path = vp.folder / "watches" / "ancient_trees.geojson"
+    path = watches_dir(vp.folder.parent, vp.village_id) / "ancient_trees.geojson"
     if not path.is_file():
         return ""
     try:
@@ -81,7 +84,7 @@ def trees_block(vp) -> str:
             f'<td class="num">{num(pr.get("ndvi_mean"))}</td><td class="num">{num(pr.get("change"))}</td>'
             f"<td>{esc(alert)}</td><td>{esc(', '.join(pr.get('alert_dates') or []))}</td></tr>")
     head = ["编码 code", "名称 name", "树种 species", "NDVI", "变化 change", "状态 status", "预警日期 alert dates"]
-    links = " · ".join(f'<a href="watches/{esc(p.name)}" download>{esc(p.name)}</a>' for p in vp.watches)
+    links = " · ".join(f'<a href="{WATCHES_FOLDER}/{esc(p.name)}" download>{esc(p.name)}</a>' for p in vp.watches)
     return ('<h2 id="trees">古树名木监测 Ancient trees (一树一码)</h2>'
             f"<p class=\"small\">冠层 NDVI 相对基线下降预警 canopy NDVI decline against the baseline · {links}</p>"
             f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
@@ -155,12 +158,12 @@ def headline(entry: VillageEntry) -> dict[str, Any]:
         return out
     if vp.dates:
         last = vp.dates[-1]
-        ind = _read_json(last.folder / "indicators.json")
+        ind = _read_json(last.folder / DATE_FIGURES)
         out.update(latest=last.key, water_area_m2=ind.get("water_area_m2"),
                    suspects=ind.get("n_black_odorous_suspects"))
     if vp.changes:
         last = vp.changes[-1]
-        out.update(veg_loss_m2=_read_json(last.folder / "change.json").get("vegetation_loss_area_m2"),
+        out.update(veg_loss_m2=_read_json(last.folder / CHANGE_FIGURES).get("vegetation_loss_area_m2"),
                    change=last.key.replace("_", " → "))
     return out
 
@@ -216,9 +219,9 @@ def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False
             "水体面积 Water area (m²)", "疑似黑臭水体 Black-odorous suspects",
             "植被减少 Vegetation loss, latest change (m²)"]
     rows = "\n".join(_index_row(e) for e in entries)
-    links = ['<a href="catalog.json">STAC 目录 catalog.json</a>']
+    links = [f'<a href="{CATALOG}">STAC 目录 {CATALOG}</a>']
     if has_run_table:
-        links.append('<a href="indicators.parquet">全部指标 indicators.parquet</a>')
+        links.append(f'<a href="{TABLE}">全部指标 {TABLE}</a>')
     body = (f"<h1>数字乡村试点遥感监测 <span class=\"pinyin\">villagewatch: digital-village pilot areas</span></h1>\n"
             f"{_notes(entries)}\n<nav>{' '.join(links)}</nav>\n"
             f"<table>\n<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>\n"
@@ -233,7 +236,7 @@ def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False
 def _file_links(ps: ProductSet, vdir: Path) -> str:
     """Download links of a product set's COGs, GeoJSON and other files, grouped."""
     groups: dict[str, list[str]] = {"COG (GeoTIFF)": [], "GeoJSON": [], "其他 other": []}
-    for p in ps.outputs() + [ps.folder / "manifest.json"]:
+    for p in ps.outputs() + [ps.folder / MANIFEST]:
         if not p.is_file():
             continue
         group = {".tif": "COG (GeoTIFF)", ".geojson": "GeoJSON"}.get(p.suffix, "其他 other")
@@ -248,17 +251,17 @@ def _set_block(ps: ProductSet, vdir: Path) -> str:
     stream = "" if ps.stream == "main" else f" [{ps.stream}]"
     label = ps.key if ps.kind == "date" else " → ".join(ps.dates)
     parts = [f'<div class="set" id="{esc(ps.item_id)}">\n<h3>{esc(label + stream)}</h3>']
-    ql = ps.folder / QUICKLOOK_FILE
+    ql = ps.folder / QUICKLOOK
     if ql.is_file():
         alt = f"{ps.village_id} {label}{stream} quicklook"
         parts.append(f'<img src="{href(ql.relative_to(vdir).as_posix())}" alt="{esc(alt)}" width="700" height="640">')
     if ps.kind == "change":
-        z = zip_path(ps)
+        z = ps.package_path()
         if z.is_file():
             parts.append(f'<p><a href="{href(z.relative_to(vdir).as_posix())}" download><strong>'
                          f'下载整个变化数据包 Download the whole change package</strong> ({esc(z.name)}, '
                          f'{esc(fmt_bytes(z.stat().st_size))})</a></p>')
-        figures = _read_json(ps.folder / "change.json")
+        figures = _read_json(ps.folder / CHANGE_FIGURES)
         if figures:
             parts.append(_figures_table(figures))
     if ps.manifest.get("skipped_products"):
@@ -322,7 +325,7 @@ def render_village(entry: VillageEntry) -> str:
     vdir = vp.folder
     dates = [s for s in vp.sets if s.kind == "date"][::-1]
     changes = [s for s in vp.sets if s.kind == "change"][::-1]
-    table_link = '<p><a href="indicators.parquet" download>indicators.parquet</a></p>' if vp.table else ""
+    table_link = f'<p><a href="{TABLE}" download>{TABLE}</a></p>' if vp.table else ""
     nav = ('<nav><a href="../index.html">← 全部村庄 all villages</a><a href="#changes">变化 changes</a>'
            '<a href="#dates">日期 dates</a><a href="#indicators">指标 indicators</a>'
            '<a href="collection.json">STAC collection.json</a></nav>')
@@ -356,9 +359,9 @@ def write_pages(out: str | Path, entries: Sequence[VillageEntry]) -> list[Path]:
         if not e.has_page:
             continue
         try:
-            written.append(write_if_changed(e.products.folder / "index.html", render_village(e)))
+            written.append(write_if_changed(e.products.folder / PAGE, render_village(e)))
         except Exception as exc:  # one broken village must not stop the others' pages
             log.error("publish: %s: village page failed: %s", e.village.id, exc)
             e.problems.append(f"village page: {type(exc).__name__}: {exc}")
-    index = render_index(entries, has_run_table=(out / "indicators.parquet").is_file())
-    return [write_if_changed(out / "index.html", index)] + written
+    index = render_index(entries, has_run_table=run_table(out).is_file())
+    return [write_if_changed(out / PAGE, index)] + written

@@ -8,7 +8,7 @@
   and suspects (new suspects filled).
 
 Every picture has a title with the village's Chinese name (a CJK font via
-``flows.api.use_cjk_font``; pinyin only, with a warning, when none is installed), the date(s),
+``flows.publish.fonts.use_cjk_font``; pinyin only, with a warning, when none is installed), the date(s),
 a legend, a scale bar in metres on the village's UTM grid and a north arrow. The PNG bytes
 are deterministic (no ``Software`` tag, fixed size and dpi) and carry the checksum of their
 inputs in a text chunk, so an unchanged quicklook is not drawn again.
@@ -27,8 +27,11 @@ import numpy as np
 
 from aoi import Village
 
-from .atomic import atomic_path
-from .catalog import QUICKLOOK_FILE, ProductSet, file_sha256
+from ..products.atomic import atomic_path
+from ..products.cache import file_sha256, fresh
+from ..products.inventory import ProductSet
+from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, SUSPECTS, WATER_BODIES
+from .fonts import use_cjk_font
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -138,8 +141,6 @@ def draw_north_arrow(ax) -> None:
 
 
 def _title_font() -> str | None:
-    from .api import use_cjk_font
-
     font = use_cjk_font()
     if font is None:
         warnings.warn("no CJK font installed (apt-get install fonts-noto-cjk): quicklook titles show pinyin only",
@@ -259,8 +260,7 @@ def draw_date(ps: ProductSet, village: Village, png: Path, key: str) -> Path | N
         im = ax.imshow(r.data, extent=r.extent, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", zorder=1)
         cax = fig.add_axes((0.83, 0.25, 0.025, 0.5))
         fig.colorbar(im, cax=cax, label=path.stem.upper())
-        handles = _overlay(ax, village, r.crs, ps.folder / "water_bodies.geojson",
-                           ps.folder / "black_odorous_suspects.geojson")
+        handles = _overlay(ax, village, r.crs, ps.folder / WATER_BODIES, ps.folder / SUSPECTS)
         stream = "" if ps.stream == "main" else f" [{ps.stream}]"
         ax.set_title(_title(village, f"{ps.key}{stream}  {path.stem.upper()}", cjk), fontsize=12)
         _finish(fig, ax, r, handles, _footer(r, ps))
@@ -305,9 +305,8 @@ def draw_change(ps: ProductSet, village: Village, png: Path, key: str, date_fold
                   interpolation="nearest", zorder=1)
         handles = [Patch(facecolor=c, edgecolor="#999999", label=k) for k, c in CHANGE_CLASSES.items()]
         later = date_folder
-        handles += _overlay(ax, village, r.crs, later / "water_bodies.geojson" if later else None,
-                            later / "black_odorous_suspects.geojson" if later else None,
-                            ps.folder / "new_black_odorous_suspects.geojson")
+        handles += _overlay(ax, village, r.crs, later / WATER_BODIES if later else None,
+                            later / SUSPECTS if later else None, ps.folder / NEW_SUSPECTS)
         d_from, d_to = ps.dates
         stream = "" if ps.stream == "main" else f" [{ps.stream}]"
         ax.set_title(_title(village, f"change {d_from} → {d_to}{stream}", cjk), fontsize=12)
@@ -315,22 +314,14 @@ def draw_change(ps: ProductSet, village: Village, png: Path, key: str, date_fold
         return _save(fig, png, key)
 
 
-def later_date_folder(ps: ProductSet) -> Path | None:
-    """The product folder of the later date of a change pair (same stream)."""
-    vdir = ps.folder.parents[1] if ps.stream == "main" else ps.folder.parents[2]
-    folder = vdir / ps.dates[1]
-    folder = folder / ps.stream if ps.stream != "main" else folder
-    return folder if folder.is_dir() else None
-
-
 def quicklook(ps: ProductSet, village: Village) -> Path | None:
     """Draw (or keep, if its inputs are unchanged) the quicklook of a product set; ``None`` if
     the set has nothing to draw."""
-    png = ps.folder / QUICKLOOK_FILE
-    later = later_date_folder(ps) if ps.kind == "change" else None
-    inputs = [ps.folder / "manifest.json"] + ([later / "manifest.json"] if later else [])
+    png = ps.folder / QUICKLOOK
+    later = ps.later_date_folder() if ps.kind == "change" else None
+    inputs = [ps.folder / MANIFEST] + ([later / MANIFEST] if later else [])
     key = inputs_key(inputs, village, extra=f"{ps.kind}:{ps.stream}:{village.boundary_source}")
-    if stored_key(png) == key:
+    if fresh(stored_key(png), key):
         return png
     if ps.kind == "date":
         return draw_date(ps, village, png, key)

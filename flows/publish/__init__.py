@@ -1,5 +1,8 @@
-"""Publish a run's products: quicklooks, change-package zips, the STAC catalog and the
-download page (``flows.runner.finish_run`` calls :func:`publish` after every run).
+"""Publishing: a run's products made readable for people and catalogues, after every run
+(``flows.runner.finish_run`` calls :func:`publish`).
+
+``quicklook`` (PNG pictures), ``packages`` (change-package zips), ``catalog`` (STAC),
+``page`` (the offline download page), ``serve`` (a read-only HTTP server of the folder).
 
 Deterministic: the same products give the same bytes (no clock time anywhere; zip entries
 sorted with a fixed timestamp; PNGs without a software tag), and a quicklook or zip whose
@@ -8,71 +11,21 @@ noted on the page; the other villages are published all the same.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
-import zipfile
 from pathlib import Path
 from typing import Sequence
 
 from aoi import Village
 
-from . import state
-from .atomic import atomic_path
-from .catalog import ProductSet, VillageProducts, file_sha256, make_collection, scan_village, village_folders, \
-    write_catalog, zip_path
+from .. import state
+from ..products.inventory import VillageProducts, scan_village
+from ..products.layout import PAGE, village_dir, village_folders
+from .catalog import make_collection, write_catalog
+from .packages import change_package
 from .page import VillageEntry, write_pages
 from .quicklook import quicklook
 
 log = logging.getLogger("villagewatch.flows")
-
-#: the timestamp of every zip entry (the earliest a zip can hold): no clock time in the bytes
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-ZIP_KEY_PREFIX = b"villagewatch-inputs:"
-
-
-# --------------------------------------------------------------------------- zips
-def package_key(files: Sequence[Path]) -> bytes:
-    """The zip comment naming its inputs: sha256 over the files' names and checksums."""
-    h = hashlib.sha256()
-    for p in sorted(files, key=lambda p: p.name):
-        h.update(f"{p.name}:{file_sha256(p)}\n".encode())
-    return ZIP_KEY_PREFIX + h.hexdigest().encode()
-
-
-def _zip_comment(path: Path) -> bytes | None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.comment
-    except (OSError, zipfile.BadZipFile):
-        return None
-
-
-def write_zip(path: Path, files: Sequence[Path], arcdir: str, comment: bytes) -> Path:
-    """A deterministic zip of ``files`` under ``arcdir/``: sorted, fixed timestamps and
-    permissions, deflated, written atomically."""
-    with atomic_path(path, suffix=".zip") as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.comment = comment
-            for p in sorted(files, key=lambda p: p.name):
-                info = zipfile.ZipInfo(f"{arcdir}/{p.name}", date_time=ZIP_DATE_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3  # Unix, whatever the machine
-                info.external_attr = 0o644 << 16
-                with open(p, "rb") as src, zf.open(info, "w") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-    return path
-
-
-def change_package(ps: ProductSet) -> Path:
-    """The change pair's whole package as a zip beside its folder (kept if its inputs are unchanged)."""
-    files = ps.package_files()
-    key = package_key(files)
-    path = zip_path(ps)
-    if _zip_comment(path) == key:
-        return path
-    return write_zip(path, files, ps.item_id, key)
-
 
 # --------------------------------------------------------------------------- villages
 def _all_villages(out: Path, villages: Sequence[Village]) -> list[Village]:
@@ -128,7 +81,7 @@ def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -
     for v in _all_villages(out, villages):
         entry = VillageEntry(v, None, *_status(v.id, states, by_id))
         entries.append(entry)
-        if not (out / v.id).is_dir():
+        if not village_dir(out, v.id).is_dir():
             continue
         try:
             vp = publish_village(v, out)
@@ -143,5 +96,5 @@ def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -
     demo = any(e.demo for e in entries)
     paths = write_catalog(out, collections, folders, demo=demo)
     paths += write_pages(out, entries)
-    log.info("published %d villages: %s", len(collections), out / "index.html")
+    log.info("published %d villages: %s", len(collections), out / PAGE)
     return paths

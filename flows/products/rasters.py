@@ -199,6 +199,19 @@ def mask_to_uint8(mask: xr.DataArray, valid: xr.DataArray | None = None, *, noda
     return out.rio.write_nodata(nodata)
 
 
+def open_raster(path: str | os.PathLike, *, chunks: Any = True, masked: bool = True) -> xr.DataArray:
+    """One COG as a lazy (y, x) DataArray with CRS; nodata masked to NaN unless ``masked`` is
+    False (then the stored values, e.g. a mask's 255). ``chunks=True``: Dask's automatic chunk
+    size, in whole bands; ``chunks=None``: read into memory."""
+    import rioxarray
+
+    if chunks is True:  # a dict: rioxarray turns True into a deprecated dimension-order tuple
+        chunks = {"band": 1, "y": "auto", "x": "auto"}
+    da = rioxarray.open_rasterio(path, chunks=chunks, masked=masked).squeeze("band", drop=True)
+    da.name = Path(path).stem
+    return da
+
+
 def is_valid_cog(path: str | os.PathLike) -> tuple[bool, list[str], list[str]]:
     """(valid, errors, warnings) from rio-cogeo's validator."""
     from rio_cogeo.cogeo import cog_validate

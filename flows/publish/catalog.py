@@ -12,18 +12,14 @@ The catalog is SELF_CONTAINED with relative hrefs (the folder is served statical
 zipped), written atomically, and holds no timestamps but the acquisition dates, so the same
 products give the same bytes.
 
-:func:`scan_village` is the inventory of one village's folder that the quicklooks and the
-download page share.
+It is made from the inventory of each village's folder (``flows.products.inventory``).
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -35,20 +31,15 @@ from pystac.stac_io import DefaultStacIO
 
 from aoi import Village
 
-from .atomic import sha256_file, write_text
-from .steps import DATE_PATTERN, DATE_RE
-
-#: suffix of a companion manifest: products a later step adds to a product set
-COMPANION_SUFFIX = ".manifest.json"
+from ..products.atomic import write_text
+from ..products.cache import file_sha256
+from ..products.inventory import ProductSet, VillageProducts
+from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, ITEM, MANIFEST, PAGE, QUICKLOOK, TABLE,
+                               run_table, village_dir)
 
 log = logging.getLogger("villagewatch.flows")
 
 CATALOG_ID = "villagewatch"
-CATALOG_FILE = "catalog.json"
-ITEM_FILE = "item.json"
-COLLECTION_FILE = "collection.json"
-QUICKLOOK_FILE = "quicklook.png"
-PAIR_RE = re.compile(rf"^({DATE_PATTERN})_({DATE_PATTERN})$")
 
 #: media type of a GeoTIFF published as a COG, with the profile the served files carry
 COG_MEDIA_TYPE = pystac.MediaType.COG
@@ -56,167 +47,10 @@ ZIP_MEDIA_TYPE = "application/zip"
 PARQUET_MEDIA_TYPE = pystac.MediaType.VND_APACHE_PARQUET
 
 
-# --------------------------------------------------------------------------- inventory
-@dataclass(frozen=True)
-class ProductSet:
-    """One folder of products with a ``manifest.json``: a date, a stream of a date, or a change pair."""
-
-    village_id: str
-    kind: str  # "date" or "change"
-    key: str  # "2024-01-15" or "2024-01-15_2024-04-20"
-    stream: str  # "main", or the extra stream's folder name ("drone")
-    folder: Path
-    manifest: dict = field(hash=False, compare=False)
-
-    @property
-    def dates(self) -> tuple[str, ...]:
-        """``(date,)`` or ``(from, to)``."""
-        return tuple(self.key.split("_"))
-
-    @property
-    def item_id(self) -> str:
-        return "_".join([self.village_id, self.key] + ([self.stream] if self.stream != "main" else []))
-
-    @property
-    def demo(self) -> bool:
-        return bool(self.manifest.get("inputs", {}).get("demo", False))
-
-    def outputs(self) -> list[Path]:
-        """The product files the manifest lists (which exist), sorted by name."""
-        names = sorted(self.manifest.get("outputs", {}))
-        return [self.folder / n for n in names if (self.folder / n).is_file()]
-
-    def package_files(self) -> list[Path]:
-        """What a download of the whole set holds: outputs, manifest, quicklook (if drawn)."""
-        extra = [self.folder / n for n in ("manifest.json", QUICKLOOK_FILE) if (self.folder / n).is_file()]
-        return self.outputs() + extra
-
-    def rel(self, root: Path) -> str:
-        """The folder relative to ``root``, POSIX style."""
-        return self.folder.relative_to(root).as_posix()
-
-
-@dataclass
-class VillageProducts:
-    """What a village's folder holds, and what could not be read (``problems``)."""
-
-    village_id: str
-    folder: Path
-    sets: list[ProductSet] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def of(self, kind: str, stream: str = "main") -> list[ProductSet]:
-        return [s for s in self.sets if s.kind == kind and s.stream == stream]
-
-    @property
-    def dates(self) -> list[ProductSet]:
-        return self.of("date")
-
-    @property
-    def changes(self) -> list[ProductSet]:
-        return self.of("change")
-
-    @property
-    def streams(self) -> list[str]:
-        return sorted({s.stream for s in self.sets if s.stream != "main"})
-
-    @property
-    def table(self) -> Path | None:
-        p = self.folder / "indicators.parquet"
-        return p if p.is_file() else None
-
-    @property
-    def demo(self) -> bool:
-        return any(s.demo for s in self.sets)
-
-    @property
-    def watches(self) -> list[Path]:
-        """The village-wide watch products (``watches/``: ancient trees), sorted."""
-        d = self.folder / "watches"
-        return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith(".")) if d.is_dir() else []
-
-
-def _read_manifest(folder: Path, problems: list[str], root: Path) -> dict | None:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-        return _with_companions(folder, manifest)
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path.relative_to(root).as_posix()}: unreadable manifest ({exc})")
-        log.warning("publish: %s: unreadable manifest: %s", path, exc)
-        return None
-
-
-def _with_companions(folder: Path, manifest: dict) -> dict:
-    """``manifest`` with the outputs of the folder's companion manifests merged in: products
-    added to a set by a later step keep their own ``<product>.manifest.json`` (the farmland
-    conversion watch in a change folder, ``flows.watch_steps``) and are published with it."""
-    companions = sorted(folder.glob(f"*{COMPANION_SUFFIX}"))
-    if not companions:
-        return manifest
-    outputs = dict(manifest.get("outputs", {}))
-    for c in companions:
-        try:
-            extra = json.loads(c.read_text(encoding="utf-8")).get("outputs", {})
-        except (OSError, ValueError, AttributeError) as exc:
-            log.warning("publish: %s: unreadable companion manifest: %s", c, exc)
-            continue
-        outputs.update(extra)
-        outputs[c.name] = {"sha256": sha256_file(c), "bytes": c.stat().st_size}
-    return {**manifest, "outputs": outputs}
-
-
-def _sets_in(folder: Path, village_id: str, kind: str, key: str, problems: list[str], root: Path) -> list[ProductSet]:
-    """The product set of ``folder`` (stream "main") and of each stream sub-folder."""
-    found = []
-    m = _read_manifest(folder, problems, root)
-    if m is not None:
-        found.append(ProductSet(village_id, kind, key, "main", folder, m))
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        m = _read_manifest(sub, problems, root)
-        if m is not None:
-            found.append(ProductSet(village_id, kind, key, sub.name, sub, m))
-    return found
-
-
-def scan_village(out: str | Path, village_id: str) -> VillageProducts:
-    """Every product set under ``OUT/<village_id>``, dates then changes, oldest first."""
-    root = Path(out)
-    vdir = root / village_id
-    vp = VillageProducts(village_id, vdir)
-    if not vdir.is_dir():
-        return vp
-    for d in sorted(p for p in vdir.iterdir() if p.is_dir() and DATE_RE.match(p.name)):
-        vp.sets += _sets_in(d, village_id, "date", d.name, vp.problems, root)
-    cdir = vdir / "change"
-    if cdir.is_dir():
-        for d in sorted(p for p in cdir.iterdir() if p.is_dir() and PAIR_RE.match(p.name)):
-            vp.sets += _sets_in(d, village_id, "change", d.name, vp.problems, root)
-    return vp
-
-
-def village_folders(out: str | Path) -> list[str]:
-    """Names of the folders under ``out`` that hold a village's products (a date or change folder)."""
-    root = Path(out)
-    if not root.is_dir():
-        return []
-    names = []
-    for p in sorted(root.iterdir()):
-        if p.is_dir() and not p.name.startswith((".", "_")) and (
-            (p / "change").is_dir() or any(c.is_dir() and DATE_RE.match(c.name) for c in p.iterdir())
-        ):
-            names.append(p.name)
-    return names
-
-
 # --------------------------------------------------------------------------- assets
 #: roles and media type by file name (stem, then suffix)
-_ROLE_BY_NAME = {"manifest.json": ["metadata"], "indicators.json": ["metadata"], "change.json": ["metadata"],
-                 QUICKLOOK_FILE: ["overview", "visual"]}
+_ROLE_BY_NAME = {MANIFEST: ["metadata"], DATE_FIGURES: ["metadata"], CHANGE_FIGURES: ["metadata"],
+                 QUICKLOOK: ["overview", "visual"]}
 _MEDIA_BY_SUFFIX = {".tif": COG_MEDIA_TYPE, ".geojson": pystac.MediaType.GEOJSON, ".json": pystac.MediaType.JSON,
                     ".parquet": PARQUET_MEDIA_TYPE, ".png": pystac.MediaType.PNG, ".zip": ZIP_MEDIA_TYPE}
 _TITLES = {
@@ -246,19 +80,6 @@ def _roles(path: Path) -> list[str]:
     if path.name in _ROLE_BY_NAME:
         return _ROLE_BY_NAME[path.name]
     return {".zip": ["archive"], ".parquet": ["data", "table"]}.get(path.suffix.lower(), ["data"])
-
-
-@functools.lru_cache(maxsize=4096)
-def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    return sha256_file(path)
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of ``path``, remembered while its inode, size and modification time stay the
-    same (publishing reads each file once for the catalog, the zips and the quicklook keys;
-    an atomic rewrite gives a new inode)."""
-    st = Path(path).stat()
-    return _sha256_of(str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def multihash_sha256(path: Path) -> str:
@@ -308,13 +129,6 @@ def _geometry(village: Village) -> tuple[dict, list[float]]:
     return json.loads(json.dumps(mapping(village.geometry))), [float(v) for v in village.geometry.bounds]
 
 
-def zip_path(ps: ProductSet) -> Path:
-    """Where the change package's zip goes: ``change/<pair>.zip`` (``<pair>_<stream>.zip`` for a stream)."""
-    base = ps.folder if ps.stream == "main" else ps.folder.parent
-    suffix = "" if ps.stream == "main" else f"_{ps.stream}"
-    return base.parent / f"{base.name}{suffix}.zip"
-
-
 def make_item(ps: ProductSet, village: Village) -> pystac.Item:
     """The Item of one product set: its files as assets, a link to its manifest."""
     geometry, bbox = _geometry(village)
@@ -336,10 +150,10 @@ def make_item(ps: ProductSet, village: Village) -> pystac.Item:
     for path in ps.package_files():
         item.add_asset(path.stem, make_asset(path, f"./{path.name}"))
     if ps.kind == "change":
-        z = zip_path(ps)
+        z = ps.package_path()
         if z.is_file():
             item.add_asset("package", make_asset(z, _relative(z, ps.folder), key="package"))
-    item.add_link(pystac.Link("describedby", "./manifest.json", media_type=pystac.MediaType.JSON,
+    item.add_link(pystac.Link("describedby", f"./{MANIFEST}", media_type=pystac.MediaType.JSON,
                               title="manifest: inputs, parameters, versions, checksums"))
     return item
 
@@ -374,12 +188,12 @@ def make_collection(village: Village, vp: VillageProducts) -> pystac.Collection:
     )
     _add_extensions(col)
     if vp.table is not None:
-        col.add_asset("indicators", make_asset(vp.table, "./indicators.parquet", key="indicators"))
+        col.add_asset("indicators", make_asset(vp.table, _relative(vp.table, vp.folder), key="indicators"))
         col.assets["indicators"].title = "Indicator table (one row per date)"
     for path in vp.watches:
         key = f"watch_{path.name.replace('.', '_')}"
-        col.add_asset(key, make_asset(path, f"./watches/{path.name}", key=key))
-    col.add_link(pystac.Link("alternate", "./index.html", media_type=pystac.MediaType.HTML, title="download page"))
+        col.add_asset(key, make_asset(path, _relative(path, vp.folder), key=key))
+    col.add_link(pystac.Link("alternate", f"./{PAGE}", media_type=pystac.MediaType.HTML, title="download page"))
     for ps in vp.sets:
         try:
             col.add_item(make_item(ps, village))
@@ -412,13 +226,13 @@ def _layout(out: Path, item_folders: Mapping[str, Path]) -> CustomLayoutStrategy
     its parent folder on, which put the root catalog outside ``out`` (issue #16)."""
 
     def catalog_path(cat: pystac.Catalog, parent_dir: str, is_root: bool) -> str:
-        return str(out / CATALOG_FILE)
+        return str(out / CATALOG)
 
     def collection_path(col: pystac.Collection, parent_dir: str, is_root: bool) -> str:
-        return str(out / col.id / COLLECTION_FILE)
+        return str(village_dir(out, col.id) / COLLECTION)
 
     def item_path(item: pystac.Item, parent_dir: str) -> str:
-        return str(Path(item_folders[item.id]) / ITEM_FILE)
+        return str(Path(item_folders[item.id]) / ITEM)
 
     return CustomLayoutStrategy(catalog_func=catalog_path, collection_func=collection_path, item_func=item_path)
 
@@ -432,13 +246,13 @@ def build_catalog(out: str | Path, collections: Sequence[pystac.Collection], ite
     if demo:
         desc += " Made from synthetic DEMO data, not observations."
     cat = pystac.Catalog(id=CATALOG_ID, description=desc, title="villagewatch 数字乡村 pilot villages")
-    cat.add_link(pystac.Link("alternate", "./index.html", media_type=pystac.MediaType.HTML, title="download page"))
-    if (out / "indicators.parquet").is_file():
-        cat.add_link(pystac.Link("related", "./indicators.parquet", media_type=PARQUET_MEDIA_TYPE,
+    cat.add_link(pystac.Link("alternate", f"./{PAGE}", media_type=pystac.MediaType.HTML, title="download page"))
+    if run_table(out).is_file():
+        cat.add_link(pystac.Link("related", f"./{TABLE}", media_type=PARQUET_MEDIA_TYPE,
                                  title="every village's indicator table"))
     for col in collections:
         cat.add_child(col)
-    cat.normalize_hrefs(str(out / CATALOG_FILE), strategy=_layout(out, item_folders))
+    cat.normalize_hrefs(str(out / CATALOG), strategy=_layout(out, item_folders))
     return cat
 
 

@@ -10,9 +10,9 @@
 Both read only the date products already written (COGs and their manifests), never the
 scene, and skip when their inputs are unchanged (``<product>.manifest.json`` beside them).
 Tree registries: ``data/trees/<village-id>.geojson`` (see :func:`load_trees`), else the
-source's own (``DemoSource.trees``: demo codes), else the watch is skipped with a note.
+source's own (``sensing.base.TreeRegistry``, e.g. the demo codes), else the watch is skipped with a note.
 Cropland: ``data/cropland/<village-id>.geojson`` (polygons, e.g. 永久基本农田), else the
-source's (``DemoSource.cropland``), else NDVI phenology over the year before the change
+source's (``sensing.base.CroplandLayer``), else NDVI phenology over the year before the change
 (``indices.cropland_from_ndvi_series``); every product says which it used.
 """
 from __future__ import annotations
@@ -37,12 +37,16 @@ import indices
 from aoi import CHINA_BBOX, Village
 from sensing.base import Source
 
-from .api import dates as api_dates
-from .api import open_raster
+from sensing.base import CroplandLayer, TreeRegistry
+
+from ..errors import TreeRegistryError
+from ..params import Params
+from ..results import WatchResult
 from .atomic import sha256_file, write_json
-from .params import Params
-from .rasters import write_cog
-from .steps import DATE_FMT, DateResult, _part, change_dir, inputs_key, up_to_date, village_dir, write_manifest
+from .cache import product_key, read_manifest, up_to_date, write_manifest
+from .layout import DATE_FMT, change_dir, date_dir, safe_part, watches_dir
+from .layout import dates as product_dates
+from .rasters import open_raster, write_cog
 from .vectors import write_geojson
 
 log = logging.getLogger("villagewatch.flows")
@@ -50,7 +54,6 @@ log = logging.getLogger("villagewatch.flows")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TREES_DIR = DATA_DIR / "trees"
 CROPLAND_DIR = DATA_DIR / "cropland"
-WATCH_STREAM = "watch"
 #: bumped whenever a watch changes what it writes (part of the watch products' cache keys)
 WATCH_VERSION = "1"
 
@@ -70,10 +73,6 @@ class WatchParams:
     history_days: int = 365
     crop_min_max: float = 0.5
     crop_min_amplitude: float = 0.3
-
-
-class TreeRegistryError(ValueError):
-    """A tree registry file that cannot be used; the message names the file and the feature."""
 
 
 # --------------------------------------------------------------------------- tree registry
@@ -124,34 +123,28 @@ def trees_for(source: Source, village: Village, trees_dir: str | Path | None = N
     """The village's tree registry and where it came from: ``<trees_dir>/<id>.geojson``
     (default ``data/trees``), else the source's ``trees(village)`` (the demo's), else
     ``(None, reason)``."""
-    path = Path(trees_dir or TREES_DIR) / f"{_part(village.id, 'village id')}.geojson"
+    path = Path(trees_dir or TREES_DIR) / f"{safe_part(village.id, 'village id')}.geojson"
     if path.exists():
         return load_trees(path), str(path)
-    own = getattr(source, "trees", None)
-    if callable(own):
-        return own(village), f"{getattr(source, 'kind', 'source')} source registry"
+    if isinstance(source, TreeRegistry):
+        return source.trees(village), f"{getattr(source, 'kind', 'source')} source registry"
     return None, f"no tree registry ({path} does not exist)"
 
 
 # --------------------------------------------------------------------------- reading date products
 def main_dates(out_root: str | Path, village: Village) -> list[str]:
     """Main-stream dates with an NDVI COG and a manifest in the output, in order."""
-    if not village_dir(out_root, village).is_dir():
-        return []
-    return [d for d in api_dates(out_root, village.id) if (village_dir(out_root, village) / d / "ndvi.tif").exists()]
+    return [d for d in product_dates(out_root, village) if (date_dir(out_root, village, d) / "ndvi.tif").exists()]
 
 
 def _date_manifest(out_root, village: Village, date: str) -> dict:
     """The date's ``manifest.json`` (``{}`` if missing or unreadable)."""
-    try:
-        return json.loads((village_dir(out_root, village) / date / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_manifest(date_dir(out_root, village, date)) or {}
 
 
 def _date_product(out_root, village: Village, date: str, name: str) -> tuple[Path, str] | None:
     """(path, sha256 from the date's manifest) of one product file, None if absent."""
-    path = village_dir(out_root, village) / date / name
+    path = date_dir(out_root, village, date) / name
     meta = _date_manifest(out_root, village, date).get("outputs", {}).get(name)
     return (path, str(meta.get("sha256"))) if meta and path.exists() else None
 
@@ -187,24 +180,23 @@ def ndvi_series(out_root, village: Village, dates: Sequence[str]) -> tuple[xr.Da
 
 # --------------------------------------------------------------------------- manifests of the watch products
 def _reusable(mpath: Path, key: str) -> list[Path] | None:
-    """The product paths listed by the watch manifest ``mpath`` if it has ``key`` and every
-    file's checksum matches."""
+    """The watch's products if its companion manifest ``mpath`` is up to date (the one rule)."""
     return up_to_date(mpath.parent, key, name=mpath.name)
 
 
 def _write_watch_manifest(mpath: Path, *, village: Village, key: str, outputs: list[Path], source: Source,
                           params: Params, wparams: WatchParams, inputs: dict[str, Any]) -> Path:
-    """``steps.write_manifest`` under the watch's own name, with the watch parameters."""
+    """``cache.write_manifest`` under the watch's own name, with the watch parameters."""
     return write_manifest(mpath.parent, village=village, key=key, outputs=outputs, source=source, params=params,
                           inputs=inputs, name=mpath.name,
                           parameters={**params.as_dict(), "watches": asdict(wparams)})
 
 
 def _key(village, ids, source, params, wparams, kind) -> str:
-    return inputs_key(village, ids, source, params, f"watch:{kind}:v{WATCH_VERSION}:{json.dumps(asdict(wparams), sort_keys=True)}")
+    return product_key(village, ids, source, params, f"watch:{kind}:v{WATCH_VERSION}:{json.dumps(asdict(wparams), sort_keys=True)}")
 
 
-def _reused(result: DateResult, paths: list[Path], figures_path: Path) -> DateResult:
+def _reused(result: WatchResult, paths: list[Path], figures_path: Path) -> WatchResult:
     result.paths, result.reused = paths, True
     result.indicators = json.loads(figures_path.read_text()).get("figures", {}) if figures_path.suffix == ".json" else {}
     return result
@@ -212,12 +204,12 @@ def _reused(result: DateResult, paths: list[Path], figures_path: Path) -> DateRe
 
 # --------------------------------------------------------------------------- ancient trees
 def process_trees(source: Source, village: Village, out_root: str | Path, params: Params = Params(),
-                  wparams: WatchParams = WatchParams(), *, trees_dir: str | Path | None = None) -> DateResult:
+                  wparams: WatchParams = WatchParams(), *, trees_dir: str | Path | None = None) -> WatchResult:
     """``<village>/watches/ancient_trees.geojson``: one point per registered tree with the
     latest date's canopy NDVI, its baseline, the change, ``alert``, the dates that alerted and
     the whole series (``series``: date, ndvi, n_valid per date); ``ancient_trees.json`` the
     figures. Skipped, with the reason in ``skipped``, without a registry or NDVI products."""
-    result = DateResult(village.id, "ancient_trees", WATCH_STREAM)
+    result = WatchResult(village.id, watch="ancient_trees")
     trees, origin = trees_for(source, village, trees_dir)
     dates = main_dates(out_root, village)
     if trees is None or not len(trees) or not dates:
@@ -228,7 +220,7 @@ def process_trees(source: Source, village: Village, out_root: str | Path, params
     series, ids = ndvi_series(out_root, village, dates)
     registry = hashlib.sha256(trees.to_json(sort_keys=True).encode()).hexdigest()
     key = _key(village, ids + [f"trees:{registry}"], source, params, wparams, "ancient_trees")
-    folder = village_dir(out_root, village) / "watches"
+    folder = watches_dir(out_root, village)
     mpath = folder / "ancient_trees.manifest.json"
     reused = _reusable(mpath, key)
     if reused is not None:
@@ -278,7 +270,7 @@ def process_trees(source: Source, village: Village, out_root: str | Path, params
 # --------------------------------------------------------------------------- cropland conversion
 def _cropland_file(village: Village, cropland_dir: str | Path | None) -> Path | None:
     for ext in ("geojson", "gpkg", "shp"):
-        p = Path(cropland_dir or CROPLAND_DIR) / f"{_part(village.id, 'village id')}.{ext}"
+        p = Path(cropland_dir or CROPLAND_DIR) / f"{safe_part(village.id, 'village id')}.{ext}"
         if p.exists():
             return p
     return None
@@ -297,9 +289,8 @@ def cropland_for(source: Source, village: Village, like: xr.DataArray, history: 
             if geoms else np.zeros(shape, "uint8")
         return (xr.DataArray(arr.astype(bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}),
                 f"file {path}", sha256_file(path))
-    own = getattr(source, "cropland", None)
-    if callable(own):
-        mask = own(village)
+    if isinstance(source, CroplandLayer):
+        mask = source.cropland(village)
         if mask is not None:
             how = str(mask.attrs.get("source", "source cropland layer"))
             if mask.shape != like.shape or not np.allclose(mask.rio.transform(recalc=True), transform):
@@ -323,13 +314,13 @@ def _read_tags(path: Path) -> dict[str, str]:
 
 def process_farmland(source: Source, village: Village, d_from: str, d_to: str, out_root: str | Path,
                      params: Params = Params(), wparams: WatchParams = WatchParams(), *,
-                     cropland_dir: str | Path | None = None) -> DateResult:
+                     cropland_dir: str | Path | None = None) -> WatchResult:
     """``change/<from>_<to>/farmland_conversion.{tif,geojson,json}`` from the two dates' index
     COGs and water masks and the NDVI of the year up to ``d_from``: uint8 classes (1 built or
     bare, 2 pond dug, 255 no valid observation), polygons of at least the change minimum area
     with ``kind`` and ``mean_magnitude`` (mean dNDVI), and the figures. Skipped (reason in
     ``skipped``) when the dates lack NDVI or both NDBI and BSI (RGB-only imagery)."""
-    result = DateResult(village.id, f"{d_from}_{d_to}", WATCH_STREAM)
+    result = WatchResult(village.id, watch="farmland_conversion", key=f"{d_from}_{d_to}")
     folder = change_dir(out_root, village, d_from, d_to)
     prods = {(d, n): _date_product(out_root, village, d, f"{n}.tif")
              for d in (d_from, d_to) for n in ("ndvi", "ndbi", "bsi", "water_mask")}
@@ -399,7 +390,7 @@ def process_farmland(source: Source, village: Village, d_from: str, d_to: str, o
 
 # --------------------------------------------------------------------------- both, for a run
 def run_watches(source: Source, village: Village, out_root: str | Path, params: Params = Params(),
-                dates: Sequence[str] = (), wparams: WatchParams = WatchParams()) -> list[DateResult]:
+                dates: Sequence[str] = (), wparams: WatchParams = WatchParams()) -> list[WatchResult]:
     """The tree watch over every main date in the output, and the cropland watch for each
     consecutive pair of ``dates`` (this run's main-stream dates, as ``process_change`` pairs
     them). Call after the dates' products are written."""
@@ -409,20 +400,5 @@ def run_watches(source: Source, village: Village, out_root: str | Path, params: 
         results.append(process_trees(source, village, out_root, params, wparams))
     except TreeRegistryError as exc:  # a broken registry stops this watch, not the village's other products
         log.error("%s: ancient-tree watch not run: %s", village.id, exc)
-        results.append(DateResult(village.id, "ancient_trees", WATCH_STREAM, skipped={"ancient_trees": str(exc)}))
+        results.append(WatchResult(village.id, watch="ancient_trees", skipped={"ancient_trees": str(exc)}))
     return results
-
-
-def watch_figures(results: Sequence[DateResult]) -> dict[str, Any]:
-    """Village figures of the watches in ``results``: ``ancient_tree_alerts`` (latest) and
-    ``farmland_conversion_area_m2`` (summed over the change pairs)."""
-    out: dict[str, Any] = {}
-    for r in results:
-        if r.stream != WATCH_STREAM:
-            continue
-        if "ancient_tree_alerts" in r.indicators:
-            out["ancient_tree_alerts"] = r.indicators["ancient_tree_alerts"]
-        if "farmland_conversion_area_m2" in r.indicators:
-            out["farmland_conversion_area_m2"] = (out.get("farmland_conversion_area_m2") or 0.0) + \
-                r.indicators["farmland_conversion_area_m2"]
-    return out

@@ -13,6 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import OutputBusyError
+from .layout import LOCK
+
 TMP_SUFFIX = ".tmp"
 
 
@@ -92,12 +95,7 @@ def clean_stale_temporaries(root: str | os.PathLike) -> int:
     return n
 
 
-LOCK_FILE = ".villagewatch.lock"
-
-
-class OutputBusyError(RuntimeError):
-    """Another run holds the output folder's lock: two runs on one folder would remove each
-    other's temporaries (``clean_stale_temporaries``) and race on the same final names."""
+LOCK_FILE = LOCK
 
 
 @contextlib.contextmanager

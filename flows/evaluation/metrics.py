@@ -27,8 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from ._raster import label
-from .errors import IndicesError
+from skimage.measure import label as _sk_label
+
+from ..errors import FlowsError
+
+
+class ScoreError(FlowsError, ValueError):
+    """Two rasters cannot be scored against each other (shapes differ, bad labels, bad options)."""
+
+
+def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a boolean array (``skimage.measure.label``, connectivity 2)."""
+    lab, n = _sk_label(np.asarray(mask, dtype=bool), connectivity=2, return_num=True)
+    return lab.astype(np.int32), int(n)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -102,11 +113,11 @@ def confusion(pred: Any, truth: Any, valid: Any | None = None) -> Confusion:
     non-boolean input counts non-zero (NaN = False)."""
     p, t = _bool(pred, "pred"), _bool(truth, "truth")
     if p.shape != t.shape:
-        raise IndicesError(f"confusion: prediction {p.shape} and reference {t.shape} differ in shape")
+        raise ScoreError(f"confusion: prediction {p.shape} and reference {t.shape} differ in shape")
     if valid is not None:
         v = _bool(valid, "valid")
         if v.shape != p.shape:
-            raise IndicesError(f"confusion: valid mask {v.shape} differs from {p.shape}")
+            raise ScoreError(f"confusion: valid mask {v.shape} differs from {p.shape}")
         p, t = p[v], t[v]
     tp = int(np.count_nonzero(p & t))
     fp = int(np.count_nonzero(p & ~t))
@@ -151,7 +162,7 @@ class ObjectScores:
 
     def __add__(self, other: "ObjectScores") -> "ObjectScores":
         if other.min_overlap != self.min_overlap:
-            raise IndicesError("cannot pool object scores with different min_overlap")
+            raise ScoreError("cannot pool object scores with different min_overlap")
         return ObjectScores(self.n_pred + other.n_pred, self.n_pred_correct + other.n_pred_correct,
                             self.n_truth + other.n_truth, self.n_truth_found + other.n_truth_found, self.min_overlap)
 
@@ -168,7 +179,7 @@ def _labels(a: Any, what: str, min_pixels: int) -> tuple[np.ndarray, int]:
     else:
         lab = np.nan_to_num(arr.astype(np.float64), nan=0.0).astype(np.int64)
         if lab.min(initial=0) < 0:
-            raise IndicesError(f"object_scores: {what} labels must be >= 0")
+            raise ScoreError(f"object_scores: {what} labels must be >= 0")
         n = int(lab.max(initial=0))
     if min_pixels > 1 and n:
         counts = np.bincount(lab.ravel(), minlength=n + 1)
@@ -201,11 +212,11 @@ def object_scores(pred: Any, truth: Any, *, min_overlap: float = 0.5, valid: Any
     (e.g. reference objects too small to be resolved).
     """
     if not 0 < min_overlap <= 1:
-        raise IndicesError(f"object_scores: min_overlap must be in (0, 1], got {min_overlap}")
+        raise ScoreError(f"object_scores: min_overlap must be in (0, 1], got {min_overlap}")
     p_arr = np.asarray(getattr(pred, "values", pred))
     t_arr = np.asarray(getattr(truth, "values", truth))
     if p_arr.shape != t_arr.shape:
-        raise IndicesError(f"object_scores: prediction {p_arr.shape} and reference {t_arr.shape} differ in shape")
+        raise ScoreError(f"object_scores: prediction {p_arr.shape} and reference {t_arr.shape} differ in shape")
     if valid is not None:
         v = _bool(valid, "valid")
         p_arr = np.where(v, p_arr, 0).astype(p_arr.dtype)

@@ -1,0 +1,76 @@
+"""Evaluation: every indicator scored wherever a reference exists, with its target and verdict.
+
+Runs the flow's own functions with the run's parameters (``flows.params.Params``) and scores
+them (``metrics``) against the demo truth (``demo``), real labelled or reference data in the
+real-data folder (``visible``: Itaipu and the demo drone; ``naip``; ``clouds``), and
+literature-shaped spectra (``spectra``). ``report`` holds the results and writes
+``docs/validation.md``; ``villagewatch validate`` runs :func:`run_validation`.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from flows.params import Params
+
+from .clouds import landsat_cloud_metrics, slovenia_cloud_metrics
+from .common import DEFAULT_REALDATA, DEMO_SEED, DEMO_WINDOW
+from .demo import demo_metrics
+from .naip import naip_metrics
+from .report import Metric, Skipped, ValidationReport, format_report, results_markdown, write_json, write_markdown
+from .spectra import spectra_metrics
+from .visible import drone_visible_metrics, itaipu_metrics
+
+__all__ = ["run_validation", "DEFAULT_REALDATA", "DEMO_SEED", "DEMO_WINDOW", "Metric", "Skipped",
+           "ValidationReport", "format_report", "results_markdown", "write_json", "write_markdown",
+           "demo_metrics", "drone_visible_metrics", "itaipu_metrics", "naip_metrics", "slovenia_cloud_metrics",
+           "landsat_cloud_metrics", "spectra_metrics"]
+
+REAL_CHECKS: tuple[tuple[str, Callable[..., list[Metric]]], ...] = (
+    ("real: Itaipu water", itaipu_metrics),
+    ("real: NAIP water", naip_metrics),
+    ("real: cloud masks (S2 L1C)", lambda p, params=None: slovenia_cloud_metrics(p)),
+    ("real: cloud masks (Landsat-8)", lambda p, params=None: landsat_cloud_metrics(p)),
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _real(realdata: str, params: Params) -> tuple[tuple[Metric, ...], tuple[Skipped, ...]]:
+    root = Path(realdata)
+    metrics: list[Metric] = []
+    skipped: list[Skipped] = []
+    if not root.is_dir():
+        return (), (Skipped("real data", f"folder {root} is missing (set VILLAGEWATCH_REALDATA)"),)
+    for group, func in REAL_CHECKS:
+        try:
+            metrics += func(root, params)
+        except FileNotFoundError as exc:
+            skipped.append(Skipped(group, str(exc)))
+    return tuple(metrics), tuple(skipped)
+
+
+def run_validation(villages: Sequence | None = None, *, realdata: str | Path | None = DEFAULT_REALDATA,
+                   params: Params = Params(), seed: int = DEMO_SEED) -> ValidationReport:
+    """Every validation: demo truth for ``villages`` (default: all of the registry), real data
+    under ``realdata`` (None: skipped), black-odorous spectra."""
+    from sensing.demo import DemoSource
+
+    t0 = time.perf_counter()
+    if villages is None:
+        from aoi.registry import load_villages
+
+        villages = load_villages()
+    metrics = demo_metrics(villages, source=DemoSource(seed=seed), params=params)
+    metrics += drone_visible_metrics(villages, source=DemoSource(seed=seed), params=params)
+    skipped: list[Skipped] = []
+    if realdata is None:
+        skipped.append(Skipped("real data", "not requested"))
+    else:
+        m, s = _real(str(Path(realdata).resolve()), params)
+        metrics += m
+        skipped += s
+    metrics += spectra_metrics()
+    return ValidationReport(tuple(metrics), tuple(skipped), tuple(v.id for v in villages), seed,
+                            time.perf_counter() - t0, params.as_dict())

@@ -1,0 +1,227 @@
+"""The products of one acquisition date: index COGs, the water mask, water bodies with stable
+ids, black-odorous suspects, the date's figures and its manifest.
+
+``OUT/<village>/<date>[/<stream>]/``: ``<index>.tif`` for every index the bands allow,
+``water_mask.tif`` (1 water, 0 land, 255 no valid observation), ``black_odorous.tif``,
+``water_bodies.geojson``, ``black_odorous_suspects.geojson``, ``indicators.json``,
+``manifest.json``. Imagery that allows no water index (RGB-only drones) gets the indices it
+can and the water products are listed in the manifest's ``skipped_products`` with the reason.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+from rasterio.features import rasterize
+
+import indices
+from aoi import Village
+from sensing.base import Source
+
+from ..params import Params
+from ..results import DateResult
+from ..scenes import select_date
+from .atomic import write_json
+from .cache import product_key, up_to_date, write_manifest
+from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, is_main
+from .rasters import mask_to_uint8, write_cog
+from .vectors import empty_frame, write_geojson
+
+log = logging.getLogger("villagewatch.flows")
+
+#: products that need a water mask, skipped (with the reason) for imagery that cannot make one
+WATER_PRODUCTS = ("water_mask", "black_odorous", "water_bodies", "black_odorous_suspects")
+SUSPECT_STATUS = "suspect_black_odorous"
+
+
+# --------------------------------------------------------------------------- grid helpers
+def aoi_mask(village: Village, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    """True inside the village boundary, rasterised on ``like``'s grid (pixel centres)."""
+    from pyproj import Transformer
+    from shapely.ops import transform as shp_transform
+
+    tr = Transformer.from_crs("EPSG:4326", like.rio.crs, always_xy=True)
+    geom = shp_transform(tr.transform, village.geometry)
+    shape = (like.sizes["y"], like.sizes["x"])
+    arr = rasterize([(geom, 1)], out_shape=shape, transform=like.rio.transform(recalc=True), fill=0, dtype="uint8")
+    return xr.DataArray(arr.astype(bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}, name="aoi")
+
+
+def valid_pixels(scene_t: xr.Dataset) -> xr.DataArray:
+    """True where every band of the date is finite (lazy)."""
+    ok = None
+    for name in scene_t.data_vars:
+        fin = np.isfinite(scene_t[name])
+        ok = fin if ok is None else ok & fin
+    return ok
+
+
+def georef(da: xr.DataArray, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
+    """``da`` with ``like``'s CRS and transform (for writing)."""
+    da = da.rio.write_crs(like.rio.crs)
+    return da.rio.write_transform(like.rio.transform(recalc=True))
+
+
+def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) -> dict[str, str]:
+    """GeoTIFF tags of every product COG: village, sensor, scene item; ``DEMO`` on demo data."""
+    tags = {"VILLAGE": village.id, "SENSOR": str(sensor), "ITEM_ID": str(item_id)}
+    if demo:
+        tags["DEMO"] = "synthetic demo data, not an observation"
+    return tags
+
+
+# --------------------------------------------------------------------------- water
+def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) -> xr.DataArray | None:
+    """The water mask from the best water index the bands allow, or ``None`` when they allow
+    none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
+    product is entered in ``skipped`` with the reason (a note, not an error)."""
+    try:
+        return indices.water_mask(scene, **params.water_kwargs())
+    except indices.MissingBandError as exc:
+        for name in WATER_PRODUCTS:
+            skipped[name] = str(exc)
+        return None
+
+
+def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, *, idx: xr.Dataset | None = None,
+                   previous: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
+    """Water bodies of one date, black-odorous reaches split off as bodies of their own
+    (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``); and the
+    per-pixel black-odorous flags. What the flow writes and what ``flows.evaluation`` scores."""
+    water = water.compute()
+    flags = indices.black_odorous_pixels(scene_t, water).compute()  # used three times: split, classes, COG
+    bodies = indices.water_bodies(
+        water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
+        split=indices.suspect_reaches(flags["is_suspect"], water),
+    )
+    return indices.classify_water_bodies(bodies, flags, scene=scene_t), flags
+
+
+def suspects_of(bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The water bodies suspected black-odorous."""
+    return bodies[bodies["status"] == SUSPECT_STATUS] if len(bodies) else bodies
+
+
+def _previous_bodies(out_root, village: Village, previous_date: str | None, stream: str | None,
+                     crs) -> gpd.GeoDataFrame | None:
+    """The previous date's water bodies (for stable ids), or ``None`` without a previous date
+    or when that date had no water products."""
+    if not previous_date:
+        return None
+    path = date_dir(out_root, village, previous_date, stream) / WATER_BODIES
+    return gpd.read_file(path).to_crs(crs) if path.exists() else None
+
+
+def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, folder: Path,
+                   tags: dict[str, str], meta: dict[str, Any],
+                   previous: gpd.GeoDataFrame | None) -> tuple[list[Path], gpd.GeoDataFrame]:
+    """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON;
+    returns the paths written and the classified water bodies."""
+    outputs = [write_cog(georef(mask_to_uint8(water, valid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
+    classified, flags = classify_water(scene_t, water, valid, idx=idx, previous=previous)
+    outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], valid), scene_t),
+                             folder / "black_odorous.tif", nodata=255, tags=tags))
+    suspects = suspects_of(classified)
+    outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta))
+    outputs.append(write_geojson(
+        suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
+        folder / SUSPECTS, properties=meta))
+    return outputs, classified
+
+
+def date_indicators(scene_t, idx, water, inside, valid, classified, params: Params) -> dict[str, Any]:
+    """The village's figures on one date, over the village boundary (not the buffer); the
+    water figures are ``None`` when the imagery allows no water mask (``water`` is ``None``)."""
+    res = float(abs(scene_t.rio.resolution()[0]))
+    pix_m2 = res * res
+    ok = (valid & inside).compute()
+    n_in = int(inside.sum())
+    row: dict[str, Any] = {"valid_fraction": float(ok.sum()) / max(n_in, 1), "resolution_m": res}
+    if "ndvi" in idx:
+        nd = idx["ndvi"].where(ok).compute()
+        vals = nd.values[np.isfinite(nd.values)]
+        row["ndvi_mean"] = float(vals.mean()) if vals.size else None
+        for q in (10, 50, 90):
+            row[f"ndvi_p{q}"] = float(np.percentile(vals, q)) if vals.size else None
+        row["vegetation_cover"] = float(indices.vegetation_cover(nd, threshold=params.vegetation_threshold))
+        row["dense_canopy_share"] = float(indices.dense_canopy_share(nd, threshold=params.dense_canopy_threshold))
+    if water is None:
+        row.update(water_area_m2=None, n_water_bodies=None, n_black_odorous_suspects=None, black_odorous_area_m2=None)
+    else:
+        row["water_area_m2"] = float((water & ok).sum().compute()) * pix_m2
+        sus = suspects_of(classified)
+        row["n_water_bodies"] = int(len(classified))
+        row["n_black_odorous_suspects"] = int(len(sus))
+        row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
+# --------------------------------------------------------------------------- the step
+def process_date(
+    source: Source,
+    village: Village,
+    date: str,
+    out_root: str | Path,
+    params: Params = Params(),
+    *,
+    scene: xr.Dataset,
+    stream: str | None = None,
+    previous_date: str | None = None,
+) -> DateResult:
+    """Indicators of one village on one date of ``scene``: index COGs, water mask, water bodies
+    (with stable ids against ``previous_date``'s), black-odorous suspects, per-date figures,
+    manifest. Reused without computing anything when its manifest is up to date."""
+    scene_t = select_date(scene, date)
+    folder = date_dir(out_root, village, date, stream)
+    item_id = scene_t.attrs["item_id"]
+    key = product_key(village, [item_id, previous_date or ""], source, params, f"date:{stream}")
+    result = DateResult(village.id, stream or MAIN_STREAM, date=date)
+    reused = up_to_date(folder, key)
+    if reused is not None:
+        log.info("%s %s: products up to date, skipped", village.id, date)
+        result.paths, result.reused = reused, True
+        result.indicators = json.loads((folder / DATE_FIGURES).read_text())
+        return result
+
+    log.info("%s %s: computing indicators (%s, item %s)", village.id, date, scene_t.attrs.get("sensor"), item_id)
+    demo = bool(scene_t.attrs.get("demo", False))
+    tags = provenance_tags(village, sensor=scene_t.attrs.get("sensor"), item_id=item_id, demo=demo)
+    inside = aoi_mask(village, scene_t)
+    valid = valid_pixels(scene_t)
+    idx, skipped = indices.compute_indices(scene_t)
+    water = water_or_skip(scene_t, params, skipped)
+    result.skipped = skipped
+    outputs: list[Path] = []
+    for name in idx.data_vars:
+        outputs.append(write_cog(georef(idx[name], scene_t), folder / f"{name}.tif", tags=tags))
+    meta = {"village": village.id, "date": date, "sensor": scene_t.attrs.get("sensor"), "item_id": item_id, "demo": demo}
+    classified = None
+    if water is not None:
+        written, classified = _water_outputs(scene_t, idx, water, valid, folder, tags, meta,
+                                             _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs))
+        outputs += written
+    else:
+        log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",
+                 skipped.get("water_mask"))
+
+    row = date_indicators(scene_t, idx, water, inside, valid, classified, params)
+    row.update({"village_id": village.id, "date": date, "stream": result.stream,
+                "sensor": scene_t.attrs.get("sensor"), "item_ids": item_id, "demo": demo})
+    outputs.append(write_json(folder / DATE_FIGURES, row))
+    manifest = write_manifest(
+        folder, village=village, key=key, outputs=outputs, source=source, params=params,
+        inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
+                "previous_date": previous_date, "demo": demo},
+        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS},
+               **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS}}
+                  if water is None else {}),
+               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
+    )
+    result.paths = outputs + [manifest]
+    result.indicators = row
+    return result

@@ -1,0 +1,161 @@
+"""The output layout: every path under ``OUT`` and every file name, defined once.
+
+```
+OUT/catalog.json  index.html  indicators.parquet  state.json  .villagewatch.lock
+OUT/<village>/collection.json  index.html  indicators.parquet
+OUT/<village>/<date>/                 a date's products, manifest.json, item.json, quicklook.png
+OUT/<village>/<date>/<stream>/        the same for an extra stream (the drone's)
+OUT/<village>/change/<from>_<to>/     a change pair's products (and /<stream>/)
+OUT/<village>/change/<from>_<to>.zip  its download package (<from>_<to>_<stream>.zip)
+OUT/<village>/watches/                the village-wide watches (ancient trees)
+```
+
+Writers (``flows.products``), publishers (``flows.publish``) and readers (``flows.api``) all
+take their paths from here; names that reach a path (village ids, dates, streams) are checked
+to be single safe folder names first, so nothing is ever written outside ``OUT``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from aoi import is_safe_id
+
+from ..errors import UnsafeNameError
+
+# --------------------------------------------------------------------------- names
+#: a product folder's date (YYYY-MM-DD); a change folder is two of them joined by "_"
+DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
+DATE_RE = re.compile(rf"^{DATE_PATTERN}$")
+PAIR_RE = re.compile(rf"^({DATE_PATTERN})_({DATE_PATTERN})$")
+DATE_FMT = "%Y-%m-%d"
+
+MAIN_STREAM = "main"
+CHANGE_FOLDER = "change"
+WATCHES_FOLDER = "watches"
+STAC_ITEMS_FOLDER = "_stac_items"  # the STAC source's item cache (kept for reruns)
+
+MANIFEST = "manifest.json"
+#: suffix of a companion manifest: products a later step adds to a product set
+COMPANION_SUFFIX = ".manifest.json"
+DATE_FIGURES = "indicators.json"
+CHANGE_FIGURES = "change.json"
+QUICKLOOK = "quicklook.png"
+ITEM = "item.json"
+COLLECTION = "collection.json"
+CATALOG = "catalog.json"
+PAGE = "index.html"
+TABLE = "indicators.parquet"
+STATE = "state.json"
+LOCK = ".villagewatch.lock"
+WATER_BODIES = "water_bodies.geojson"
+SUSPECTS = "black_odorous_suspects.geojson"
+NEW_SUSPECTS = "new_black_odorous_suspects.geojson"
+
+
+def _id(village: Any) -> str:
+    return str(getattr(village, "id", village))
+
+
+def safe_part(value: object, what: str, *, date: bool = False) -> str:
+    """``value`` if it is a safe single folder name (a village-id slug, or a real YYYY-MM-DD
+    date), else :class:`UnsafeNameError`: ids, dates and stream names reach paths from the
+    Python API and from sources, and must never lead outside ``OUT`` (``../x``, ``/etc``)."""
+    text = str(value)
+    if date:
+        ok = bool(DATE_RE.match(text))
+        if ok:
+            try:
+                dt.date.fromisoformat(text)
+            except ValueError:
+                ok = False
+    else:
+        ok = is_safe_id(text)
+    if not ok:
+        kind = "a YYYY-MM-DD date" if date else "an ASCII slug (a-z, 0-9, '-', '_')"
+        raise UnsafeNameError(f"{what} {text!r} is not {kind}; refusing to use it as a folder name")
+    return text
+
+
+def is_main(stream: str | None) -> bool:
+    return stream in (None, "", MAIN_STREAM)
+
+
+def pair_name(d_from: str, d_to: str) -> str:
+    """``<from>_<to>``: the folder of a change pair."""
+    return f"{safe_part(d_from, 'date', date=True)}_{safe_part(d_to, 'date', date=True)}"
+
+
+def parse_pair(name: str) -> tuple[str, str] | None:
+    """``(from, to)`` of a change folder's name, ``None`` if it is not one."""
+    m = PAIR_RE.match(name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+# --------------------------------------------------------------------------- paths
+def village_dir(out: str | Path, village: Any) -> Path:
+    return Path(out) / safe_part(_id(village), "village id")
+
+
+def date_dir(out: str | Path, village: Any, date: str, stream: str | None = None) -> Path:
+    d = village_dir(out, village) / safe_part(date, "date", date=True)
+    return d if is_main(stream) else d / safe_part(stream, "stream")
+
+
+def change_dir(out: str | Path, village: Any, d_from: str, d_to: str, stream: str | None = None) -> Path:
+    d = village_dir(out, village) / CHANGE_FOLDER / pair_name(d_from, d_to)
+    return d if is_main(stream) else d / safe_part(stream, "stream")
+
+
+def change_zip(out: str | Path, village: Any, d_from: str, d_to: str, stream: str | None = None) -> Path:
+    """The change pair's download package: ``change/<pair>.zip`` (``<pair>_<stream>.zip``)."""
+    name = pair_name(d_from, d_to) + ("" if is_main(stream) else f"_{safe_part(stream, 'stream')}")
+    return village_dir(out, village) / CHANGE_FOLDER / f"{name}.zip"
+
+
+def watches_dir(out: str | Path, village: Any) -> Path:
+    return village_dir(out, village) / WATCHES_FOLDER
+
+
+def village_table(out: str | Path, village: Any) -> Path:
+    return village_dir(out, village) / TABLE
+
+
+def run_table(out: str | Path) -> Path:
+    return Path(out) / TABLE
+
+
+def stac_items_dir(out: str | Path) -> Path:
+    return Path(out) / STAC_ITEMS_FOLDER
+
+
+# --------------------------------------------------------------------------- what is there
+def dates(out: str | Path, village: Any, *, stream: str | None = None) -> list[str]:
+    """Dates with a product set (a manifest) for the village, oldest first: of the main
+    stream, or of ``stream`` (whose products sit in ``<date>/<stream>/``)."""
+    vdir = village_dir(out, village)
+    if not vdir.is_dir():
+        return []
+    sub = None if is_main(stream) else safe_part(stream, "stream")
+    return sorted(p.name for p in vdir.iterdir()
+                  if p.is_dir() and DATE_RE.match(p.name) and ((p / sub) if sub else p).joinpath(MANIFEST).is_file())
+
+
+def change_pairs(out: str | Path, village: Any) -> list[tuple[str, str]]:
+    """``(from, to)`` pairs with a change folder for the village, oldest first."""
+    cdir = village_dir(out, village) / CHANGE_FOLDER
+    if not cdir.is_dir():
+        return []
+    return sorted(pair for p in cdir.iterdir() if p.is_dir() and (pair := parse_pair(p.name)))
+
+
+def village_folders(out: str | Path) -> list[str]:
+    """Names of the folders under ``out`` that hold a village's products (a date or change folder)."""
+    root = Path(out)
+    if not root.is_dir():
+        return []
+    return [p.name for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith((".", "_")) and is_safe_id(p.name)
+            and ((p / CHANGE_FOLDER).is_dir() or any(c.is_dir() and DATE_RE.match(c.name) for c in p.iterdir()))]

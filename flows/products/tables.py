@@ -1,0 +1,90 @@
+"""Indicator tables: ``OUT/<village>/indicators.parquet`` (one row per date and stream) and
+``OUT/indicators.parquet`` (every village's), rebuilt from the written figures each time, so a
+re-run of a date replaces its row and never duplicates it.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from aoi import Village
+
+from ..results import TableResult
+from .atomic import atomic_path
+from .layout import (CHANGE_FIGURES, CHANGE_FOLDER, DATE_FIGURES, MAIN_STREAM, TABLE, run_table, village_dir,
+                     village_table, watches_dir)
+
+INDICATOR_COLUMNS = [
+    "village_id", "date", "stream", "sensor", "item_ids", "demo", "valid_fraction", "resolution_m",
+    "ndvi_mean", "ndvi_p10", "ndvi_p50", "ndvi_p90", "vegetation_cover", "dense_canopy_share",
+    "water_area_m2", "n_water_bodies", "n_black_odorous_suspects", "black_odorous_area_m2",
+    "vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2", "water_loss_area_m2",
+    "new_black_odorous_suspects", "farmland_conversion_area_m2", "ancient_tree_alerts",
+]
+#: figures of a change pair, put into the row of its later date
+CHANGE_COLUMNS = ("vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2",
+                  "water_loss_area_m2", "new_black_odorous_suspects", "farmland_conversion_area_m2")
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+    return path
+
+
+def write_indicator_table(out_root: str | Path, village: Village) -> TableResult:
+    """``<village>/indicators.parquet``: one row per (date, stream) from the per-date
+    ``indicators.json``, with the figures of the change into each date, the farmland watch's
+    and the ancient-tree alerts of that date."""
+    vdir = village_dir(out_root, village)
+    rows = []
+    for p in sorted(vdir.glob(f"*/{DATE_FIGURES}")) + sorted(vdir.glob(f"*/*/{DATE_FIGURES}")):
+        if CHANGE_FOLDER in p.parts:
+            continue
+        rows.append(json.loads(p.read_text()))
+    cdir = vdir / CHANGE_FOLDER
+    changes = {}
+    for p in sorted(cdir.glob(f"*/{CHANGE_FIGURES}")) + sorted(cdir.glob(f"*/*/{CHANGE_FIGURES}")):
+        ch = json.loads(p.read_text())
+        stream = p.parent.name if p.parent.parent.name != CHANGE_FOLDER else MAIN_STREAM
+        changes[(ch["to"], stream)] = ch
+    for p in sorted(cdir.glob("*/farmland_conversion.json")):  # flows.products.watches
+        fc = json.loads(p.read_text())
+        changes.setdefault((fc["to"], MAIN_STREAM), {})["farmland_conversion_area_m2"] = \
+            fc.get("figures", {}).get("farmland_conversion_area_m2")
+    trees = watches_dir(out_root, village) / "ancient_trees.geojson"
+    alerts = Counter(d for f in json.loads(trees.read_text())["features"]
+                     for d in f["properties"].get("alert_dates") or []) if trees.exists() else None
+    for r in rows:
+        ch = changes.get((r["date"], r.get("stream", MAIN_STREAM)), {})
+        for k in CHANGE_COLUMNS:
+            r[k] = ch.get(k)
+        main = r.get("stream", MAIN_STREAM) == MAIN_STREAM
+        r["ancient_tree_alerts"] = alerts.get(r["date"], 0) if alerts is not None and main else None
+    df = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+    df = df.sort_values(["stream", "date"]).drop_duplicates(["date", "stream"], keep="last").reset_index(drop=True)
+    df["date"] = pd.to_datetime(df["date"])
+    path = _write_parquet(df, village_table(out_root, village))
+    return TableResult(village.id, paths=[path])
+
+
+def read_indicators(out: str | Path, village_id: str | None = None) -> pd.DataFrame:
+    """One village's table, or (``village_id`` None) every village's in one table sorted by
+    village, stream and date: what ``OUT/indicators.parquet`` holds."""
+    if village_id is not None:
+        return pd.read_parquet(village_table(out, village_id))
+    tables = [pd.read_parquet(p) for p in sorted(Path(out).glob(f"*/{TABLE}"))]
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return pd.DataFrame()
+    df = pd.concat(tables, ignore_index=True)
+    return df.sort_values(["village_id", "stream", "date"]).reset_index(drop=True)
+
+
+def write_run_table(out: str | Path) -> Path | None:
+    """``OUT/indicators.parquet``: every village's table in one (rebuilt, so idempotent)."""
+    df = read_indicators(out)
+    return None if df.empty else _write_parquet(df, run_table(out))

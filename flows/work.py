@@ -1,0 +1,36 @@
+"""One step of a village's plan, exactly as both executors run it (plain loop or Prefect task)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sensing.base import Source
+
+from . import scenes
+from .params import Params
+from .plan import ChangeStep, DateStep, Step, TableStep, VillagePlan, WatchStep
+from .products.change import process_change
+from .products.date import process_date
+from .products.layout import is_main
+from .products.tables import write_indicator_table
+from .products.watches import run_watches
+from .results import StepResult
+from .retry import with_read_retry
+
+
+def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, params: Params) -> list[StepResult]:
+    """The results of ``step`` of ``plan`` (a date, a change pair, the watches, the table);
+    a transient read failure is retried once (``flows.retry``)."""
+    village = plan.village
+    if isinstance(step, DateStep):
+        scene = scenes.load_all(source, village, plan.window.start, plan.window.end)[step.stream]
+        return [with_read_retry(process_date, source, village, step.date, out, params, scene=scene,
+                                stream=None if is_main(step.stream) else step.stream,
+                                previous_date=step.previous, what=f"{village.id} {step.date}")]
+    if isinstance(step, ChangeStep):
+        return [process_change(source, village, step.d_from, step.d_to, out, params,
+                               stream=None if is_main(step.stream) else step.stream)]
+    if isinstance(step, WatchStep):
+        return list(run_watches(source, village, out, params, step.dates))
+    if isinstance(step, TableStep):
+        return [write_indicator_table(out, village)]
+    raise TypeError(f"not a plan step: {step!r}")
