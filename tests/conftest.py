@@ -1,16 +1,37 @@
-"""Shared fixtures: the real-data folder, the demo villages, one Prefect test server per session."""
+"""Fixtures shared by the whole suite (the one place they are defined): the real-data folder,
+the registry, one Prefect test server, and one demo night built once per session.
+
+``demo_night`` is what ``villagewatch nightly --source demo`` makes (Prefect executor, drone
+stream on, published) for three villages of different counties; every test that only reads
+outputs uses it (tests that change outputs work on a copy: ``copy_night``). ``plain_night`` is
+the same night for one of them with the plain executor, to compare the two executors.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
-REPO = Path(__file__).resolve().parents[1]
-REALDATA = Path(os.environ.get("VILLAGEWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
+from support.paths import REALDATA, REPO  # noqa: E402
+
+#: three demo villages (different counties, so different scenes and planted changes); the
+#: first two have the drone stream
+DEMO_VILLAGES = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei", "yingde-xiniu-tangmian")
+DEMO_START, DEMO_END = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+
+
+@dataclass(frozen=True)
+class Night:
+    out: Path
+    runs: tuple
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +40,11 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data folder {REALDATA} is missing (set VILLAGEWATCH_REALDATA)")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +61,55 @@ def registry_villages():
     from aoi.registry import load_villages
 
     return load_villages()
+
+
+@pytest.fixture(scope="session")
+def demo_villages(registry_villages):
+    by_id = {v.id: v for v in registry_villages}
+    return [by_id[i] for i in DEMO_VILLAGES]
+
+
+@pytest.fixture(scope="session")
+def demo_source():
+    from sensing.demo import DemoSource
+
+    return DemoSource(drone_stream=True)
+
+
+@pytest.fixture(scope="session")
+def demo_night(tmp_path_factory, demo_villages, demo_source, prefect_server) -> Night:
+    """``OUT`` of the demo night (Prefect executor) for :data:`DEMO_VILLAGES`, published."""
+    from flows.params import Params
+    from flows.runner import finish_run, run_prefect
+
+    out = tmp_path_factory.mktemp("demo_night")
+    runs = run_prefect(demo_villages, demo_source, out, DEMO_START, DEMO_END, Params())
+    failed = {r.village_id: r.reason for r in runs if r.status != "ok"}
+    assert not failed, f"demo night failed: {failed}"
+    finish_run(out, demo_villages, runs)
+    return Night(out, tuple(runs))
+
+
+@pytest.fixture(scope="session")
+def demo_out(demo_night) -> Path:
+    return demo_night.out
+
+
+@pytest.fixture(scope="session")
+def plain_night(tmp_path_factory, demo_villages, demo_source) -> Night:
+    """The first demo village's night with the plain executor, published."""
+    from flows.params import Params
+    from flows.runner import finish_run, run_plain
+
+    out = tmp_path_factory.mktemp("plain_night")
+    runs = run_plain(demo_villages[:1], demo_source, out, DEMO_START, DEMO_END, Params())
+    finish_run(out, demo_villages[:1], runs)
+    return Night(out, tuple(runs))
+
+
+@pytest.fixture
+def copy_night(demo_out, tmp_path) -> Path:
+    """A private copy of the demo night's output, for tests that change or re-run it."""
+    dst = tmp_path / "out"
+    shutil.copytree(demo_out, dst, symlinks=True)
+    return dst

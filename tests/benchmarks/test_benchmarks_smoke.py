@@ -1,0 +1,102 @@
+"""benchmarks/: the measuring is honest, the index benchmark agrees with NumPy, the report's
+ratios and verdicts follow from the numbers. Timing itself is never asserted."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from support.paths import REPO  # noqa: E402
+
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import _measure  # noqa: E402
+import report  # noqa: E402
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss semantics checked on Linux")
+def test_peak_rss_of_a_child_is_its_own_allocation():
+    import resource
+
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    floor = _measure.floor_mib()
+    assert floor <= own_peak + 5  # what a child inherits is at most the launcher's own peak
+    m = _measure.measure([sys.executable, "-c",
+                          "b = bytearray(300 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1"])
+    assert m.ok and m.wall_s > 0 and m.cpu_s > 0
+    # 300 MiB touched plus the interpreter; never more than that plus what the launcher passes on
+    assert 300 <= m.peak_rss_mib <= 300 + max(floor, 30) + 40
+    bad = _measure.measure([sys.executable, "-c", "raise SystemExit(3)"])
+    assert bad.returncode == 3 and not bad.ok
+
+
+def test_index_benchmark_matches_numpy_and_renders():
+    import bench_index
+
+    res = bench_index.run(size=128, dates=2, repeats=1, chunk=64)
+    rows = {r["index"]: r for r in res["rows"]}
+    assert set(rows) == {"ndvi", "mndwi"}
+    for r in rows.values():
+        assert r["same_nan"] and r["max_abs_diff"] < 1e-6  # float64-then-float32 vs float32: one ulp
+        assert r["ratio_dask"] == pytest.approx(r["ours_dask_s"] / r["numpy_s"])
+    text = report.render({"mode": "quick", "machine": {"date": "d"}, "index": res})
+    assert "| NDVI |" in text and "| MNDWI |" in text
+    assert "## 1. Index step vs the in-memory NumPy bound" in text
+
+
+def _contender(wall: float, rss: float, cpu: float | None = None) -> dict:
+    return {"wall_min_s": wall, "wall_median_s": wall, "cpu_median_s": cpu or wall, "peak_rss_mib": rss,
+            "steps": [{"step": "s", "wall_min_s": wall, "cpu_median_s": cpu or wall, "peak_rss_mib": rss}]}
+
+
+def test_report_ratios_and_verdicts_follow_the_numbers():
+    res = {
+        "mode": "full", "machine": {"date": "d", "cores": 2}, "floor_mib": 14.0,
+        "imports": {"wall_s": 3.0, "peak_rss_mib": 230.0},
+        "s2": {"size": 10980, "repeats": 3, "input_mb": {"red": 200.0, "nir": 210.0},
+               "contenders": {"ours": _contender(10.0, 250.0), "rio": _contender(40.0, 2000.0),
+                              "gdal": _contender(12.0, 400.0)},
+               "verify": {"ours": {"valid_cog": True, "max_abs_diff_vs_ours": 0.0, "nan_mismatch_vs_ours": 0},
+                          "rio": {"valid_cog": True, "max_abs_diff_vs_ours": 1.2e-7, "nan_mismatch_vs_ours": 0},
+                          "gdal": {"valid_cog": False, "max_abs_diff_vs_ours": 1.2e-7, "nan_mismatch_vs_ours": 5}}},
+        "scaling": {"dates": 12, "rows": [
+            {"size": 1024, "pixels": 12 * 1024**2, "wall_s": 5.0, "cpu_s": 6.0, "peak_rss_mib": 400.0, "chain_s": 2.0},
+            {"size": 4096, "pixels": 12 * 4096**2, "wall_s": 50.0, "cpu_s": 80.0, "peak_rss_mib": 900.0,
+             "chain_s": 45.0}]},
+        "nightly": {"not_measured": "demo not ready"},
+    }
+    text = report.render(res)
+    lines = text.splitlines()
+    rio = next(ln for ln in lines if ln.startswith("| `rio` | 40.0"))
+    assert "| 4.00 | 0.12 | yes |" in rio  # 40/10 faster; 250/2000 of its memory
+    gdal = next(ln for ln in lines if ln.startswith("| `gdal` | 12.0"))
+    assert "| 1.20 | 0.62 | **no** |" in gdal and "| 5 |" in gdal
+    assert "| NDVI COG: ours faster than `gdal` | 1.20x its speed | met (every run) |" in text
+    assert "| NDVI COG: ours at most half of `gdal`'s peak memory | 0.62 of its peak | **not met** |" in text
+    assert "| Flat memory: peak RSS at 16x the area / at 1x < 2 | 2.25 | **not met** |" in text
+    assert "**Not measured yet**: demo not ready" in text
+    scale = next(ln for ln in lines if ln.startswith("| 4096 x 4096"))
+    assert "| 41.0 x 41.0 |" in scale and "| 2.25 | 10.00 |" in scale
+    assert "| County-sized AOI (41 x 41 km at 10 m, 12 dates) processes (no target; reported) | 50 s, 900 MiB peak | - |" in text
+
+
+def test_orchestration_share_and_its_report_line():
+    import bench_nightly
+
+    assert bench_nightly.orchestration_share(100.0, 75.0) == pytest.approx(0.25)
+    assert bench_nightly.orchestration_share(80.0, 100.0) == pytest.approx(-0.25)  # Prefect's concurrency won
+    run = {"wall_min_s": 75.0, "wall_median_s": 76.0, "cpu_median_s": 90.0, "peak_rss_mib": 800.0}
+    pref = {"wall_min_s": 100.0, "wall_median_s": 104.0, "cpu_median_s": 120.0, "peak_rss_mib": 900.0}
+    text = report.render({"mode": "full", "machine": {"date": "d"}, "nightly": {
+        "villages": None, "repeats": 2, "plain": run, "prefect": pref,
+        "share_min": bench_nightly.orchestration_share(100.0, 75.0),
+        "share_median": bench_nightly.orchestration_share(104.0, 76.0)}})
+    assert "= **25 %** (minima; 27 % from medians)" in text
+    assert "| Nightly demo (all villages): orchestration share < 1/3 of wall time | 25 % (medians: 27 %) | met |" in text
+    slow = report.render({"mode": "full", "machine": {"date": "d"}, "nightly": {
+        "villages": ["meijiang-sanjiao-pankeng"], "repeats": 1, "plain": run, "prefect": {**pref, "wall_min_s": 150.0},
+        "share_min": bench_nightly.orchestration_share(150.0, 75.0),
+        "share_median": bench_nightly.orchestration_share(150.0, 75.0)}})
+    assert ("| Nightly demo (meijiang-sanjiao-pankeng): orchestration share < 1/3 of wall time | 50 % (medians: 50 %) "
+            "| **not met** |") in slow
