@@ -7,7 +7,7 @@ Every contender computes ``NDVI = (nir - red) / (nir + red)`` on L2A reflectance
 512-px tiles and ``average`` overviews:
 
 * ours: ``rioxarray.open_rasterio(chunks=...)`` -> reflectance -> ``indices.spectral.ndvi``
-  -> ``flows.rasters.write_cog`` (one Python process);
+  -> ``flows.products.rasters.write_cog`` (one Python process);
 * rio: ``rio calc`` (tiled DEFLATE intermediate) then ``rio cogeo create -p deflate``;
 * GDAL: ``gdal_calc.py`` (tiled DEFLATE intermediate) then ``gdal_translate -of COG``.
 
@@ -98,12 +98,12 @@ def ours(red: Path, nir: Path, out: Path, chunk: int, legacy: bool) -> dict:
     import xarray as xr
 
     import _synth
-    import flows.rasters
-    from flows.rasters import write_cog
+    import flows.products.rasters
+    from flows.products.rasters import write_cog
     from indices.spectral import ndvi
 
     if legacy:  # write_cog as first committed: DEFLATE (level 6) staging file, GDAL's default cache
-        flows.rasters.STAGE_COMPRESSION = ({"compress": "DEFLATE"},)
+        flows.products.rasters.STAGE_COMPRESSION = ({"compress": "DEFLATE"},)
         os.environ["GDAL_CACHEMAX"] = "5%"
 
     def band(path: Path) -> xr.DataArray:

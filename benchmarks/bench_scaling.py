@@ -6,7 +6,7 @@ date, like Sentinel-2 assets). The chain, run in one fresh process per size:
 open every file with ``rioxarray.open_rasterio(chunks=...)`` -> L2A reflectance ->
 a Scene (``sensing.scene.make_scene``, chunks ``time=1, y=x=1024``) ->
 ``indices.spectral.ndvi`` (no water mask) -> one NDVI COG per date plus the NDVI change
-(last - first date) as a COG, each through ``flows.rasters.write_cog``.
+(last - first date) as a COG, each through ``flows.products.rasters.write_cog``.
 
 Sub-commands: ``prepare --size N --dates D --cache DIR`` and
 ``run --size N --dates D --cache DIR --out DIR`` (prints one JSON object).
@@ -51,7 +51,7 @@ def run(cache: Path, size: int, dates: int, out: Path, chunk: int = 1024) -> dic
     import xarray as xr
 
     import _synth
-    from flows.rasters import write_cog
+    from flows.products.rasters import write_cog
     from indices.spectral import ndvi
     from sensing.scene import make_scene
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 LABELS = {
-    "ours": "**ours**: rioxarray (chunks 1024) -> reflectance -> `indices.spectral.ndvi` -> `flows.rasters.write_cog`",
+    "ours": "**ours**: rioxarray (chunks 1024) -> reflectance -> `indices.spectral.ndvi` -> `flows.products.rasters.write_cog`",
     "rio": "`rio calc` -> `rio cogeo create`",
     "gdal": "`gdal_calc.py` -> `gdal_translate -of COG`",
     "ours-legacy": "ours with `write_cog` as first committed (DEFLATE-6 staging file, GDAL's default block cache)",
@@ -262,7 +262,7 @@ def _bench_scaling(r: dict | None) -> list[str]:
     out.append(
         f"{r['dates']} dates x {{red, nir}} uint16 tiled DEFLATE GeoTIFFs per size, opened with "
         "`rioxarray.open_rasterio(chunks=1024)` -> reflectance -> Scene -> `indices.spectral.ndvi` -> one "
-        f"NDVI COG per date plus the NDVI change (last - first) via `flows.rasters.write_cog`: "
+        f"NDVI COG per date plus the NDVI change (last - first) via `flows.products.rasters.write_cog`: "
         f"{r['dates'] + 1} COGs, each size in a fresh process. {_load(r)}")
     base = rows_ok[0] if rows_ok else None
     rows = []
@@ -379,7 +379,7 @@ def _summary(res: dict) -> list[str]:
         flat = ok_rows[-1]["peak_rss_mib"] / ok_rows[0]["peak_rss_mib"] < 2
         notes.append(f"- Memory {'stays flat' if flat else 'grows'} as the area grows: the chain holds a few "
                      "1024 x 1024 blocks and GDAL's block cache (capped while writing: "
-                     "`flows.rasters.GDAL_CACHE_BYTES`) at a time; of the "
+                     "`flows.products.rasters.GDAL_CACHE_BYTES`) at a time; of the "
                      f"peak, {_f(imp.get('peak_rss_mib'), 0)} MiB is the imported Python stack whatever the area. "
                      "Time grows with the pixel count.")
     if "share_min" in ni:

@@ -158,7 +158,7 @@ def water_index_for(scene: xr.Dataset) -> str:
     by all of them. For RGB orthomosaics, digitise water bodies (or use a NIR-capable
     sensor on the same date) and pass the mask to the black-odorous classification.
 
-    Measured, not assumed (``flows.validate``, docs/validation.md "Visible-only water"), with
+    Measured, not assumed (``flows.evaluation``, docs/validation.md "Visible-only water"), with
     the pipeline's own thresholding (edge-Otsu, bimodality test, a-priori fallback) and no
     threshold fitted to any reference:
 

@@ -92,7 +92,7 @@ CHANGE_METHODS = {
     "vegetation_loss_forest_only": "the same loss polygons vs the forest clearing alone (truth `vegetation_loss`)",
     "water_gain": "water-gain polygons (water_change, >= {a:g} m2) vs truth `water_gain` (pond dug)",
     "new_black_odorous": ("bodies suspect on the later date, neither with a wb_id suspect on the earlier one nor "
-                          "half covered by its suspects (flows.steps.new_suspect_rows) vs truth `became_black_odorous`"),
+                          "half covered by its suspects (flows.products.change.new_suspect_rows) vs truth `became_black_odorous`"),
 }
 
 

@@ -191,7 +191,7 @@ def results_markdown(report: ValidationReport) -> str:
 def write_markdown(report: ValidationReport, path: str | Path) -> Path:
     """Write the results into ``path`` between the result markers (the prose around them is
     kept), or a new file holding only the results when it has no markers."""
-    from flows.atomic import write_text
+    from flows.products.atomic import write_text
 
     path = Path(path)
     section = results_markdown(report)
@@ -207,7 +207,7 @@ def write_markdown(report: ValidationReport, path: str | Path) -> Path:
 
 
 def write_json(report: ValidationReport, path: str | Path) -> Path:
-    from flows.atomic import write_text
+    from flows.products.atomic import write_text
 
     path = Path(path)
     write_text(path, json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..products.atomic import atomic_path
-from ..products.cache import file_sha256, fresh
+from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet
 
 #: the timestamp of every zip entry (the earliest a zip can hold): no clock time in the bytes
@@ -19,13 +19,8 @@ ZIP_KEY_PREFIX = b"villagewatch-inputs:"
 
 # --------------------------------------------------------------------------- zips
 def package_key(files: Sequence[Path]) -> str:
-    """The package's inputs key: sha256 over the files' names and checksums."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for p in sorted(files, key=lambda p: p.name):
-        h.update(f"{p.name}:{file_sha256(p)}\n".encode())
-    return h.hexdigest()
+    """The package's inputs key by the one rule (``flows.products.cache.files_key``)."""
+    return files_key(sorted(files, key=lambda p: p.name), kind="package")
 
 
 def recorded_key(path: Path) -> str | None:

@@ -28,7 +28,7 @@ import numpy as np
 from aoi import Village
 
 from ..products.atomic import atomic_path
-from ..products.cache import file_sha256, fresh
+from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet
 from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, SUSPECTS, WATER_BODIES
 from .fonts import use_cjk_font
@@ -36,7 +36,7 @@ from .fonts import use_cjk_font
 log = logging.getLogger("villagewatch.flows")
 
 #: bump when the drawing changes, so existing quicklooks are redrawn
-QUICKLOOK_VERSION = "3"
+QUICKLOOK_VERSION = "4"  # 4: keyed by the one cache rule (flows.products.cache.files_key)
 FIGSIZE = (7.0, 6.4)
 DPI = 100
 #: quicklook size in pixels (width, height)
@@ -81,13 +81,12 @@ def read_raster(path: Path, max_pixels: int = MAX_PIXELS) -> Raster:
         return Raster(data, (b.left, b.right, b.bottom, b.top), src.crs)
 
 
-def inputs_key(files: Sequence[Path], village: Village, extra: str = "") -> str:
-    """sha256 over the input files' checksums, the boundary, the drawing version and ``extra``."""
-    h = hashlib.sha256(f"{QUICKLOOK_VERSION}|{extra}|{village.name_zh}|{village.name_en}".encode())
-    h.update(village.geometry.wkb)
-    for p in files:
-        h.update(f"{p.name}:{file_sha256(p) if p.is_file() else '-'}".encode())
-    return h.hexdigest()
+def quicklook_key(files: Sequence[Path], village: Village, ps: ProductSet) -> str:
+    """The quicklook's key by the one rule (``flows.products.cache.files_key``): its input
+    files, the drawing version, the set, the village's names and boundary."""
+    return files_key(files, kind="quicklook", version=QUICKLOOK_VERSION, set=f"{ps.kind}:{ps.stream}",
+                     village=[village.id, village.name_zh, village.name_en, village.boundary_source],
+                     boundary=hashlib.sha256(village.geometry.wkb).hexdigest())
 
 
 def stored_key(png: Path) -> str | None:
@@ -320,7 +319,7 @@ def quicklook(ps: ProductSet, village: Village) -> Path | None:
     png = ps.folder / QUICKLOOK
     later = ps.later_date_folder() if ps.kind == "change" else None
     inputs = [ps.folder / MANIFEST] + ([later / MANIFEST] if later else [])
-    key = inputs_key(inputs, village, extra=f"{ps.kind}:{ps.stream}:{village.boundary_source}")
+    key = quicklook_key(inputs, village, ps)
     if fresh(stored_key(png), key):
         return png
     if ps.kind == "date":

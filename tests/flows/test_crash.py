@@ -22,7 +22,7 @@ WINDOW = ["--start", "2024-01-01", "--end", "2024-04-30"]  # two dates and their
 #: run the CLI in a child that SIGKILLs itself at the chosen point
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    import flows.products.atomic, flows.rasters
+    import flows.products.atomic, flows.products.rasters
 
     point, n = sys.argv[1], int(sys.argv[2])
     calls = {"n": 0}

@@ -34,9 +34,9 @@ CLEAR_DATES = ["2020-06-16", "2020-07-16"]
 
 @pytest.fixture(autouse=True)
 def _short_read_retry(monkeypatch):
-    import flows.execute_plain
+    import flows.retry
 
-    monkeypatch.setattr(flows.village_run, "READ_RETRY_DELAY_S", 0.1)
+    monkeypatch.setattr(flows.retry, "READ_RETRY_DELAY_S", 0.1)
 
 
 @pytest.fixture(scope="module")

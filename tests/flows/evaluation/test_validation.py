@@ -1,5 +1,5 @@
-"""Validation with numbers (issue #4): the scoring helpers (indices.scores), the demo-truth and
-real-data scores of flows.validate, and the ``villagewatch validate`` command."""
+"""Validation with numbers: the scoring helpers (flows.evaluation.metrics), the demo-truth and
+real-data scores of flows.evaluation, and the ``villagewatch validate`` command."""
 from __future__ import annotations
 
 import json
@@ -9,18 +9,22 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import indices
 import flows.evaluation as V
+from flows.evaluation import common as C
+from flows.evaluation import metrics as M
+from flows.evaluation import spectra as S
+from flows.evaluation import visible as VIS
+from flows.evaluation import report as R
 from flows.params import Params
 
 VILLAGES = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei")
 
 
-# --------------------------------------------------------------------------- indices.scores
+# --------------------------------------------------------------------------- metrics
 def test_confusion_scores_known_values():
     pred = np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 0], bool)
     truth = np.array([1, 1, 0, 1, 0, 0, 0, 0, 1, 0], bool)
-    c = indices.confusion(pred, truth)
+    c = M.confusion(pred, truth)
     assert (c.tp, c.fp, c.fn, c.tn) == (3, 1, 1, 5)
     assert c.precision == c.recall == 0.75 and c.f1 == 0.75
     assert c.accuracy == 0.8 and c.iou == 0.6
@@ -28,19 +32,19 @@ def test_confusion_scores_known_values():
     assert c.kappa == pytest.approx((0.8 - 0.52) / 0.48)
     valid = np.ones(10, bool)
     valid[2] = False  # drop the false positive
-    assert indices.confusion(pred, truth, valid).precision == 1.0
-    assert indices.iou(xr.DataArray(pred), truth) == 0.6 and indices.cohen_kappa(truth, pred) == pytest.approx(c.kappa)
+    assert M.confusion(pred, truth, valid).precision == 1.0
+    assert M.iou(xr.DataArray(pred), truth) == 0.6 and M.cohen_kappa(truth, pred) == pytest.approx(c.kappa)
     assert (c + c).tp == 6 and c.as_dict()["f1"] == 0.75
 
 
 def test_scores_undefined_ratios_are_nan():
-    none = indices.confusion(np.zeros(4, bool), np.zeros(4, bool))
+    none = M.confusion(np.zeros(4, bool), np.zeros(4, bool))
     assert math.isnan(none.precision) and math.isnan(none.recall) and math.isnan(none.iou)
     assert none.accuracy == 1.0 and math.isnan(none.kappa)
-    with pytest.raises(indices.IndicesError, match="shape"):
-        indices.confusion(np.zeros(3, bool), np.zeros(4, bool))
-    assert math.isnan(indices.coefficient_of_variation([2.0]))
-    assert indices.coefficient_of_variation([1.0, 2.0, 3.0]) == pytest.approx(0.5)
+    with pytest.raises(M.ScoreError, match="shape"):
+        M.confusion(np.zeros(3, bool), np.zeros(4, bool))
+    assert math.isnan(M.coefficient_of_variation([2.0]))
+    assert M.coefficient_of_variation([1.0, 2.0, 3.0]) == pytest.approx(0.5)
 
 
 def test_object_scores_by_coverage():
@@ -50,21 +54,21 @@ def test_object_scores_by_coverage():
     pred = np.zeros((20, 20), bool)
     pred[1:5, 1:3] = True  # covers half of A; itself fully on A
     pred[15:18, 15:18] = True  # a false object
-    s = indices.object_scores(pred, truth)
+    s = M.object_scores(pred, truth)
     assert (s.n_pred, s.n_pred_correct, s.n_truth, s.n_truth_found) == (2, 1, 2, 1)
     assert s.precision == 0.5 and s.recall == 0.5 and s.f1 == 0.5
-    assert indices.object_scores(pred, truth, min_pixels_truth=9).recall == 1.0
-    assert indices.object_scores(pred, truth, min_overlap=0.6).recall == 0.0
+    assert M.object_scores(pred, truth, min_pixels_truth=9).recall == 1.0
+    assert M.object_scores(pred, truth, min_overlap=0.6).recall == 0.0
     # label rasters: one predicted body made of two parts counts once
     lab = np.zeros((20, 20), int)
     lab[1:5, 1:3] = 1
     lab[15:18, 15:18] = 1
-    s2 = indices.object_scores(lab, truth)
+    s2 = M.object_scores(lab, truth)
     assert s2.n_pred == 1 and s2.n_pred_correct == 0  # 8 of 17 px on the truth: under half
     pooled = s + s
     assert pooled.n_pred == 4 and pooled.precision == 0.5
-    with pytest.raises(indices.IndicesError, match="min_overlap"):
-        indices.object_scores(pred, truth, min_overlap=0)
+    with pytest.raises(M.ScoreError, match="min_overlap"):
+        M.object_scores(pred, truth, min_overlap=0)
 
 
 def test_metric_verdicts():
@@ -88,7 +92,7 @@ def test_demo_water_iou_every_date(report):
     rows = report.select("demo water", "water IoU")
     assert len(rows) == 2 * 5 and {r.scope.split()[0] for r in rows} == set(VILLAGES)
     for r in rows:
-        assert r.value >= V.WATER_IOU_TARGET and r.passed, r
+        assert r.value >= C.WATER_IOU_TARGET and r.passed, r
     assert report.get("demo water", "water IoU (lowest date)").value >= 0.95  # measured 0.951 (Hongwei)
 
 
@@ -99,7 +103,7 @@ def test_demo_black_odorous_per_water_body(report):
     # ordinary water body is one body with that water, under the majority rule: missed
     assert p.value == 1.0 and p.passed
     assert r.value >= 0.375  # measured: 6 of 16 truth objects (date x village) found
-    assert r.passed is (r.value >= V.BO_RECALL_TARGET)
+    assert r.passed is (r.value >= C.BO_RECALL_TARGET)
     assert "6/16 reference objects found" in r.detail
     assert report.get("demo black-odorous", "turbid-river bodies flagged suspect").value == 0
     assert report.get("demo black-odorous", "suspect pixel precision").value == 1.0
@@ -122,10 +126,10 @@ def test_spectra_both_sides_of_every_threshold(report):
 def test_spectra_are_the_black_odorous_test_spectra():
     """The validation's literature spectra are those of tests/test_blackodorous.py, with the
     guarded decisions it expects."""
-    import test_blackodorous as tb
+    from support.bo_spectra import EXPECTED, SPECTRA
 
-    assert {k: v[0] for k, v in V.LITERATURE_SPECTRA.items()} == tb.SPECTRA
-    assert {k: v[1] for k, v in V.LITERATURE_SPECTRA.items()} == {k: e[-1] for k, e in tb.EXPECTED.items()}
+    assert {k: v[0] for k, v in S.LITERATURE_SPECTRA.items()} == SPECTRA
+    assert {k: v[1] for k, v in S.LITERATURE_SPECTRA.items()} == {k: e[-1] for k, e in EXPECTED.items()}
 
 
 def test_report_is_json_and_markdown(report, tmp_path):
@@ -133,7 +137,7 @@ def test_report_is_json_and_markdown(report, tmp_path):
     assert d["villages"] == sorted(VILLAGES) and d["n_failed"] == len(report.failed)
     assert {"group", "name", "value", "target", "passed", "verdict"} <= set(d["metrics"][0])
     md = V.results_markdown(report)
-    assert md.startswith(V.MARK_START) and md.rstrip().endswith(V.MARK_END)
+    assert md.startswith(R.MARK_START) and md.rstrip().endswith(R.MARK_END)
     assert "| meijiang-sanjiao-pankeng |" in md and "real data: not requested" in md
 
 
@@ -158,8 +162,8 @@ def test_itaipu_visible_water_against_labels(real):
     the reservoir. That is why the pipeline refuses RGB-only water masks."""
     fixed = real.get("real: Itaipu water", "water F1, (G-R)/(G+R) > 0", "(G-R)/(G+R) > 0")
     otsu = real.get("real: Itaipu water", "water F1, (G-R)/(G+R) > Otsu", "(G-R)/(G+R) > Otsu")
-    assert 0.6 <= fixed.value < V.LABELLED_WATER_F1_TARGET and fixed.passed is False  # measured 0.682
-    assert 0.6 <= otsu.value < V.LABELLED_WATER_F1_TARGET  # measured 0.679
+    assert 0.6 <= fixed.value < C.LABELLED_WATER_F1_TARGET and fixed.passed is False  # measured 0.682
+    assert 0.6 <= otsu.value < C.LABELLED_WATER_F1_TARGET  # measured 0.679
     assert "FN 0," in fixed.detail  # all labelled water found; the misses are trees called water
     assert real.get("real: Itaipu water", "pipeline refuses visible-only water (1 = refused)", "pipeline").passed
 
@@ -191,10 +195,10 @@ def test_drone_visible_candidates_miss_the_bar(report):
     """No visible candidate reaches water IoU 0.8 on the demo drone: the blue rules miss the
     turbid river, (G-R)/(G+R) calls paddy water, darkness takes crops or nothing."""
     rows = report.select("drone water (visible, demo)")
-    assert len(rows) == 2 * len(V.VISIBLE_CANDIDATES)
+    assert len(rows) == 2 * len(VIS.VISIBLE_CANDIDATES)
     assert all(r.passed is False for r in rows)
     best = max(r.value for r in rows)
-    assert 0.5 < best < V.DRONE_VISIBLE_IOU_TARGET  # measured 0.585: (B-R)/(B+R), Hongwei (no turbid river)
+    assert 0.5 < best < C.DRONE_VISIBLE_IOU_TARGET  # measured 0.585: (B-R)/(B+R), Hongwei (no turbid river)
     pankeng = report.get("drone water (visible, demo)", "water IoU, (B-R)/(B+R)", "meijiang-sanjiao-pankeng (B-R)/(B+R)")
     assert "turbid_river 0.00" in pankeng.detail and pankeng.value < 0.2  # measured 0.139
 
@@ -225,7 +229,7 @@ def test_cli_validate_writes_markdown_and_json(tmp_path, capsys):
     from flows.cli import main
 
     doc = tmp_path / "validation.md"
-    doc.write_text(f"# Validation\n\nprose before\n\n{V.MARK_START}\nold numbers\n{V.MARK_END}\n\nprose after\n")
+    doc.write_text(f"# Validation\n\nprose before\n\n{R.MARK_START}\nold numbers\n{R.MARK_END}\n\nprose after\n")
     out_json = tmp_path / "v.json"
     rc = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--out-md", str(doc), "--json", str(out_json)])
     assert rc == 0
@@ -243,14 +247,16 @@ def test_cli_validate_writes_markdown_and_json(tmp_path, capsys):
 
 
 def test_docs_validation_has_the_results_section():
-    text = (V.REPO / "docs" / "validation.md").read_text()
-    assert V.MARK_START in text and V.MARK_END in text
+    text = (C.REPO / "docs" / "validation.md").read_text()
+    assert R.MARK_START in text and R.MARK_END in text
     assert "blackodorous.md" in text
 
 
 def test_cli_validate_strict_exits_1_on_a_missed_target(monkeypatch, capsys):
     from flows.cli import main
 
-    monkeypatch.setattr(V, "WATER_IOU_TARGET", 1.01)  # no real mask reaches IoU > 1
+    import flows.evaluation.demo as D
+
+    monkeypatch.setattr(D, "WATER_IOU_TARGET", 1.01)  # no real mask reaches IoU > 1
     assert main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--strict"]) == 1
     assert "FAIL" in capsys.readouterr().out
