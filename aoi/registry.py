@@ -38,7 +38,7 @@ from .errors import (
     VillagePropertyError,
 )
 from .grid import utm_epsg
-from .village import FOCUS_KINDS, PILOT_TYPES, Village, is_safe_id
+from .village import AD_HOC, FOCUS_KINDS, PILOT_TYPES, Village, is_safe_id
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -430,6 +430,39 @@ def read_boundary(
              for i, g in zip(positions, geoms)]
     geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
     return check_boundary(geom, str(path), within_china=within_china)
+
+
+def slug_from_name(name: str) -> str:
+    """An ASCII village id from a file name: ``"Pankeng boundary (2024).gpkg"`` ->
+    ``"pankeng-boundary-2024"``; names without ASCII letters or digits (``泮坑村.geojson``) give
+    ``"aoi-<8 hex of the name's sha256>"``."""
+    import unicodedata
+
+    stem = Path(name).stem
+    ascii_ = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:64].strip("-")
+    if not slug or not is_safe_id(slug):
+        slug = "aoi-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
+    return slug
+
+
+def village_from_file(path: str | os.PathLike, *, id: str | None = None, layer: str | None = None) -> Village:
+    """An ad-hoc area of interest (the CLI's ``--aoi FILE``) from any polygon file (GeoJSON,
+    GeoPackage, Shapefile; any CRS, anywhere), of which only the geometry is used
+    (:func:`read_boundary`: every feature unioned). ``id`` defaults to the file name slugged
+    (:func:`slug_from_name`); names are the file's stem; ``pilot_type`` is ``"ad-hoc"``,
+    ``focus`` every kind (:data:`FOCUS_KINDS`), province, county and town ``"unknown"``,
+    ``boundary_source`` the file and its sha256."""
+    path = Path(path).expanduser()
+    vid = id if id is not None else slug_from_name(path.name)
+    if not is_safe_id(vid):
+        raise UnsafeVillageIdError(f"--aoi {path}: id {vid!r} is not a safe ASCII slug (a-z, 0-9, '-', '_', "
+                                   "at most 64 characters): it names the output folder")
+    geom = read_boundary(path, layer=layer, within_china=False)
+    return Village(id=vid, name_zh=path.stem, name_en=path.stem, province="unknown", county="unknown",
+                   town="unknown", pilot_type=AD_HOC, focus=FOCUS_KINDS, geometry=geom,
+                   boundary_source=f"file:{path.name} (sha256 {file_digest(path)[:12]})",
+                   notes=f"ad-hoc area of interest from {path.name}")
 
 
 def file_digest(path: str | os.PathLike) -> str:

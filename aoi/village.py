@@ -7,8 +7,10 @@ from typing import Literal
 
 from shapely.geometry.base import BaseGeometry
 
-PilotType = Literal["regional-comprehensive", "domain-featured"]
+PilotType = Literal["regional-comprehensive", "domain-featured", "ad-hoc"]
 PILOT_TYPES: tuple[str, ...] = ("regional-comprehensive", "domain-featured")
+#: the pilot type of an ad-hoc area (``aoi.registry.village_from_file``): not a registry pilot
+AD_HOC = "ad-hoc"
 
 #: Indicator families a village can ask for (``Village.focus``).
 FOCUS_KINDS: tuple[str, ...] = (
@@ -55,8 +57,8 @@ class Village:
             raise ValueError(
                 f"village id {self.id!r} is not an ASCII slug (a-z, 0-9, '-', '_'; max 64)"
             )
-        if self.pilot_type not in PILOT_TYPES:
-            raise ValueError(f"village {self.id}: pilot_type {self.pilot_type!r} not in {PILOT_TYPES}")
+        if self.pilot_type not in PILOT_TYPES and self.pilot_type != AD_HOC:
+            raise ValueError(f"village {self.id}: pilot_type {self.pilot_type!r} not in {PILOT_TYPES + (AD_HOC,)}")
 
     @property
     def label(self) -> str:

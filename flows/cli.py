@@ -45,6 +45,28 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--band-map", help="files: band-map file (JSON/YAML) or comma list like red,green,blue,nir")
     p.add_argument("--resampling", choices=("native", "grid"), help="files: keep native pixels or resample to the village grid")
     p.add_argument("--date", type=_date, help="files: acquisition date when the files do not say")
+    p.add_argument("--aoi", metavar="FILE",
+                   help="an ad-hoc area of interest: any polygon file (GeoJSON/GPKG/SHP), only its geometry is "
+                        "used, its id is the file name slugged; --villages is then not needed")
+    p.add_argument("--scale", type=float, help="files: reflectance = DN x scale + offset (e.g. 0.0001)")
+    p.add_argument("--offset", type=float, help="files: reflectance = DN x scale + offset (default 0)")
+    p.add_argument("--nodata", type=float, help="files: the DN that marks no data (default: the file's own)")
+
+    def sensor_name(text: str) -> str:
+        from sensing.errors import UnknownSensorError
+        from sensing.sensors import check_sensor_name
+
+        try:
+            return check_sensor_name(text, "--sensor")
+        except UnknownSensorError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    p.add_argument("--sensor", type=sensor_name,
+                   help="files: the sensor (a name of sensing.sensors.SENSORS; default: the file's SENSOR tag, "
+                        "else unknown)")
+    p.add_argument("--band-pattern", metavar="PATTERN",
+                   help="files: one band per file, the band named in the file name, e.g. 'LC08_*_B{band}.TIF' "
+                        "(band numbers from --sensor or the band map) or '{band}.tif' (red.tif, nir.tif)")
 
 
 def _layout():
@@ -62,25 +84,37 @@ def source_options(args: argparse.Namespace) -> dict[str, Any]:
                 "max_cloud": args.max_cloud, "resolution": args.resolution,
                 "items_dir": str(_layout().stac_items_dir(args.out))}
     opts: dict[str, Any] = {"paths": args.imagery, "resampling": args.resampling, "resolution": args.resolution,
-                            "date": args.date}
+                            "date": args.date, "scale": args.scale, "offset": args.offset, "nodata": args.nodata,
+                            "sensor": args.sensor, "band_pattern": args.band_pattern}
     if args.imagery is None:
         raise SystemExit("--source files needs --imagery DIR")
     if args.band_map:
         bm = args.band_map
         opts["band_map"] = Path(bm) if Path(bm).exists() else tuple(b.strip() for b in bm.split(","))
+    if hasattr(args, "start"):  # nightly and backfill (not schedule): check the window now
+        from flows.sources import build_source
+
+        start = args.start or dt.date.today() - dt.timedelta(days=30)  # cmd_nightly's default window
+        end = args.end or dt.date.today()
+        err = build_source("files", **opts).window_error(start, end)
+        if err is not None:
+            raise err  # a SensingError: main() prints it as one line
     return opts
 
 
 def load_selected_villages(args: argparse.Namespace):
-    from aoi.registry import load_villages, parse_boundary_option, with_boundary
+    from aoi.registry import load_villages, parse_boundary_option, village_from_file, with_boundary
 
     ids = [s.strip() for s in args.villages.split(",")] if args.villages else None
-    villages = load_villages(args.registry, ids=ids)
+    adhoc = [village_from_file(args.aoi)] if getattr(args, "aoi", None) else []
+    villages = load_villages(args.registry, ids=ids) if (ids or not adhoc) else []
+    if adhoc and adhoc[0].id in {v.id for v in villages}:
+        raise SystemExit(f"--aoi {args.aoi}: its id {adhoc[0].id!r} is also a registry village's id; rename the file")
     overrides = dict(parse_boundary_option(b) for b in args.boundary)
     unknown = set(overrides) - {v.id for v in villages}
     if unknown:
         raise SystemExit(f"--boundary names unknown village(s): {', '.join(sorted(unknown))}")
-    return [with_boundary(v, overrides[v.id]) if v.id in overrides else v for v in villages]
+    return adhoc + [with_boundary(v, overrides[v.id]) if v.id in overrides else v for v in villages]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

@@ -3,7 +3,7 @@ surface-reflectance bands named by eo:common_name), lazy under Dask where they a
 Imports neither ``aoi`` nor ``sensing``.
 """
 from .change import change_polygons, median_composite, ndvi_change, water_change
-from .errors import IndicesError, MissingBandError
+from .errors import IndicesError, MissingBandError, UncalibratedError
 from .spectral import (
     INDICES,
     IndexSpec,
@@ -23,6 +23,8 @@ from .spectral import (
     savi,
     vari,
 )
+from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
+from .validity import BLACK_ODOROUS_BANDS, PRODUCT_INPUTS, product_bands, product_valid, valid_for
 from .vegetation import dense_canopy_share, forest_quality, fractional_vegetation_cover, vegetation_cover
 from .watches import (
     FARMLAND_CLASSES,
@@ -44,7 +46,10 @@ from .waterbodies import centroid_id, suspect_reaches, water_bodies
 
 __all__ = [
     # errors
-    "IndicesError", "MissingBandError",
+    "IndicesError", "MissingBandError", "UncalibratedError",
+    # inputs: per-product validity, reflectance units
+    "valid_for", "product_valid", "product_bands", "PRODUCT_INPUTS", "BLACK_ODOROUS_BANDS",
+    "require_reflectance", "reflectance_units", "ABSOLUTE_PRODUCTS",
     # spectral indices
     "INDICES", "IndexSpec", "compute_indices", "nir_band", "chromatic_coordinates",
     "ndvi", "evi", "savi", "ndre", "ndwi", "mndwi", "awei_nsh", "awei_sh", "exg", "vari", "ndbi", "bsi",

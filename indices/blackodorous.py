@@ -58,6 +58,7 @@ import numpy as np
 import xarray as xr
 
 from .colour import CIE_RGB_TO_XYZ, _dominant_and_purity, _missing, chromaticity, colour_purity, dominant_wavelength
+from .units import require_reflectance
 
 Units = Literal["reflectance", "rrs"]
 
@@ -254,6 +255,7 @@ def darkness(scene: xr.Dataset, *, threshold: float = DARK_THRESHOLD, units: Uni
     green/red). With ``units="rrs"`` the scene is taken as Rrs and converted (x pi) first;
     getting ``units`` wrong shifts the guard by a factor pi. False where NaN.
     """
+    require_reflectance(scene, product="the black-odorous darkness guard (max(B,G,R) < threshold)")
     out = brightness(scene, units=units) < threshold
     out.attrs.update(formula="max(B,G,R) as rho < threshold", threshold=threshold, units="reflectance",
                      source="guard; threshold ours from Wen et al. 2018 / Shen et al. 2019 magnitudes")

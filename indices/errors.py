@@ -29,3 +29,20 @@ class MissingBandError(IndicesError, KeyError):
         have = ", ".join(self.present) or "no bands"
         msg = f"{self.index} needs {', '.join(self.missing)}; scene has {have}"
         return f"{msg}. {self.note}" if self.note else msg
+
+
+class UncalibratedError(IndicesError):
+    """A product with absolute reflectance thresholds was asked of relative (uncalibrated)
+    values: ``product`` names it, ``units`` is what the input says."""
+
+    def __init__(self, product: str, units: str = "relative", note: str = "") -> None:
+        self.product = str(product)
+        self.units = str(units)
+        self.note = note
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        msg = (f"{self.product} needs calibrated reflectance (its thresholds are absolute), but the input is "
+               f"{self.units} (uncalibrated digital numbers scaled only for display); give the imagery's scale "
+               f"and offset to compute it")
+        return f"{msg}. {self.note}" if self.note else msg

@@ -112,11 +112,17 @@ def _f32(out: xr.DataArray) -> xr.DataArray:
     return out.where(np.abs(out) <= _F32_MAX).astype("float32")
 
 
-def _finish(out: xr.DataArray, name: str, formula: str) -> xr.DataArray:
+#: scene attrs an index keeps, so guards downstream know what its inputs were (``indices.units``)
+CARRIED_ATTRS = ("reflectance_units", "reflectance_level", "sensor")
+
+
+def _finish(out: xr.DataArray, name: str, formula: str, scene: xr.Dataset | None = None) -> xr.DataArray:
     out = _f32(out)
     long_name, source = _META[name]
     out.name = name
     out.attrs = {"long_name": long_name, "formula": formula, "source": source, "units": "1"}
+    if scene is not None:
+        out.attrs.update({k: scene.attrs[k] for k in CARRIED_ATTRS if k in scene.attrs})
     return out
 
 
@@ -125,7 +131,7 @@ def ndvi(scene: xr.Dataset) -> xr.DataArray:
     """NDVI = (NIR - red) / (NIR + red) (Rouse et al. 1974). In [-1, 1] for non-negative
     reflectance."""
     n, r = _bands(scene, "ndvi", ("nir", "red"))
-    return _finish(_div(n - r, n + r), "ndvi", "(nir - red) / (nir + red)")
+    return _finish(_div(n - r, n + r), "ndvi", "(nir - red) / (nir + red)", scene=scene)
 
 
 def evi(scene: xr.Dataset, *, G: float = 2.5, C1: float = 6.0, C2: float = 7.5, L: float = 1.0) -> xr.DataArray:
@@ -134,14 +140,14 @@ def evi(scene: xr.Dataset, *, G: float = 2.5, C1: float = 6.0, C2: float = 7.5, 
     denominator can vanish); vegetation lies in about [0, 1]."""
     n, r, b = _bands(scene, "evi", ("nir", "red", "blue"))
     formula = f"{G} * (nir - red) / (nir + {C1} * red - {C2} * blue + {L})"
-    return _finish(G * _div(n - r, n + C1 * r - C2 * b + L), "evi", formula)
+    return _finish(G * _div(n - r, n + C1 * r - C2 * b + L), "evi", formula, scene=scene)
 
 
 def savi(scene: xr.Dataset, *, L: float = 0.5) -> xr.DataArray:
     """SAVI = (1 + L)(NIR - red) / (NIR + red + L), L = 0.5 for intermediate vegetation
     density (Huete 1988). In [-(1+L), 1+L] for non-negative reflectance."""
     n, r = _bands(scene, "savi", ("nir", "red"))
-    return _finish((1.0 + L) * _div(n - r, n + r + L), "savi", f"(1 + {L}) * (nir - red) / (nir + red + {L})")
+    return _finish((1.0 + L) * _div(n - r, n + r + L), "savi", f"(1 + {L}) * (nir - red) / (nir + red + {L})", scene=scene)
 
 
 def ndre(scene: xr.Dataset) -> xr.DataArray:
@@ -155,7 +161,7 @@ def ndre(scene: xr.Dataset) -> xr.DataArray:
     between the same band pair. In [-1, 1] for non-negative reflectance.
     """
     n, re1 = _bands(scene, "ndre", ("nir", "rededge1"))
-    return _finish(_div(n - re1, n + re1), "ndre", "(nir - rededge1) / (nir + rededge1)")
+    return _finish(_div(n - re1, n + re1), "ndre", "(nir - rededge1) / (nir + rededge1)", scene=scene)
 
 
 # --------------------------------------------------------------------------- water
@@ -163,7 +169,7 @@ def ndwi(scene: xr.Dataset) -> xr.DataArray:
     """NDWI = (green - NIR) / (green + NIR) (McFeeters 1996); water > 0. In [-1, 1] for
     non-negative reflectance. (Not Gao's 1996 NIR/SWIR NDWI for leaf water.)"""
     g, n = _bands(scene, "ndwi", ("green", "nir"))
-    return _finish(_div(g - n, g + n), "ndwi", "(green - nir) / (green + nir)")
+    return _finish(_div(g - n, g + n), "ndwi", "(green - nir) / (green + nir)", scene=scene)
 
 
 def mndwi(scene: xr.Dataset) -> xr.DataArray:
@@ -171,7 +177,7 @@ def mndwi(scene: xr.Dataset) -> xr.DataArray:
     and built-up land, which NDWI confuses with water, < 0. In [-1, 1] for non-negative
     reflectance."""
     g, s1 = _bands(scene, "mndwi", ("green", "swir16"))
-    return _finish(_div(g - s1, g + s1), "mndwi", "(green - swir16) / (green + swir16)")
+    return _finish(_div(g - s1, g + s1), "mndwi", "(green - swir16) / (green + swir16)", scene=scene)
 
 
 def awei_nsh(scene: xr.Dataset) -> xr.DataArray:
@@ -185,7 +191,7 @@ def awei_nsh(scene: xr.Dataset) -> xr.DataArray:
     """
     g, s1, n, s2 = _bands(scene, "awei_nsh", ("green", "swir16", "nir", "swir22"))
     return _finish(4.0 * (g - s1) - (0.25 * n + 2.75 * s2), "awei_nsh",
-                   "4 * (green - swir16) - (0.25 * nir + 2.75 * swir22)")
+                   "4 * (green - swir16) - (0.25 * nir + 2.75 * swir22)", scene=scene)
 
 
 def awei_sh(scene: xr.Dataset) -> xr.DataArray:
@@ -193,7 +199,7 @@ def awei_sh(scene: xr.Dataset) -> xr.DataArray:
     water > 0, also removes shadow pixels (mountain or building shadow) that AWEI_nsh keeps."""
     b, g, n, s1, s2 = _bands(scene, "awei_sh", ("blue", "green", "nir", "swir16", "swir22"))
     return _finish(b + 2.5 * g - 1.5 * (n + s1) - 0.25 * s2, "awei_sh",
-                   "blue + 2.5 * green - 1.5 * (nir + swir16) - 0.25 * swir22")
+                   "blue + 2.5 * green - 1.5 * (nir + swir16) - 0.25 * swir22", scene=scene)
 
 
 # --------------------------------------------------------------------------- visible (RGB drones)
@@ -211,14 +217,14 @@ def exg(scene: xr.Dataset) -> xr.DataArray:
     (Some catalogues, e.g. spyndex, list ExG on raw bands, 2G - R - B.)"""
     r, g, b = _bands(scene, "exg", ("red", "green", "blue"))
     return _finish(_div(2.0 * g - r - b, r + g + b), "exg",
-                   "2g - r - b, with r, g, b = red, green, blue / (red + green + blue)")
+                   "2g - r - b, with r, g, b = red, green, blue / (red + green + blue)", scene=scene)
 
 
 def vari(scene: xr.Dataset) -> xr.DataArray:
     """VARI = (green - red) / (green + red - blue) (Gitelson et al. 2002). Unbounded: the
     denominator vanishes when blue = green + red."""
     g, r, b = _bands(scene, "vari", ("green", "red", "blue"))
-    return _finish(_div(g - r, g + r - b), "vari", "(green - red) / (green + red - blue)")
+    return _finish(_div(g - r, g + r - b), "vari", "(green - red) / (green + red - blue)", scene=scene)
 
 
 # --------------------------------------------------------------------------- visible-only water candidates
@@ -229,7 +235,7 @@ def ngrdi(scene: xr.Dataset) -> xr.DataArray:
     negative. In [-1, 1] for non-negative reflectance. Positive for clear water *and* for green
     vegetation, negative for turbid water (red >= green)."""
     g, r = _bands(scene, "ngrdi", ("green", "red"))
-    return _finish(_div(g - r, g + r), "ngrdi", "(green - red) / (green + red)")
+    return _finish(_div(g - r, g + r), "ngrdi", "(green - red) / (green + red)", scene=scene)
 
 
 def blue_red_ndi(scene: xr.Dataset) -> xr.DataArray:
@@ -243,7 +249,7 @@ def blue_red_ndi(scene: xr.Dataset) -> xr.DataArray:
     over every surface: the index is meaningless there without an atmospheric correction
     (e.g. dark-object subtraction, Chavez 1988)."""
     b, r = _bands(scene, "blue_red_ndi", ("blue", "red"))
-    return _finish(_div(b - r, b + r), "blue_red_ndi", "(blue - red) / (blue + red)")
+    return _finish(_div(b - r, b + r), "blue_red_ndi", "(blue - red) / (blue + red)", scene=scene)
 
 
 def bcc(scene: xr.Dataset) -> xr.DataArray:
@@ -251,7 +257,7 @@ def bcc(scene: xr.Dataset) -> xr.DataArray:
     ``b`` of ``chromatic_coordinates``). In [0, 1]; 1/3 for a grey surface. High for clear
     water in surface reflectance; same limits as ``blue_red_ndi``."""
     r, g, b = _bands(scene, "bcc", ("red", "green", "blue"))
-    return _finish(_div(b, r + g + b), "bcc", "blue / (red + green + blue)")
+    return _finish(_div(b, r + g + b), "bcc", "blue / (red + green + blue)", scene=scene)
 
 
 # --------------------------------------------------------------------------- built-up, bare soil
@@ -259,7 +265,7 @@ def ndbi(scene: xr.Dataset) -> xr.DataArray:
     """NDBI = (SWIR1 - NIR) / (SWIR1 + NIR) (Zha et al. 2003); built-up and bare land > 0.
     In [-1, 1] for non-negative reflectance."""
     s1, n = _bands(scene, "ndbi", ("swir16", "nir"))
-    return _finish(_div(s1 - n, s1 + n), "ndbi", "(swir16 - nir) / (swir16 + nir)")
+    return _finish(_div(s1 - n, s1 + n), "ndbi", "(swir16 - nir) / (swir16 + nir)", scene=scene)
 
 
 def bsi(scene: xr.Dataset) -> xr.DataArray:
@@ -268,7 +274,7 @@ def bsi(scene: xr.Dataset) -> xr.DataArray:
     non-negative reflectance."""
     s1, r, n, b = _bands(scene, "bsi", ("swir16", "red", "nir", "blue"))
     return _finish(_div((s1 + r) - (n + b), (s1 + r) + (n + b)), "bsi",
-                   "((swir16 + red) - (nir + blue)) / ((swir16 + red) + (nir + blue))")
+                   "((swir16 + red) - (nir + blue)) / ((swir16 + red) + (nir + blue))", scene=scene)
 
 
 # --------------------------------------------------------------------------- registry

@@ -15,11 +15,13 @@ import xarray as xr
 from scipy import stats
 
 from .errors import IndicesError
+from .units import require_reflectance
 
 _SPATIAL = ("y", "x")
 
 
 def _share(ndvi: xr.DataArray, threshold: float, mask: xr.DataArray | None, name: str) -> xr.DataArray:
+    require_reflectance(ndvi, product=f"{name} (NDVI >= {threshold} on reflectance)")
     ok = np.isfinite(ndvi)
     if mask is not None:
         ok = ok & mask.astype(bool)

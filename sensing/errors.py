@@ -20,3 +20,7 @@ class SourceUnavailableError(SensingError):
 
 class ImageryFileError(SensingError, ValueError):
     """A local imagery file is corrupt, lacks a CRS, or its band map does not fit."""
+
+
+class UnknownSensorError(SensingError, ValueError):
+    """A sensor name that is not in ``sensing.sensors.SENSORS``; the message lists the valid names."""

@@ -1,43 +1,68 @@
-"""Local imagery source: GeoTIFF / COG orthomosaics and scenes (drones, GF-2, aerial).
+"""Local imagery source: GeoTIFF / COG orthomosaics and scenes (drones, GF-2, aerial, Landsat).
 
 ``FilesSource(paths="flights/", band_map=("red", "green", "blue", "nir")).load(village, start, end)``
 returns a Scene (``sensing.scene``) with one time step per acquisition date.
 
 Per file the settings come from, in order: the band-map file's ``files: {<name>: {...}}``
-entry, the constructor options, the band-map file's top level, the file's own metadata, and
-defaults. A band-map file (YAML or JSON; ``band_map.json``/``band_map.yaml`` in the folder is
-picked up automatically)::
+entry, the constructor options (the CLI's ``--scale``, ``--offset``, ``--nodata``, ``--sensor``,
+``--band-pattern``, ``--date``), the band-map file's top level, the file's own metadata, and
+defaults (``sensing.filespec``); README "Band maps" documents the band-map file. A band-map
+file (YAML or JSON; ``band_map.json``/``band_map.yaml`` in the folder is picked up)::
 
-    {"bands": ["red", "green", "blue", "nir"], "scale": 0.003921, "offset": 0, "nodata": 0,
-     "sensor": "drone-rgb", "date": "2024-05-01",
+    {"bands": ["red", "green", "blue", "nir"], "scale": 0.0001, "offset": 0, "nodata": 0,
+     "sensor": "gf2-pms", "units": "reflectance", "level": "surface", "date": "2024-05-01",
      "files": {"flight2.tif": {"date": "2024-06-01"}}}
 
-- Bands: ``band_map`` (common names in band order), else band descriptions naming common
-  names, else a 3-band file's red/green/blue colour interpretation; otherwise an error asks
-  for a band map. Bands missing from some files are dropped from all (log line).
-- Radiometry: ``reflectance = DN x scale + offset``; scale defaults to the file's own
-  scale/offset tags, else 1/255 for 8-bit files, else 1 (and values above 2 are then an error
-  asking for ``scale``). Nodata (option, band map, or the file's) becomes NaN.
-- Date: band-map per-file ``date``; acquisition tags (``ACQUISITIONDATETIME``,
+- **Bands**: ``band_map`` (common names in band order; ``alpha`` names an alpha band, which
+  becomes the mask and is never data), else band descriptions naming common names, else the
+  colour interpretation (red, green, blue [, alpha]); otherwise an error asks for a band map.
+  A band whose colour interpretation is alpha must be called ``alpha``. Bands missing from
+  some acquisitions are dropped from all (log line).
+- **One band per file** (Landsat ``..._B4.TIF``, deliveries ``red.tif``): ``band_pattern``
+  (``LC08_*_B{band}.TIF``, ``{band}.tif`` or a regex with ``(?P<band>...)``, see
+  ``sensing.bandpattern``) reads the band from the name (a common name, the band map's
+  ``bands`` mapping ``{"4": "red"}``, or the sensor table's band numbers); files whose names
+  differ only in the band form one acquisition and are stacked. Without a pattern, one-band
+  files of one folder and date (bands from ``files`` entries or descriptions) are stacked too.
+- **Masks**: each file's GDAL dataset mask is applied (``sensing.fileread``): a mask band
+  (internal or ``.msk``), an alpha band, the band's nodata (option/band map, else the file's,
+  per band). Masked pixels are NaN in every band the mask covers (a band's nodata: that band).
+- **Radiometry**: ``value = DN x scale + offset``. Scale/offset: option / band map (per band
+  as ``{"red": 0.0001, ...}`` if they differ), else the file's scale/offset tags. Units
+  (``attrs["reflectance_units"]``): ``reflectance`` when a scale was given or tagged, or when
+  the values of a non-8-bit file already lie in 0..2; ``relative`` (uncalibrated DN, scaled by
+  1/255 for display only, a WARNING names the file) for 8-bit files without a scale; a
+  non-8-bit file without scale whose values exceed 2 is an error asking for one. ``units``
+  and ``level`` (``surface``/``toa``; default from the sensor table, else ``unknown``) may be
+  given. Everything applied, and where it came from, is logged and kept in
+  ``attrs["radiometry"]`` (per file).
+- **Sensor**: the option / band map, or the file's ``SENSOR`` tag; otherwise ``unknown``
+  (logged; never guessed from the band count). A name not in ``sensing.sensors.SENSORS`` is
+  an ``UnknownSensorError`` listing the valid names.
+- **Date**: band-map per-file ``date``; acquisition tags (``ACQUISITIONDATETIME``,
   ``ACQUISITION_DATE``, ``DATE_ACQUIRED``...); a ``YYYYMMDD`` / ``YYYY-MM-DD`` / ``YYYY_MM_DD``
   date in the file name; ``TIFFTAG_DATETIME`` (often the processing time, hence late);
-  finally ``date`` (option or band map). A file with none of these is an error.
+  finally ``date`` (option or band map). A file with none of these is an error. Files found
+  but none dated in the window: ``NoDataError`` listing each file's date and the
+  ``--start/--end`` that would take them (:meth:`FilesSource.window_error`).
 - ``resampling="grid"`` (default): every file is reprojected onto
   ``aoi.grid_for(village, resolution)`` (local UTM; ``resolution`` defaults to the first file's
   pixel size in metres) with ``method``; by default bilinear (reflectance), or the pixel
   average when the target pixel is at least twice the file's (a 10 cm drone mosaic onto a
-  10 m grid: bilinear would only sample it).
+  10 m grid: bilinear would only sample it). NaN (masked) pixels never enter a resampled value;
+  a pixel shrunk by averaging is valid when any of the pixels it averages is.
   ``resampling="native"``: the first overlapping file's own CRS and pixel grid, clipped to the
   village's bounding box (the grid's buffered extent); later files are pasted when they share
   that pixel grid and reprojected onto it otherwise. Both choices are in :meth:`describe`.
-- Files on the same date are mosaicked (first file wins where both have data); dates stack
-  in time order. A file not overlapping the village is skipped with a log line; none
-  overlapping is ``NoDataError``. Unreadable files, a missing CRS or a band count that does
-  not match the band map are ``ImageryFileError`` naming the file; among several files such a
-  file is skipped with a warning (``attrs["skipped_files"]``: path -> reason) and the error is
-  raised only when no file is usable.
-- ``valid_fraction`` per date: the share of the village polygon's pixels where the first
-  band has data (nodata and outside the files are NaN).
+- **Mosaics**: acquisitions on the same date are mosaicked pixel by pixel: the first (by file
+  name) that is valid in every band there, else per band the first valid one, so one file's
+  fill never hides another file's data. Dates stack in time order. A file not overlapping the
+  village is skipped with a log line; none overlapping is ``NoDataError``. Unreadable files, a
+  missing CRS or a band count that does not match the band map are ``ImageryFileError`` naming
+  the file; among several files such a file is skipped with a warning
+  (``attrs["skipped_files"]``: path -> reason) and the error is raised only when no file is usable.
+- ``valid_fraction`` per date: the share of the village polygon's pixels valid in every band
+  (its ``attrs["bands"]`` lists them), and ``valid_fraction_<band>`` per band (``sensing.scene``).
 """
 from __future__ import annotations
 
@@ -45,7 +70,6 @@ import datetime as dt
 import json
 import logging
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
@@ -53,85 +77,45 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import rasterio
-import rioxarray
 import xarray as xr
 from affine import Affine
 from pyproj import Transformer
-from rasterio.enums import ColorInterp
 from shapely.geometry import box
 from shapely.ops import transform as shp_transform
 
 from aoi import Village, grid_for
 
+from .bandpattern import compile_band_pattern
 from .errors import ImageryFileError, NoDataError
-from .masking import aoi_mask, aoi_valid_fraction
-from .radiometry import to_reflectance
-from .scene import COMMON_NAMES, DEFAULT_CHUNKS, check_scene
-from .sensors import SENSORS
+from .fileread import read_band
+from .filespec import (
+    ACQUISITION_TAGS,
+    ALPHA,
+    LEVELS,
+    FileSpec,
+    Settings,
+    check_band_names,
+    date_from_name,
+    file_spec,
+    parse_date,
+)
+from .masking import aoi_mask, aoi_valid_fractions
+from .mosaic import first_valid
+from .scene import DEFAULT_CHUNKS, REFLECTANCE_UNITS, assign_valid_fractions, check_scene
+from .sensors import UNKNOWN_SENSOR, check_sensor_name
+
+__all__ = ["FilesSource", "FileSpec", "read_band_map", "date_from_name", "native_resolution_m",
+           "ACQUISITION_TAGS", "ALPHA"]
 
 log = logging.getLogger("villagewatch.sensing.files")
 
 RESAMPLING_MODES = ("native", "grid")
 TIFF_SUFFIXES = (".tif", ".tiff")
 BAND_MAP_NAMES = ("band_map.json", "band_map.yaml", "band_map.yml", "bandmap.json", "bandmap.yaml", "bandmap.yml")
-#: metadata tags holding an acquisition time, most specific first
-ACQUISITION_TAGS = ("ACQUISITIONDATETIME", "ACQUISITION_DATETIME", "ACQUISITIONDATE", "ACQUISITION_DATE",
-                    "DATE_ACQUIRED", "IMAGINGDATE", "IMAGING_DATE", "EXIF_DATETIMEORIGINAL", "DATETIMEORIGINAL")
-_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])(?!\d)")
-_BAND_SYNONYMS = {
-    "r": "red", "g": "green", "b": "blue", "n": "nir", "nir": "nir", "near-infrared": "nir",
-    "near infrared": "nir", "nearinfrared": "nir", "re": "rededge1", "rededge": "rededge1", "red edge": "rededge1",
-    "red-edge": "rededge1",
-}
 _M_PER_DEG = 111_319.49  # metres per degree of latitude on WGS 84 (mean)
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    """How one file is read: its bands, radiometry, date and where each came from."""
-
-    path: Path
-    bands: tuple[str, ...]
-    scale: float
-    offset: float
-    nodata: float | None
-    date: dt.date
-    date_from: str
-    sensor: str
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    s = str(value).strip()
-    m = re.match(r"^(\d{4})[:\-/](\d{2})[:\-/](\d{2})", s)  # TIFF "YYYY:MM:DD HH:MM:SS", ISO
-    if m:
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    m = _NAME_DATE.search(s)
-    if m:
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            return None
-    return None
-
-
-def date_from_name(name: str) -> dt.date | None:
-    """A ``YYYYMMDD`` / ``YYYY-MM-DD`` / ``YYYY_MM_DD`` date in a file name (not inside a
-    longer number)."""
-    for m in _NAME_DATE.finditer(name):
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            continue
-    return None
+_parse_date = parse_date
+#: how many files an empty-window message lists by name
+_LIST_MAX = 12
 
 
 def read_band_map(source: Any) -> dict:
@@ -164,22 +148,6 @@ def read_band_map(source: Any) -> dict:
     return {"bands": [b.strip() for b in str(source).split(",") if b.strip()]}
 
 
-def _norm_band(name: str) -> str:
-    n = str(name).strip().lower()
-    return _BAND_SYNONYMS.get(n, n)
-
-
-def _check_bands(bands: Sequence[str], where: str) -> tuple[str, ...]:
-    out = tuple(_norm_band(b) for b in bands)
-    bad = [b for b in out if b not in COMMON_NAMES]
-    if bad:
-        raise ImageryFileError(f"{where}: band names {bad} are not eo:common_name values "
-                               f"({', '.join(COMMON_NAMES)})")
-    if len(set(out)) != len(out):
-        raise ImageryFileError(f"{where}: band names repeat: {list(out)}")
-    return out
-
-
 def native_resolution_m(src: rasterio.DatasetReader) -> float:
     """Pixel size in metres (for geographic CRSs: the north-south size at the file's centre)."""
     if src.crs is not None and src.crs.is_geographic:
@@ -189,26 +157,30 @@ def native_resolution_m(src: rasterio.DatasetReader) -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class FilesSource:
-    """Imagery from local GeoTIFF/COG files.
+    """Imagery from local GeoTIFF/COG files (module docstring for every rule).
 
     ``paths``: a folder (its ``*.tif``/``*.tiff``), one file, or a list of files.
-    ``band_map``: common names in band order (``("red", "green", "blue", "nir")`` or
-    ``"red,green,blue,nir"``), a band-map file (JSON/YAML), or a dict. ``scale``/``offset``/
-    ``nodata``: radiometry (``reflectance = DN x scale + offset``). ``sensor``: a name from
-    ``sensing.sensors.SENSORS`` (default: ``drone-rgb`` for RGB-only files, else
-    ``drone-multispectral``). ``date``: acquisition date for files that do not say.
-    ``resampling``: ``"grid"`` or ``"native"`` (see the module docstring); ``method``: the
-    resampling kernel (``bilinear``, ``nearest``, ``cubic``, ``average``...; default: bilinear,
-    average when shrinking by 2x or more). ``resolution``:
-    grid mode pixel size in metres (default: the first file's).
+    ``band_map``: common names in band order (``("red", "green", "blue", "nir")``,
+    ``"red,green,blue,alpha"``), a band-map file (JSON/YAML), or a dict. ``scale``/``offset``/
+    ``nodata``: radiometry (``value = DN x scale + offset``; a float, or a mapping band -> float).
+    ``sensor``: a name from ``sensing.sensors.SENSORS`` (default: the file's ``SENSOR`` tag,
+    else ``unknown``). ``units``: ``reflectance`` or ``relative``; ``level``: ``surface`` or
+    ``toa``. ``band_pattern``: one band per file (``LC08_*_B{band}.TIF``). ``date``:
+    acquisition date for files that do not say. ``resampling``: ``"grid"`` or ``"native"``;
+    ``method``: the resampling kernel (``bilinear``, ``nearest``, ``cubic``, ``average``...;
+    default: bilinear, average when shrinking by 2x or more). ``resolution``: grid mode pixel
+    size in metres (default: the first file's).
     """
 
     paths: str | Path | Sequence[str | Path]
     band_map: Any = None
-    scale: float | None = None
-    offset: float | None = None
-    nodata: float | None = None
+    scale: Any = None
+    offset: Any = None
+    nodata: Any = None
     sensor: str | None = None
+    units: str | None = None
+    level: str | None = None
+    band_pattern: str | None = None
     date: Any = None
     resampling: str = "grid"
     method: str | None = None
@@ -219,17 +191,22 @@ class FilesSource:
     _files: tuple[Path, ...] = field(init=False, repr=False, compare=False)
     _bandmap: dict = field(init=False, repr=False, compare=False)
     _bandmap_file: Path | None = field(init=False, repr=False, compare=False)
+    _settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.resampling is None:
             object.__setattr__(self, "resampling", "grid")
         if self.resampling not in RESAMPLING_MODES:
             raise ValueError(f"resampling must be one of {RESAMPLING_MODES}, got {self.resampling!r}")
-        if self.sensor is not None and self.sensor not in SENSORS:
-            raise ValueError(f"unknown sensor {self.sensor!r}; known: {', '.join(SENSORS)}")
+        if self.sensor is not None:
+            check_sensor_name(self.sensor, "sensor option")
+        if self.units is not None and self.units not in REFLECTANCE_UNITS:
+            raise ValueError(f"units must be one of {', '.join(REFLECTANCE_UNITS)}, got {self.units!r}")
+        if self.level is not None and self.level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
         if self.resolution is not None and not float(self.resolution) > 0:
             raise ValueError(f"resolution must be positive metres, got {self.resolution}")
-        if self.date is not None and _parse_date(self.date) is None:
+        if self.date is not None and parse_date(self.date) is None:
             raise ValueError(f"date {self.date!r} is not a date (YYYY-MM-DD)")
         files = self._list_files()
         bm = self.band_map
@@ -241,10 +218,16 @@ class FilesSource:
         object.__setattr__(self, "_bandmap", read_band_map(bm))
         is_file = isinstance(bm, (str, Path)) and Path(str(bm)).is_file()
         object.__setattr__(self, "_bandmap_file", Path(str(bm)) if is_file else None)
-        if self._bandmap.get("sensor") and self._bandmap["sensor"] not in SENSORS:
-            raise ImageryFileError(f"band map names unknown sensor {self._bandmap['sensor']!r}")
-        if self._bandmap.get("bands"):
-            _check_bands(self._bandmap["bands"], "band map")
+        where = f"band map {self._bandmap_file}" if self._bandmap_file else "band map"
+        if self._bandmap.get("sensor"):
+            check_sensor_name(str(self._bandmap["sensor"]), where)
+        check_band_names(self._bandmap.get("bands"), where)
+        pattern = self.band_pattern or self._bandmap.get("band_pattern")
+        options = {"scale": self.scale, "offset": self.offset, "nodata": self.nodata, "sensor": self.sensor,
+                   "units": self.units, "level": self.level, "date": self.date}
+        object.__setattr__(self, "_settings", Settings(
+            band_map=self._bandmap, options=options,
+            band_regex=compile_band_pattern(pattern) if pattern else None))
 
     def _list_files(self) -> list[Path]:
         raw = [self.paths] if isinstance(self.paths, (str, Path)) else list(self.paths)
@@ -270,129 +253,54 @@ class FilesSource:
 
     def describe(self) -> dict:
         bm = self._bandmap
+
+        def opt(key: str) -> Any:
+            return getattr(self, key) if getattr(self, key) is not None else bm.get(key)
+
+        bands = bm.get("bands")
         return {
             "kind": self.kind,
             "paths": [str(p) for p in self._files],
-            "band_map": list(bm["bands"]) if bm.get("bands") else None,
+            "band_map": (dict(bands) if isinstance(bands, Mapping) else list(bands)) if bands else None,
             "band_map_file": str(self._bandmap_file) if self._bandmap_file else None,
-            "scale": self.scale if self.scale is not None else bm.get("scale"),
-            "offset": self.offset if self.offset is not None else bm.get("offset"),
-            "nodata": self.nodata if self.nodata is not None else bm.get("nodata"),
-            "sensor": self.sensor or bm.get("sensor"),
-            "date": str(_parse_date(self.date or bm.get("date"))) if (self.date or bm.get("date")) else None,
+            "band_pattern": opt("band_pattern"),
+            "scale": opt("scale"),
+            "offset": opt("offset"),
+            "nodata": opt("nodata"),
+            "sensor": opt("sensor"),
+            "units": opt("units"),
+            "level": opt("level"),
+            "date": str(parse_date(self.date or bm.get("date"))) if (self.date or bm.get("date")) else None,
             "resampling": self.resampling,
             "method": self.method or "auto: bilinear, average when shrinking >= 2x",
             "resolution": float(self.resolution) if self.resolution else None,
         }
 
-    # ------------------------------------------------------------ per-file settings
-    def _setting(self, path: Path, key: str, option: Any) -> Any:
-        per_file = (self._bandmap.get("files") or {}).get(path.name) or {}
-        if key in per_file:
-            return per_file[key]
-        if option is not None:
-            return option
-        return self._bandmap.get(key)
-
     def spec(self, path: Path) -> FileSpec:
-        """Bands, radiometry, date and sensor of ``path`` (reads its header only)."""
-        try:
-            with rasterio.open(path) as src:
-                count, dtype = src.count, src.dtypes[0]
-                crs = src.crs
-                tags = {k.upper(): v for k, v in src.tags().items()}
-                for ns in ("IMAGERY", "IMD"):
-                    try:
-                        tags.update({k.upper(): v for k, v in src.tags(ns=ns).items()})
-                    except Exception:  # noqa: BLE001 - domain absent
-                        pass
-                descriptions = src.descriptions
-                colorinterp = src.colorinterp
-                file_nodata = src.nodata
-                scales, offsets = src.scales, src.offsets
-        except rasterio.errors.RasterioIOError as exc:
-            raise ImageryFileError(f"{path}: not a readable GeoTIFF ({exc})") from exc
-        if crs is None:
-            raise ImageryFileError(f"{path}: has no CRS (georeference the file, e.g. gdal_edit.py -a_srs)")
+        """Bands, mask, radiometry, date and sensor of ``path`` (reads its header only)."""
+        return file_spec(Path(path), self._settings)
 
-        bands = self._setting(path, "bands", None)
-        if bands:
-            bands = _check_bands(bands, f"band map for {path.name}")
-        elif all(descriptions) and all(_norm_band(d) in COMMON_NAMES for d in descriptions):
-            bands = _check_bands(descriptions, str(path))
-        elif count == 3 and tuple(colorinterp) == (ColorInterp.red, ColorInterp.green, ColorInterp.blue):
-            bands = ("red", "green", "blue")
-        elif count == 3 and dtype == "uint8":
-            bands = ("red", "green", "blue")
-        else:
-            raise ImageryFileError(
-                f"{path}: cannot tell which band is which ({count} bands); give a band map, "
-                f"e.g. --band-map red,green,blue,nir or a band_map.json beside the files")
-        if len(bands) != count:
-            raise ImageryFileError(f"{path}: has {count} band(s) but the band map names {len(bands)}: {list(bands)}")
-
-        scale = self._setting(path, "scale", self.scale)
-        offset = self._setting(path, "offset", self.offset)
-        if scale is None and offset is None and (any(s != 1 for s in scales) or any(o != 0 for o in offsets)):
-            scale, offset = float(scales[0]), float(offsets[0])
-        if scale is None:
-            scale = 1 / 255.0 if dtype == "uint8" else 1.0
-            if dtype != "uint8":
-                self._check_unscaled(path)
-        nodata = self._setting(path, "nodata", self.nodata)
-        if nodata is None:
-            nodata = file_nodata
-
-        date, date_from = None, ""
-        per_file = (self._bandmap.get("files") or {}).get(path.name) or {}
-        if per_file.get("date"):
-            date, date_from = _parse_date(per_file["date"]), "band map (file entry)"
-        if date is None:
-            for t in ACQUISITION_TAGS:
-                if tags.get(t):
-                    date, date_from = _parse_date(tags[t]), f"tag {t}"
-                    if date:
-                        break
-        if date is None:
-            date, date_from = date_from_name(path.name), "file name"
-        if date is None and tags.get("TIFFTAG_DATETIME"):
-            date, date_from = _parse_date(tags["TIFFTAG_DATETIME"]), "tag TIFFTAG_DATETIME"
-        if date is None and (self.date or self._bandmap.get("date")):
-            date = _parse_date(self.date or self._bandmap.get("date"))
-            date_from = "option" if self.date else "band map"
-        if date is None:
-            raise ImageryFileError(f"{path}: no acquisition date in its metadata or name; "
-                                   f"give one (--date YYYY-MM-DD or 'date' in the band map)")
-
-        sensor = self._setting(path, "sensor", self.sensor)
-        if sensor is None:
-            sensor = "drone-rgb" if set(bands) <= {"red", "green", "blue"} else "drone-multispectral"
-        if sensor not in SENSORS:
-            raise ImageryFileError(f"{path}: unknown sensor {sensor!r}; known: {', '.join(SENSORS)}")
-        return FileSpec(path=path, bands=tuple(bands), scale=float(scale), offset=float(offset or 0.0),
-                        nodata=None if nodata is None else float(nodata), date=date, date_from=date_from,
-                        sensor=sensor)
-
-    @staticmethod
-    def _check_unscaled(path: Path) -> None:
-        """Values of a non-8-bit file without any scale must look like reflectance."""
-        with rasterio.open(path) as src:
-            f = max(1, int(max(src.width, src.height) // 256))
-            a = src.read(1, out_shape=(max(1, src.height // f), max(1, src.width // f)), masked=True)
-        vmax = float(a.max()) if a.count() else 0.0
-        if vmax > 2.0:
-            raise ImageryFileError(
-                f"{path}: values reach {vmax:g}, not reflectance (0..1) and no scale given; "
-                f"give scale (e.g. 0.0001 for reflectance x 10000)")
+    # ------------------------------------------------------------ dates and the window
+    def window_error(self, start: Any, end: Any, *, label: str = "imagery") -> NoDataError | None:
+        """``NoDataError`` when files are found but none is dated in ``[start, end]``: the message
+        lists each file's date (and where it came from) and the ``--start/--end`` that would take
+        them all; ``None`` when some file is in the window (or no file is usable at all)."""
+        start, end = parse_date(start), parse_date(end)
+        specs, _ = self._readable_specs(label)
+        if not specs or any(start <= s.date <= end for s in specs):
+            return None
+        return NoDataError(_window_message(label, specs, start, end))
 
     # ------------------------------------------------------------ load
     def load(self, village: Village, start: Any, end: Any) -> xr.Dataset:
         """The village's Scene from the files dated between ``start`` and ``end`` (inclusive)."""
-        start, end = _parse_date(start), _parse_date(end)
+        start, end = parse_date(start), parse_date(end)
         if start is None or end is None:
             raise ValueError(f"village {village.id}: start/end must be dates")
-        specs, skipped = self._readable_specs(village)
+        specs, skipped = self._readable_specs(f"village {village.id}")
         in_window = [s for s in specs if start <= s.date <= end]
+        if not in_window:
+            raise NoDataError(_window_message(f"village {village.id}", specs, start, end))
         for s in specs:
             if s not in in_window:
                 log.info("village %s: %s (%s) outside %s..%s; skipped", village.id, s.path.name, s.date, start, end)
@@ -405,62 +313,90 @@ class FilesSource:
         if not overlapping:
             raise NoDataError(f"village {village.id}: none of {len(self._files)} imagery file(s) "
                               f"overlaps the village between {start} and {end}")
-        overlapping.sort(key=lambda s: (s.date, s.path.name))
-        common = [b for b in overlapping[0].bands if all(b in s.bands for s in overlapping)]
-        dropped = sorted({b for s in overlapping for b in s.bands} - set(common))
-        if dropped:
-            log.warning("village %s: bands %s are not in every file; dropped", village.id, dropped)
-        if not common:
-            raise ImageryFileError(f"village {village.id}: the files share no band: "
-                                   + "; ".join(f"{s.path.name}: {list(s.bands)}" for s in overlapping))
-
-        ref = overlapping[0]
-        if self.resampling == "grid":
-            with rasterio.open(ref.path) as src:
-                res = float(self.resolution) if self.resolution else native_resolution_m(src)
-            target = grid_for(village, res).geobox()
-        else:
-            target = self._native_geobox(ref.path, village, [s.path for s in overlapping])
-
-        per_date: dict[dt.date, list[tuple[FileSpec, xr.Dataset]]] = {}
+        overlapping.sort(key=lambda s: (s.date, s.group, s.path.name))
+        acquisitions: dict[tuple[dt.date, str], list[FileSpec]] = {}
         for s in overlapping:
-            per_date.setdefault(s.date, []).append((s, self._read_onto(s, target, common)))
+            acquisitions.setdefault((s.date, s.group), []).append(s)
+        acq_bands = {k: list(dict.fromkeys(b for s in v for b in s.bands)) for k, v in acquisitions.items()}
+        first = next(iter(acq_bands.values()))
+        common = [b for b in first if all(b in bs for bs in acq_bands.values())]
+        dropped = sorted({b for bs in acq_bands.values() for b in bs} - set(common))
+        if dropped:
+            log.warning("village %s: bands %s are not in every acquisition; dropped", village.id, dropped)
+        if not common:
+            raise ImageryFileError(f"village {village.id}: the acquisitions share no band: "
+                                   + "; ".join(f"{v[0].group_id}: {acq_bands[k]}" for k, v in acquisitions.items()))
+        unknown = [s.path.name for s in overlapping if s.sensor == UNKNOWN_SENSOR]
+        if unknown:
+            log.warning("village %s: no sensor named for %s (neither a SENSOR tag nor the options): labelled "
+                        "%r; give --sensor / sensor= if known", village.id, ", ".join(unknown[:_LIST_MAX]),
+                        UNKNOWN_SENSOR)
+
+        target = self._target(village, overlapping)
+        per_date: dict[dt.date, list[tuple[str, xr.Dataset]]] = {}
+        for (day, _), members in acquisitions.items():
+            parts = [self._read_onto(s, target, common) for s in members]
+            ds = first_valid(parts, common, every_band=False) if len(parts) > 1 else parts[0]
+            per_date.setdefault(day, []).append((members[0].group_id, ds[[b for b in common if b in ds]]))
         times, stacks, ids = [], [], []
         for day in sorted(per_date):
-            fused = None
-            for _, ds in per_date[day]:
-                fused = ds if fused is None else fused.combine_first(ds)
+            fused = first_valid([ds for _, ds in per_date[day]], common)
             times.append(pd.Timestamp(day))
             stacks.append(fused)
-            ids.append("+".join(s.path.stem for s, _ in per_date[day]))
+            ids.append("+".join(i for i, _ in per_date[day]))
         ds = xr.concat(stacks, dim=pd.DatetimeIndex(times, name="time").as_unit("ns"))
         ds = ds.transpose("time", "y", "x")
         chunks = {**DEFAULT_CHUNKS, **dict(self.chunks or {})}
         ds = ds.chunk({k: v for k, v in chunks.items() if k in ds.dims})
+        ds = ds.assign_coords(item_id=("time", ids))
 
         aoi = aoi_mask(village.geometry, target)
-        vf = aoi_valid_fraction(ds[common[0]].notnull(), aoi)
-        ds = ds.assign_coords(item_id=("time", ids), valid_fraction=("time", np.asarray(vf.values, "float64")))
-        for t, f in zip(times, vf.values):
-            log.info("village %s: %s valid fraction %.2f over the AOI", village.id, t.date(), f)
+        overall, per_band = aoi_valid_fractions(ds, aoi)
+        ds = assign_valid_fractions(ds, overall, per_band, over="aoi", source="bands")
+        for t, f in zip(times, overall):
+            log.info("village %s: %s valid fraction %.3f over the AOI (every band; per band: %s)", village.id,
+                     t.date(), f, ", ".join(f"{b} {per_band[b][times.index(t)]:.3f}" for b in common))
         ds = ds.rio.write_crs(str(target.crs)).rio.write_transform(target.transform)
-        sensors = sorted({s.sensor for s in overlapping})
-        ds.attrs.update({
+        ds.attrs.update(self._scene_attrs(village, overlapping, ids, target, skipped))
+        for name in ds.data_vars:
+            what = "reflectance" if ds.attrs["reflectance_units"] == "reflectance" else "relative value (not reflectance)"
+            ds[name].attrs.update({"units": "1", "long_name": f"{name} {what}"})
+        return check_scene(ds)
+
+    def _target(self, village: Village, specs: Sequence[FileSpec]):
+        ref = specs[0]
+        if self.resampling == "grid":
+            with rasterio.open(ref.path) as src:
+                res = float(self.resolution) if self.resolution else native_resolution_m(src)
+            return grid_for(village, res).geobox()
+        return self._native_geobox(ref.path, village, [s.path for s in specs])
+
+    def _scene_attrs(self, village: Village, specs: Sequence[FileSpec], ids, target, skipped) -> dict:
+        sensors = sorted({s.sensor for s in specs})
+        units = sorted({s.units for s in specs})
+        if len(units) > 1:
+            log.warning("village %s: calibrated and relative files mixed (%s): the scene is relative", village.id,
+                        ", ".join(f"{s.path.name} {s.units}" for s in specs))
+        scene_units = "relative" if "relative" in units else "reflectance"
+        levels = sorted({s.level for s in specs if s.units == "reflectance"})
+        level = "none" if scene_units == "relative" else (levels[0] if len(levels) == 1 else "unknown")
+        return {
             "sensor": sensors[0] if len(sensors) == 1 else "+".join(sensors),
             "item_ids": ids,
             "source": "files",
             "resampling": self.resampling,
             "resampling_method": self.method or "auto",
             "resolution": float(abs(target.resolution.x)),
-            "files": [str(s.path) for s in overlapping],
-            "dates_from": {s.path.name: s.date_from for s in overlapping},
+            "files": [str(s.path) for s in specs],
+            "dates_from": {s.path.name: s.date_from for s in specs},
+            "sensors_from": {s.path.name: s.sensor_from for s in specs},
+            "reflectance_units": scene_units,
+            "reflectance_level": level,
+            "radiometry": {s.path.name: s.record() for s in specs},
             "skipped_files": skipped,
-        })
-        for name in ds.data_vars:
-            ds[name].attrs.update({"units": "1", "long_name": f"{name} reflectance"})
-        return check_scene(ds)
+        }
 
-    def _readable_specs(self, village: Village) -> tuple[list[FileSpec], dict[str, str]]:
+    def _readable_specs(self, label: str) -> tuple[list[FileSpec], dict[str, str]]:
         """The spec of every usable file; a file that cannot be used (corrupt, no CRS, no date,
         bands not matching the band map) is skipped with a warning naming it, so one bad upload
         in a shared folder does not stop every village. If no file is usable, the first
@@ -474,7 +410,7 @@ class FilesSource:
             except ImageryFileError as exc:
                 first = first or exc
                 skipped[str(p)] = str(exc)
-                log.warning("village %s: skipping %s: %s", village.id, p, exc)
+                log.warning("%s: skipping %s: %s", label, p, exc)
         if not specs and first is not None:
             raise first
         return specs, skipped
@@ -514,27 +450,27 @@ class FilesSource:
         return GeoBox((max(1, r1 - r0), max(1, c1 - c0)), win_t, crs)
 
     def _read_onto(self, spec: FileSpec, target, bands: Sequence[str]) -> xr.Dataset:
-        """One file as float32 reflectance on ``target`` (paste when the pixel grids agree,
-        else reproject with ``method``)."""
+        """One file's bands (those in ``bands``) as float32 on ``target``, masked pixels NaN
+        (paste when the pixel grids agree, else reproject with ``method``)."""
         from odc.geo.geobox import GeoBox
         from odc.geo.overlap import compute_reproject_roi
         from odc.geo.xr import xr_reproject
 
         chunks = {**DEFAULT_CHUNKS, **dict(self.chunks or {})}
-        try:
-            da = rioxarray.open_rasterio(spec.path, chunks={"band": -1, "y": chunks["y"], "x": chunks["x"]},
-                                         masked=False, lock=False)
-        except Exception as exc:  # noqa: BLE001
-            raise ImageryFileError(f"{spec.path}: cannot be read ({exc})") from exc
-        src_gbox = GeoBox(da.shape[-2:], da.rio.transform(), da.rio.crs)
         out = {}
-        info = compute_reproject_roi(src_gbox, target, ttol=1e-3, stol=1e-6)
-        for i, name in enumerate(spec.bands):
+        info = None
+        for name, index, scale, offset, nodata in zip(spec.bands, spec.indexes, spec.scales, spec.offsets,
+                                                      spec.nodatas):
             if name not in bands:
                 continue
-            band = da.isel(band=i).drop_vars("band")
-            refl = to_reflectance(band, spec.scale, spec.offset, spec.nodata)
-            refl = refl.rio.write_crs(da.rio.crs).rio.write_transform(da.rio.transform())
+            try:
+                refl = read_band(spec.path, index, scale=scale, offset=offset, nodata=nodata,
+                                 dataset_mask=spec.dataset_mask, alpha=spec.alpha, chunks=chunks)
+            except rasterio.errors.RasterioIOError as exc:
+                raise ImageryFileError(f"{spec.path}: cannot be read ({exc})") from exc
+            if info is None:
+                src_gbox = GeoBox(refl.shape, refl.rio.transform(), refl.rio.crs)
+                info = compute_reproject_roi(src_gbox, target, ttol=1e-3, stol=1e-6)
             if info.paste_ok and info.read_shrink == 1:
                 out[name] = _paste(refl, info, target)
             else:
@@ -545,6 +481,15 @@ class FilesSource:
         ds = ds.drop_vars([c for c in ds.coords if c not in ("y", "x")])
         y, x = _geobox_coords(target)
         return ds.assign_coords(y=y, x=x)
+
+
+def _window_message(label: str, specs: Sequence[FileSpec], start: dt.date, end: dt.date) -> str:
+    """One line: no file dated in the window, each file's date, the window that takes them."""
+    dated = sorted(specs, key=lambda s: (s.date, s.path.name))
+    listed = "; ".join(f"{s.path.name} {s.date} ({s.date_from})" for s in dated[:_LIST_MAX])
+    more = f"; and {len(dated) - _LIST_MAX} more" if len(dated) > _LIST_MAX else ""
+    return (f"{label}: {len(specs)} imagery file(s) found but none dated between {start} and {end} "
+            f"(their dates: {listed}{more}); use --start {dated[0].date} --end {dated[-1].date}")
 
 
 def _geobox_coords(gbox) -> tuple[np.ndarray, np.ndarray]:

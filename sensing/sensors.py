@@ -14,6 +14,7 @@ Sources:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -79,6 +80,9 @@ class Sensor:
     offset_rule: str = "fixed"
     mask: MaskRule = field(default_factory=lambda: MaskRule("none"))
     collections: Mapping[str, str] = field(default_factory=dict)  # STAC preset -> collection id
+    #: what DN x scale + offset is for this product: "surface" or "toa" reflectance, None when
+    #: the table cannot say (uncalibrated or user-calibrated sensors)
+    reflectance_level: str | None = None
 
     def common_names(self) -> tuple[str, ...]:
         return tuple(self.bands.values())
@@ -88,6 +92,27 @@ class Sensor:
             if cn == common_name:
                 return asset
         raise KeyError(f"sensor {self.name} has no {common_name!r} band")
+
+    def band_for_token(self, token: str) -> str | None:
+        """The common name of the band a file name calls ``token``: an asset name
+        (``SR_B4``, ``B04``, case-insensitive) or a band number (``4``, ``04``, ``8A``), or None."""
+        t = str(token).strip().upper()
+        for asset, cn in self.bands.items():
+            if asset.upper() == t:
+                return cn
+        num = _band_number(t)
+        if num is None:
+            return None
+        for asset, cn in self.bands.items():
+            if _band_number(asset) == num:
+                return cn
+        return None
+
+
+def _band_number(name: str) -> str | None:
+    """``SR_B4`` -> ``4``, ``B04`` -> ``4``, ``B8A`` -> ``8A``, ``band3`` -> ``3``, ``4`` -> ``4``."""
+    m = re.search(r"(?:^|B|BAND|_)0*([0-9]+[A-Z]?)$", str(name).upper())
+    return m.group(1) if m else None
 
 
 def _ro(d: dict) -> Mapping:
@@ -114,6 +139,7 @@ SENSORS: Mapping[str, Sensor] = _ro({
         offset_rule="s2_processing_baseline",
         mask=MaskRule("classes", "SCL", SCL_MASKED),
         collections=_ro({"earth-search": "sentinel-2-l2a", "planetary-computer": "sentinel-2-l2a"}),
+        reflectance_level="surface",
     ),
     "landsat-c2-l2": Sensor(
         name="landsat-c2-l2",
@@ -128,6 +154,7 @@ SENSORS: Mapping[str, Sensor] = _ro({
         nodata=0,
         mask=MaskRule("bits", "QA_PIXEL", QA_MASKED_BITS),
         collections=_ro({"earth-search": "landsat-c2-l2", "planetary-computer": "landsat-c2-l2"}),
+        reflectance_level="surface",
     ),
     "gf2-pms": Sensor(
         name="gf2-pms",
@@ -157,12 +184,27 @@ SENSORS: Mapping[str, Sensor] = _ro({
 })
 
 
+#: the label of imagery whose sensor neither the file nor the user names (never guessed)
+UNKNOWN_SENSOR = "unknown"
+
+
 def sensor(name: str) -> Sensor:
     """Look up a sensor by name; a clear error lists the known ones."""
     try:
         return SENSORS[name]
     except KeyError:
         raise KeyError(f"unknown sensor {name!r}; known: {', '.join(SENSORS)}") from None
+
+
+def check_sensor_name(name: str, where: str = "sensor") -> str:
+    """``name`` if it is a key of :data:`SENSORS` or :data:`UNKNOWN_SENSOR`; else
+    ``UnknownSensorError`` naming ``where`` and listing the valid names."""
+    from .errors import UnknownSensorError
+
+    if name in SENSORS or name == UNKNOWN_SENSOR:
+        return name
+    raise UnknownSensorError(f"{where}: unknown sensor {name!r}; valid names: {', '.join(SENSORS)} "
+                             f"(or {UNKNOWN_SENSOR!r} when no one knows)")
 
 
 def s2_boa_offset(processing_baseline: str | None) -> float:

@@ -38,7 +38,7 @@ from .http import (call_with_retries, is_transient_body_error, redact, redact_te
                    strip_signed_query)
 from .masking import aoi_mask, aoi_valid_fraction, quality_valid
 from .radiometry import Radiometry, asset_radiometry, to_reflectance
-from .scene import DEFAULT_CHUNKS, check_scene
+from .scene import DEFAULT_CHUNKS, assign_valid_fractions, check_scene
 from .sensors import SENSORS, Sensor
 
 log = logging.getLogger("villagewatch.sensing.stac")
@@ -499,7 +499,9 @@ class StacSource:
         idx = np.flatnonzero(keep)
         ds = ds.isel(time=idx)
         kept_ids = [item_ids[i] for i in idx]
-        ds = ds.assign_coords(item_id=("time", kept_ids), valid_fraction=("time", vf_values[idx]))
+        ds = ds.assign_coords(item_id=("time", kept_ids))
+        ds = assign_valid_fractions(ds, vf_values[idx], {cn: vf_values[idx] for cn in names}, over="aoi",
+                                    source=f"quality band {quality}" if quality else f"band {names[0]}")
         ds = self._finish(ds, grid, kept_ids, [rad[members[groups[0]][0].id][cn].rule for cn in names],
                           {i.id: i for i in usable})
         return check_scene(ds)
@@ -542,6 +544,8 @@ class StacSource:
             "collection": self._collection,
             "resolution": grid.resolution,
             "radiometry": sorted(set(rules)),
+            "reflectance_units": "reflectance",
+            "reflectance_level": self._sensor.reflectance_level or "unknown",
         })
         for name in ds.data_vars:
             ds[name].attrs.update({"units": "1", "long_name": f"{name} surface reflectance"})

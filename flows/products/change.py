@@ -109,14 +109,13 @@ def new_suspect_rows(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.G
     return after[is_new.to_numpy()].reset_index(drop=True)
 
 
-def _vegetation(a: DateProducts, b: DateProducts, both: xr.DataArray | None, folder: Path, tags, meta,
+def _vegetation(a: DateProducts, b: DateProducts, folder: Path, tags, meta,
                 params: Params, outputs: list[Path], figures: dict[str, Any]) -> None:
     if not (a.has("ndvi.tif") and b.has("ndvi.tif")):
         return
     na, nb = a.raster("ndvi.tif"), b.raster("ndvi.tif")
     veg = indices.ndvi_change(na, nb, threshold=params.ndvi_change_threshold)
-    if both is None:  # no water masks to say which pixels were observed: where both NDVIs are
-        both = veg["valid"]
+    both = veg["valid"]  # each product valid where its own bands are: here both NDVIs
     outputs.append(write_cog(veg["dndvi"].rio.write_transform(nb.rio.transform()).rio.write_crs(nb.rio.crs),
                              folder / "ndvi_change.tif", tags=tags))
     vclass = xr.where(veg["loss"], 1, xr.where(veg["gain"], 2, 0)).where(both, 255).astype("uint8")
@@ -161,22 +160,27 @@ def process_change(
     outputs: list[Path] = []
     figures: dict[str, Any] = {"from": d_from, "to": d_to}
     meta = {"village": village.id, "from": d_from, "to": d_to, "demo": demo}
+    _vegetation(a, b, folder, tags, meta, params, outputs, figures)
     wa, wb = a.water(), b.water()
-    both = wa[1] & wb[1] if wa is not None and wb is not None else None
-    _vegetation(a, b, both, folder, tags, meta, params, outputs, figures)
     skipped: dict[str, str] = {}
     if wa is not None and wb is not None:
         wchg, wpolys = water_change_polygons(wa[0], wb[0], wa[1], wb[1], params)
         like = b.raster("water_mask.tif", masked=False)
-        wclass = xr.where(wchg["gain"], 1, xr.where(wchg["loss"], 2, 0)).where(both, 255).astype("uint8")
+        wclass = xr.where(wchg["gain"], 1, xr.where(wchg["loss"], 2, 0)).where(wchg["valid"], 255).astype("uint8")
         outputs.append(write_cog(wclass.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform()),
                                  folder / "water_change.tif", nodata=255, tags=tags))
         for kind, polys in wpolys.items():
             outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}))
             figures[f"water_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
-        new_sus = new_suspect_rows(a.suspects(), b.suspects())
-        outputs.append(write_geojson(new_sus, folder / NEW_SUSPECTS, properties={**meta, "kind": "new_black_odorous_suspects"}))
-        figures["new_black_odorous_suspects"] = int(len(new_sus))
+        if a.has(SUSPECTS) and b.has(SUSPECTS):
+            new_sus = new_suspect_rows(a.suspects(), b.suspects())
+            outputs.append(write_geojson(new_sus, folder / NEW_SUSPECTS,
+                                         properties={**meta, "kind": "new_black_odorous_suspects"}))
+            figures["new_black_odorous_suspects"] = int(len(new_sus))
+        else:
+            skipped["new_black_odorous_suspects"] = next(
+                p.manifest.get("skipped_products", {}).get("black_odorous_suspects") for p in (a, b) if not p.has(SUSPECTS)) \
+                or "a date has no black-odorous suspects"
     else:
         reason = next((p.manifest.get("skipped_products", {}).get("water_mask") for p in (a, b)
                        if not p.has("water_mask.tif")), None)

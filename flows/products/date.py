@@ -30,13 +30,18 @@ from .atomic import write_json
 from .cache import product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, is_main
 from .rasters import mask_to_uint8, write_cog
-from .vectors import empty_frame, write_geojson
+from .vectors import empty_frame, jsonable, write_geojson
 
 log = logging.getLogger("villagewatch.flows")
 
 #: products that need a water mask, skipped (with the reason) for imagery that cannot make one
 WATER_PRODUCTS = ("water_mask", "black_odorous", "water_bodies", "black_odorous_suspects")
+#: products whose thresholds need calibrated reflectance (``indices.ABSOLUTE_PRODUCTS``),
+#: skipped with the reason on relative (uncalibrated) imagery
+ABSOLUTE_PRODUCTS = ("black_odorous", "black_odorous_suspects", "vegetation_cover", "dense_canopy_share")
 SUSPECT_STATUS = "suspect_black_odorous"
+#: the status of every water body when black-odorous water cannot be judged (relative units)
+UNCLASSIFIED_STATUS = "not_classified"
 
 
 # --------------------------------------------------------------------------- grid helpers
@@ -53,12 +58,14 @@ def aoi_mask(village: Village, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
 
 
 def valid_pixels(scene_t: xr.Dataset) -> xr.DataArray:
-    """True where every band of the date is finite (lazy)."""
-    ok = None
-    for name in scene_t.data_vars:
-        fin = np.isfinite(scene_t[name])
-        ok = fin if ok is None else ok & fin
-    return ok
+    """True where every band of the date is finite (lazy): what ``valid_fraction`` counts.
+    Each product is written valid where *its* bands are (``indices.product_valid``)."""
+    return indices.valid_for(scene_t, [str(b) for b in scene_t.data_vars])
+
+
+def calibrated(scene_t: xr.Dataset) -> bool:
+    """Whether the scene holds calibrated reflectance (``indices.reflectance_units``)."""
+    return indices.reflectance_units(scene_t) != "relative"
 
 
 def georef(da: xr.DataArray, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
@@ -117,48 +124,83 @@ def _previous_bodies(out_root, village: Village, previous_date: str | None, stre
     return gpd.read_file(path).to_crs(crs) if path.exists() else None
 
 
-def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, folder: Path,
-                   tags: dict[str, str], meta: dict[str, Any],
-                   previous: gpd.GeoDataFrame | None) -> tuple[list[Path], gpd.GeoDataFrame]:
-    """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON;
-    returns the paths written and the classified water bodies."""
-    outputs = [write_cog(georef(mask_to_uint8(water, valid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
-    classified, flags = classify_water(scene_t, water, valid, idx=idx, previous=previous)
-    outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], valid), scene_t),
-                             folder / "black_odorous.tif", nodata=255, tags=tags))
-    suspects = suspects_of(classified)
+def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, folder: Path,
+                   tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
+                   skipped: dict[str, str]) -> tuple[list[Path], gpd.GeoDataFrame]:
+    """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON,
+    each valid where its own bands are; returns the paths written and the water bodies. On
+    relative (uncalibrated) imagery the black-odorous products are skipped (reason in
+    ``skipped``) and every body is ``not_classified``."""
+    windex = water.attrs.get("water_index")
+    wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
+    outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
+    if calibrated(scene_t):
+        bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
+        classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous)
+        outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
+                                 folder / "black_odorous.tif", nodata=255, tags=tags))
+    else:
+        classified = indices.water_bodies(water.compute(), indices=idx, valid_count=wvalid.astype("int16").compute(),
+                                          previous=previous)
+        classified["status"] = UNCLASSIFIED_STATUS
+        why = str(indices.UncalibratedError("black_odorous_pixels", indices.reflectance_units(scene_t)))
+        skipped.update({"black_odorous": why, "black_odorous_suspects": why})
     outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta))
-    outputs.append(write_geojson(
-        suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
-        folder / SUSPECTS, properties=meta))
+    if calibrated(scene_t):
+        suspects = suspects_of(classified)
+        outputs.append(write_geojson(
+            suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
+            folder / SUSPECTS, properties=meta))
     return outputs, classified
 
 
 def date_indicators(scene_t, idx, water, inside, valid, classified, params: Params) -> dict[str, Any]:
-    """The village's figures on one date, over the village boundary (not the buffer); the
-    water figures are ``None`` when the imagery allows no water mask (``water`` is ``None``)."""
+    """The village's figures on one date, over the village boundary (not the buffer).
+
+    ``valid_fraction`` is the share of the village where every band is valid (the bands are
+    named in ``valid_bands``); each figure is taken where its own bands are valid, and that
+    share is reported beside it (``ndvi_valid_fraction``, ``water_valid_fraction``). Water
+    figures are ``None`` when the imagery allows no water mask; the absolute-threshold figures
+    (vegetation cover, dense canopy, black-odorous) when it is not calibrated reflectance."""
     res = float(abs(scene_t.rio.resolution()[0]))
     pix_m2 = res * res
+    inside_np = np.asarray(inside.values)
+    n_in = max(int(inside_np.sum()), 1)
     ok = (valid & inside).compute()
-    n_in = int(inside.sum())
-    row: dict[str, Any] = {"valid_fraction": float(ok.sum()) / max(n_in, 1), "resolution_m": res}
+    row: dict[str, Any] = {"valid_fraction": float(ok.sum()) / n_in, "valid_bands": ",".join(map(str, scene_t.data_vars)),
+                           "resolution_m": res}
     if "ndvi" in idx:
-        nd = idx["ndvi"].where(ok).compute()
+        nd = idx["ndvi"].where(inside).compute()
         vals = nd.values[np.isfinite(nd.values)]
+        row["ndvi_valid_fraction"] = vals.size / n_in
         row["ndvi_mean"] = float(vals.mean()) if vals.size else None
         for q in (10, 50, 90):
             row[f"ndvi_p{q}"] = float(np.percentile(vals, q)) if vals.size else None
-        row["vegetation_cover"] = float(indices.vegetation_cover(nd, threshold=params.vegetation_threshold))
-        row["dense_canopy_share"] = float(indices.dense_canopy_share(nd, threshold=params.dense_canopy_threshold))
+        if calibrated(scene_t):
+            row["vegetation_cover"] = float(indices.vegetation_cover(nd, threshold=params.vegetation_threshold))
+            row["dense_canopy_share"] = float(indices.dense_canopy_share(nd, threshold=params.dense_canopy_threshold))
+        else:
+            row["vegetation_cover"] = row["dense_canopy_share"] = None
     if water is None:
         row.update(water_area_m2=None, n_water_bodies=None, n_black_odorous_suspects=None, black_odorous_area_m2=None)
     else:
-        row["water_area_m2"] = float((water & ok).sum().compute()) * pix_m2
-        sus = suspects_of(classified)
+        wok = (indices.product_valid(scene_t, "water_mask", water_index=water.attrs.get("water_index")) & inside).compute()
+        row["water_valid_fraction"] = float(wok.sum()) / n_in
+        row["water_area_m2"] = float((water & wok).sum().compute()) * pix_m2
         row["n_water_bodies"] = int(len(classified))
-        row["n_black_odorous_suspects"] = int(len(sus))
-        row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
+        if calibrated(scene_t):
+            sus = suspects_of(classified)
+            row["n_black_odorous_suspects"] = int(len(sus))
+            row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
+        else:
+            row["n_black_odorous_suspects"] = row["black_odorous_area_m2"] = None
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
+def radiometry_record(scene_t: xr.Dataset) -> dict[str, Any]:
+    """What the scene says of its values, for the manifest: units, level, every scaling applied."""
+    keys = ("reflectance_units", "reflectance_level", "radiometry", "sensors_from")
+    return {k: scene_t.attrs[k] for k in keys if k in scene_t.attrs}
 
 
 # --------------------------------------------------------------------------- the step
@@ -202,24 +244,30 @@ def process_date(
     meta = {"village": village.id, "date": date, "sensor": scene_t.attrs.get("sensor"), "item_id": item_id, "demo": demo}
     classified = None
     if water is not None:
-        written, classified = _water_outputs(scene_t, idx, water, valid, folder, tags, meta,
-                                             _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs))
+        written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
+                                             _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
+                                             skipped)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",
                  skipped.get("water_mask"))
 
     row = date_indicators(scene_t, idx, water, inside, valid, classified, params)
+    if not calibrated(scene_t) and "ndvi" in idx:
+        why = str(indices.UncalibratedError("vegetation_cover", indices.reflectance_units(scene_t)))
+        skipped.update({"vegetation_cover": why, "dense_canopy_share": why})
     row.update({"village_id": village.id, "date": date, "stream": result.stream,
                 "sensor": scene_t.attrs.get("sensor"), "item_ids": item_id, "demo": demo})
     outputs.append(write_json(folder / DATE_FIGURES, row))
     manifest = write_manifest(
         folder, village=village, key=key, outputs=outputs, source=source, params=params,
         inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
-                "previous_date": previous_date, "demo": demo},
-        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS},
-               **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS}}
-                  if water is None else {}),
+                "previous_date": previous_date, "demo": demo, **radiometry_record(scene_t)},
+        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS + ABSOLUTE_PRODUCTS},
+               **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS}}
+                  if any(k in skipped for k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS) else {}),
+               **({"water": jsonable({k: v for k, v in water.attrs.items() if k not in ("long_name", "source")})}
+                  if water is not None else {}),
                **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
     )
     result.paths = outputs + [manifest]

@@ -38,7 +38,7 @@ def _round_coords(obj: Any) -> Any:
     return obj
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     if v is None:
         return None
     if isinstance(v, (np.bool_, bool)):
@@ -51,9 +51,9 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, (pd.Timestamp,)):
         return v.isoformat()
     if isinstance(v, (list, tuple, np.ndarray)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     try:
         if pd.isna(v):
             return None
@@ -76,12 +76,12 @@ def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] |
             geo = {"type": geo["type"], "coordinates": _round_coords(geo["coordinates"])}
         features.append({
             "type": "Feature",
-            "properties": {c: _jsonable(row[c]) for c in cols},
+            "properties": {c: jsonable(row[c]) for c in cols},
             "geometry": geo,
         })
     fc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if properties:
-        fc["properties"] = _jsonable(dict(properties))  # foreign member, allowed by RFC 7946 §6.1
+        fc["properties"] = jsonable(dict(properties))  # foreign member, allowed by RFC 7946 §6.1
     return fc
 
 

@@ -265,7 +265,8 @@ class DemoSource:
         attrs.update({"cloud_cover": self.cloud_cover, "resolution": self.resolution,
                       "planted_changes": self._changes_text()})
         return make_scene({b: cube[k] for k, b in enumerate(bands)}, times=[dates[i] for i in idx], y=y, x=x,
-                          crs=grid.crs, sensor=self.sensor, item_ids=ids, attrs=attrs, valid_fraction=vf)
+                          crs=grid.crs, sensor=self.sensor, item_ids=ids, attrs=attrs, valid_fraction=vf,
+                          resolution=grid.resolution, reflectance_units="reflectance", reflectance_level="surface")
 
     def _changes_text(self) -> str:
         k = self.change_index
@@ -433,7 +434,8 @@ class DemoSource:
         return make_scene({b: rgb[k][None] for k, b in enumerate(("red", "green", "blue"))},
                           times=[date], y=y, x=x, crs=grid.crs, sensor="drone-rgb",
                           item_ids=[f"DEMO_DRONE_{village.id}_{date.replace('-', '')}"], attrs=attrs,
-                          valid_fraction=[1.0])
+                          valid_fraction=[1.0], resolution=grid.resolution,
+                          reflectance_units="reflectance", reflectance_level="surface")
 
     def drone_truth(self, village: Village) -> xr.Dataset | None:
         """``water`` and ``black_odorous`` (time, y, x) on the drone grid; None without a flight."""
