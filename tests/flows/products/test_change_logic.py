@@ -43,6 +43,11 @@ def test_water_change_polygons_use_the_change_minimum_not_the_water_mmu():
 
 
 def test_params_water_kwargs_keep_narrow_channels():
+    """The opening is a width in metres: none at 10 m (so 10-20 m ditches stay) and at 30 m."""
+    from indices import opening_radius_for
+
     kw = Params().water_kwargs()
-    assert kw == {"method": "edge_otsu", "fallback": 0.0, "min_area_m2": 400.0, "opening_radius_px": 0}
-    assert Params().as_dict()["water_opening_radius_px"] == 0
+    assert kw == {"method": "edge_otsu", "fallback_rule": "agreement", "fallback": 0.0, "min_area_m2": 400.0,
+                  "min_pixels": 2, "opening_width_m": 1.5}
+    assert Params().as_dict()["water_opening_width_m"] == 1.5
+    assert opening_radius_for(kw["opening_width_m"], 10.0) == opening_radius_for(kw["opening_width_m"], 30.0) == 0
