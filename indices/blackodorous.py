@@ -21,8 +21,9 @@ Methods (each one independent flag, one vote; sources in ``docs/blackodorous.md`
 * ``ndbwi`` NDBWI = (G - R) / (G + R), -0.05 <= NDBWI <= 0.115. 温爽 (Wen S.), 王桥, 李云梅, 朱利
   et al. 2018, 环境科学 39(1): 57-67, doi:10.13227/j.hjkx.201703264: of four GF-2 rules (green
   band, blue-green difference, red-green *ratio*, chromaticity) the red-green ratio rule was the
-  most accurate. That ratio rule is the NDBWI, the normalised form of G/R, with these bounds, as
-  later work applies it citing Wen et al. (姚焕玫 et al. 2019, 环境工程, PlanetScope, > 90 %). A
+  most accurate. Later work applies that ratio rule as the NDBWI, the normalised form of G/R,
+  with these bounds, citing Wen et al. (姚焕玫 et al. 2019, 环境工程, PlanetScope, > 90 %); the
+  paper's own formula could not be read offline (abstract only). A
   separate G/R flag would be the same flag (NDBWI = (G/R - 1) / (G/R + 1)), a duplicate vote:
   it is not a method here (``green_red_ratio`` stays as an index).
 * ``cie``   CIE 1931 excitation purity < ``max_purity`` (and optionally a dominant-wavelength
@@ -64,11 +65,12 @@ Thresholds: BOI and NDBWI are published and unchanged. ``max_purity``, ``dark_th
 ``shadow_nir_share`` and ``min_votes`` are **ours**, chosen by ``flows.evaluation.testbed.tune``
 on the development draw of the spectral test bed (seed ``DEVELOPMENT_SEED``: among settings
 with at most 10 % false alarms for every other class on every sensor, the highest recall of
-the worse-found black-odorous type on its worse sensor) and reported on its held-out draw
-(``docs/validation_testbed.md``). ``dark_threshold`` was searched from 0.02 up, so that the
-literature-shaped black-odorous spectrum (max rho 0.0188) stays dark; ``bright_max`` is set by
-hand between the test bed's bright type (<= 0.07) and the real turbid coast (>= 0.11). The
-test bed finds this screening weak: at that false-alarm level, about a third to a half of the
+the worse-found black-odorous type on its worse sensor; recalls within 0.01 are ties, won by
+the fewest false alarms) and reported on its held-out draw (``docs/validation_testbed.md``).
+``dark_threshold`` was searched from 0.032 up (pi x 0.01: in-situ black-odorous Rrs reaches
+about 0.01 sr^-1, Wen et al. 2018 / Shen et al. 2019, and must stay dark); ``bright_max`` is
+set by hand between the test bed's bright type (<= 0.07) and the real turbid coast (>= 0.11).
+The test bed finds this screening weak: at that false-alarm level only a minority of the
 black-odorous samples are found (held-out figures in the docs). None of these thresholds has
 been checked on field-verified black-odorous water.
 """
@@ -104,16 +106,16 @@ class BlackOdorousParams:
     """
 
     methods: tuple[str, ...] = ALL_METHODS  # the voting methods
-    min_votes: int = 3  # ours (test bed, development draw): 3 of the 4 methods
+    min_votes: int = 4  # ours (test bed, development draw): all 4 methods
     boi_threshold: float = 0.065  # Yao et al. 2019, BOI on Rrs
     ndbwi_low: float = -0.05  # Wen et al. 2018 (red-green ratio rule, as NDBWI)
     ndbwi_high: float = 0.115  # Wen et al. 2018
-    max_purity: float = 0.15  # ours (test bed); the method: Shen et al. 2019
+    max_purity: float = 0.20  # ours (test bed); the method: Shen et al. 2019
     wavelength_range: tuple[float, float] | None = None  # optional dominant-wavelength band (nm) of the cie vote
-    dark_threshold: float = 0.02  # ours (test bed; >= 0.02 keeps the literature black spectrum dark), rho
+    dark_threshold: float = 0.032  # ours (test bed; searched from pi x 0.01, in-situ black Rrs), rho
     sensor: str | None = None  # the RGB -> XYZ transform: None = the scene's ``sensor`` attribute
     shadow_guard: bool = True
-    shadow_nir_share: float = 0.10  # ours (test bed): NIR / (B+G+R) below -> shadow
+    shadow_nir_share: float = 0.08  # ours (test bed): NIR / (B+G+R) below -> shadow
     blue_guard: bool = True  # B > G -> clear water, not black-odorous (Wen et al. 2018 spectra)
     bright_max: float = 0.08  # ours, by hand: test-bed bright type <= 0.07, real turbid coast >= 0.11; rho
     bright_type: bool = True  # detect the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark
@@ -303,7 +305,7 @@ def cie_flag(
     excitation purity, ``purity < max_purity``, and, if ``wavelength_range`` is given, a
     dominant wavelength inside it (purples, which have negative wavelengths, then fail).
 
-    Default ``max_purity=0.15`` is ours, set on the spectral test bed's development draw (the
+    Default ``max_purity=0.20`` is ours, set on the spectral test bed's development draw (the
     published GF-2 threshold could not be verified). ``matrix`` None: the scene's sensor's
     RGB -> XYZ. The dominant-wavelength band is off by default: black-odorous and turbid water
     share it (test bed: both about 580-595 nm on Sentinel-2). Unit-free. False where NaN.
@@ -334,11 +336,11 @@ def darkness(scene: xr.Dataset, *, threshold: float = DARK_THRESHOLD, units: Uni
     """The darkness vote: True where ``max(B, G, R) < threshold`` in reflectance units.
 
     Black-odorous water is the darkest urban water, with a low, flat visible spectrum
-    (Wen et al. 2018: lowest reflectance, no prominent peaks; Shen et al. 2019). Default 0.02
-    rho (Rrs 0.0064 sr^-1) is **ours**: chosen on the spectral test bed's development draw
-    from 0.02 up (the literature-shaped black-odorous spectrum of ``docs/blackodorous.md``, max
-    rho 0.0188, stays dark). Eutrophic and ordinary water (test bed: max rho 0.02-0.08) is
-    mostly brighter; bright black-odorous water too (the bright type). With
+    (Wen et al. 2018: lowest reflectance, no prominent peaks; Shen et al. 2019). Default 0.032
+    rho (Rrs 0.0102 sr^-1) is **ours**: chosen on the spectral test bed's development draw
+    from pi x 0.01 up, so that in-situ black-odorous magnitudes (Rrs up to about 0.01 sr^-1)
+    stay dark. Eutrophic and ordinary water (test bed: max rho 0.02-0.08) overlaps it; the other
+    votes and guards separate them. With
     ``units="rrs"`` the scene is taken as Rrs and converted (x pi) first; getting ``units``
     wrong shifts the threshold by a factor pi. False where NaN.
     """
@@ -361,7 +363,7 @@ def nir_share(scene: xr.Dataset) -> xr.DataArray:
 
 
 def shadow_flag(scene: xr.Dataset, *, threshold: float = DEFAULT_PARAMS.shadow_nir_share) -> xr.DataArray:
-    """The shadow guard: True where ``NIR / (B + G + R) < threshold`` (default 0.10, ours: set on
+    """The shadow guard: True where ``NIR / (B + G + R) < threshold`` (default 0.08, ours: set on
     the spectral test bed's development draw). Shadowed water is lit by skylight, which carries
     little NIR (Shahtahmassebi et al. 2013); black-odorous water is raised in the NIR (姚焕玫 et
     al. 2019). Clear water with little NIR is flagged too: it is never black-odorous. False

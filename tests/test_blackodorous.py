@@ -28,14 +28,16 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
 # --------------------------------------------------------------------------- helpers
-def scene_of(spectra, *, units="rrs", chunks=None):
+def scene_of(spectra, *, units="rrs", chunks=None, sensor="sentinel-2-l2a"):
     """A (y, x) scene, one column per spectrum (B, G, R); Rrs spectra are stored as given
-    (``units="rrs"``) or converted to reflectance rho = pi Rrs (``units="reflectance"``)."""
+    (``units="rrs"``) or converted to reflectance rho = pi Rrs (``units="reflectance"``).
+    ``sensor`` (attrs) picks the RGB -> XYZ transform: Sentinel-2's unless None."""
     arr = np.asarray(spectra, dtype="float64")
     if units == "reflectance":
         arr = arr * math.pi
     bands = {name: (("y", "x"), arr[None, :, i].astype("float32")) for i, name in enumerate(("blue", "green", "red"))}
-    ds = xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0})
+    ds = xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0},
+                    attrs={"sensor": sensor} if sensor else {})
     return ds.chunk(chunks) if chunks else ds
 
 
@@ -63,13 +65,13 @@ SPECTRA = {
     "turbid_neutral": (0.0150, 0.0300, 0.0280),
 }
 # expected per-method flags (boi, ndbwi, cie, dark) and the decision, from the published
-# thresholds (BOI 0.065, NDBWI -0.05..0.115) and ours (purity 0.15 with the CIE RGB primaries,
-# max rho 0.02, 3 of 4 votes, B > G blue guard, max rho >= 0.08 bright guard): the purities and
-# brightness are in the docs table (CIE RGB: black 0.221, flat 0.084, clear blue 0.295, ...)
+# thresholds (BOI 0.065, NDBWI -0.05..0.115) and ours (purity 0.20 through Sentinel-2's
+# transform, max rho 0.032, all 4 votes, B > G blue guard, max rho >= 0.08 bright guard): the
+# purities and brightness are in the docs table (S2: black 0.194, flat 0.073, clear blue 0.280)
 EXPECTED = {
-    "black_odorous": (True, True, False, True, True),  # 3 votes: BOI, NDBWI, dark (max rho 0.0188)
+    "black_odorous": (True, True, True, True, True),  # 4 votes (purity 0.194, max rho 0.0188)
     "black_odorous_flat": (True, True, True, True, True),
-    "ordinary": (False, False, False, False, False),  # purity 0.342, max rho 0.0565
+    "ordinary": (False, False, False, False, False),  # purity 0.354, max rho 0.0565
     "clear_blue": (True, True, False, True, False),  # 3 votes, but blue-dominant: the blue guard
     "algal": (False, False, False, False, False),
     "turbid_red": (True, False, False, False, False),
@@ -97,11 +99,10 @@ def test_indices_are_nan_safe_and_flags_false_on_nan():
     assert np.isnan(bo.ndbwi(ds).values[0, :2]).all()
     assert np.isnan(bo.green_red_ratio(ds).values[0, :2]).all()
     flags = bo.black_odorous_pixels(ds, everywhere(ds))
-    for name in ("boi_flag", "ndbwi_flag", "is_suspect"):
+    for name in ("boi_flag", "ndbwi_flag", "cie_flag", "is_suspect"):
         assert flags[name].values[0].tolist() == [False, False, True], name
-    assert flags["cie_flag"].values[0].tolist() == [False, False, False]  # purity 0.221 >= 0.15
     assert flags["dark_flag"].values[0].tolist() == [False, True, True]  # zero reflectance is dark, no colour
-    assert flags["votes"].values[0].tolist() == [0, 1, 3]
+    assert flags["votes"].values[0].tolist() == [0, 1, 4]
 
 
 def test_green_red_ratio_is_ndbwi_in_other_form_so_no_ratio_vote():
@@ -234,15 +235,15 @@ def _purity_spectrum(target):
 
 
 def test_cie_purity_threshold_both_sides():
-    ds = scene_of([_purity_spectrum(0.14), _purity_spectrum(0.16)])
-    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.14, 0.16], atol=1e-4)
+    ds = scene_of([_purity_spectrum(0.19), _purity_spectrum(0.21)])
+    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.19, 0.21], atol=1e-4)
     assert bo.cie_flag(ds).values[0].tolist() == [True, False]
     wl = bo.cie_dominant_wavelength(ds).values[0]
     assert bo.cie_flag(ds, wavelength_range=(wl[0] + 1, 700)).values[0].tolist() == [False, False]
 
 
 def test_darkness_threshold_both_sides_in_each_unit():
-    rho = [(0.01, 0.0196, 0.015), (0.01, 0.0204, 0.015)]
+    rho = [(0.01, 0.0314, 0.015), (0.01, 0.0326, 0.015)]
     assert bo.darkness(scene_of(rho, units="rrs"), units="reflectance").values[0].tolist() == [True, False]
     rrs = [tuple(v / math.pi for v in s) for s in rho]
     assert bo.darkness(scene_of(rrs, units="rrs"), units="rrs").values[0].tolist() == [True, False]
@@ -261,7 +262,7 @@ def test_turbid_false_positive_one_sided_boi_flags_it_guard_does_not():
     f = bo.black_odorous_pixels(ds, everywhere(ds))
     assert bo.boi(ds).values[0, 0] < 0  # red-dominant: G < R
     assert f["boi_flag"].values[0].tolist() == [True, True, True]
-    assert f["votes"].values[0].tolist() == [1, 2, 3]
+    assert f["votes"].values[0].tolist() == [1, 2, 4]
     assert f["too_bright"].values[0].tolist() == [True, True, False]  # max rho 0.141, 0.094 >= 0.08
     assert f["is_suspect"].values[0].tolist() == [False, False, True]
 
@@ -281,18 +282,21 @@ def test_units_same_water_as_rrs_and_rho_same_decision():
 
 def test_wrong_units_change_the_brightness_thresholds():
     # black-odorous water delivered as reflectance but declared Rrs: judged pi times too
-    # bright (max rho 0.0188 -> 0.059 > 0.02): the dark vote is lost (3 -> 2 votes) and the suspect
+    # bright (max rho 0.0188 -> 0.059 > 0.032): the dark vote is lost (4 -> 3 votes), and the
+    # water is taken for the bright type instead
     rho = scene_of([SPECTRA["black_odorous"]], units="reflectance")
     assert bo.darkness(rho, units="reflectance").item() is True
     assert bo.darkness(rho, units="rrs").item() is False
+    right = bo.black_odorous_pixels(rho, everywhere(rho), units="reflectance")
+    assert right["votes"].item() == 4 and right["is_suspect_bright"].item() is False
     wrong = bo.black_odorous_pixels(rho, everywhere(rho), units="rrs")
-    assert wrong["votes"].item() == 2 and wrong["is_suspect"].item() is False
+    assert wrong["votes"].item() == 3 and wrong["is_suspect_bright"].item() is True
     # black-odorous water delivered as Rrs but declared reflectance: judged pi times too dark
     # (max 0.006 instead of 0.0188): still dark, the same decision
     rrs_bo = scene_of([SPECTRA["black_odorous"]], units="rrs")
     assert bo.black_odorous_pixels(rrs_bo, everywhere(rrs_bo), units="reflectance")["is_suspect"].item() is True
     # ordinary water delivered as Rrs but declared reflectance: judged pi times too dark
-    # (max 0.018 < 0.02 instead of 0.0565)
+    # (max 0.018 < 0.032 instead of 0.0565)
     rrs = scene_of([SPECTRA["ordinary"]], units="rrs")
     assert bo.darkness(rrs, units="rrs").item() is False
     assert bo.darkness(rrs, units="reflectance").item() is True
@@ -310,7 +314,7 @@ def test_pixels_lazy_off_water_false_time_dims_and_methods():
         f = bo.black_odorous_pixels(ds3, water)
     assert f["is_suspect"].chunks is not None and f["is_suspect"].dims == ("time", "y", "x")
     assert f["is_suspect"].values[:, 0].tolist() == [[True, False, False]] * 2  # third pixel off water
-    assert f["votes"].values[0, 0].tolist() == [3, 1, 0]
+    assert f["votes"].values[0, 0].tolist() == [4, 1, 0]
     assert f.attrs["methods"] == "boi,ndbwi,cie,dark"
     with pytest.raises(ValueError, match="unknown"):
         bo.black_odorous_pixels(ds, water, methods=("boi", "hue"))
@@ -327,7 +331,8 @@ def test_real_turbid_coast_guard(tmp_path):
     if not cog.exists():
         pytest.skip(f"real data missing: {cog}")
     arr = rioxarray.open_rasterio(cog, chunks={"x": 128, "y": 128}).astype("float32") / 10000.0
-    ds = xr.Dataset({n: arr.sel(band=i + 1, drop=True) for i, n in enumerate(("blue", "green", "red", "nir"))})
+    ds = xr.Dataset({n: arr.sel(band=i + 1, drop=True) for i, n in enumerate(("blue", "green", "red", "nir"))},
+                    attrs={"sensor": "sentinel-2-l2a"})  # S2-like: colour through Sentinel-2's transform
     water = (ds["green"] - ds["nir"]) / (ds["green"] + ds["nir"]) > 0  # NDWI > 0 (McFeeters 1996)
     f = bo.black_odorous_pixels(ds, water).compute()
     n_water = int(water.sum())
@@ -336,9 +341,9 @@ def test_real_turbid_coast_guard(tmp_path):
                                                        "is_suspect_bright", "is_suspect")}
     assert share["boi_flag"] > 0.99  # the known false positive, on real data
     assert share["ndbwi_flag"] < 0.02  # two-sided: G/R ~ 0.87 is below 0.905
-    assert share["cie_flag"] > 0.5  # real turbid water is greyish (purity ~0.13): colour alone does not exclude it
+    assert share["cie_flag"] > 0.99  # real turbid water is greyish (purity ~0.1): colour alone does not exclude it
     assert share["dark_flag"] == 0.0
-    assert float((f["votes"] >= 3).sum()) / n_water < 0.01  # BOI and CIE: 2 votes, short of 3; but the bright type's pair ...
+    assert float((f["votes"] >= 3).sum()) / n_water < 0.01  # BOI and CIE: 2 votes, short of 4; but the bright type's pair ...
     assert share["too_bright"] == 1.0  # ... max rho 0.11-0.12 >= 0.08: the bright guard ...
     assert share["is_suspect_bright"] == 0.0 and share["is_suspect"] == 0.0  # ... keeps it off the bright type
     bright = bo.brightness(ds).values[water.values]
@@ -348,7 +353,7 @@ def test_real_turbid_coast_guard(tmp_path):
 
 # --------------------------------------------------------------------------- votes, guards, params
 def test_min_votes_decides_two_of_three():
-    """Dark grey-red water rho (0.010, 0.011, 0.013): BOI -0.059 < 0.065 and purity 0.094 < 0.15 flag
+    """Dark grey-red water rho (0.010, 0.011, 0.013): BOI -0.059 < 0.065 and purity 0.057 < 0.20 flag
     it, NDBWI -0.083 < -0.05 does not: 2 of 3 methods agree, so min_votes=2 calls it a suspect
     and min_votes=3 does not (it is dark, so not of the bright type)."""
     ds = scene_of([(0.010, 0.011, 0.013)], units="rrs")  # stored as given: rho
@@ -360,11 +365,11 @@ def test_min_votes_decides_two_of_three():
     assert [bool(two[f"{m}_flag"].item()) for m in methods] == [True, False, True]
     assert two["votes"].item() == 2 and three["votes"].item() == 2
     assert two["is_suspect"].item() is True and three["is_suspect"].item() is False
-    # the same through a params object, at the body level: purity 0.221 >= 0.20 takes the CIE
+    # the same through a params object, at the body level: purity 0.194 >= 0.19 takes the CIE
     # vote from the literature black-odorous pond, BOI and NDBWI remain
     ds2, water, bodies = _grid_scene()
     for k, want in ((2, "suspect_black_odorous"), (3, "ordinary")):
-        p = bo.BlackOdorousParams(methods=methods, min_votes=k, max_purity=0.20)
+        p = bo.BlackOdorousParams(methods=methods, min_votes=k, max_purity=0.19)
         out = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(ds2, water, params=p), scene=ds2).set_index("wb_id")
         assert out.loc["wb-black", "status"] == want
         assert out.loc["wb-black", "methods_agreeing"] == "boi,ndbwi"
@@ -374,7 +379,7 @@ def test_params_are_validated_and_recorded():
     p = bo.BlackOdorousParams()
     d = p.as_dict()
     assert d["boi_threshold"] == 0.065 and d["ndbwi_low"] == -0.05 and d["ndbwi_high"] == 0.115  # published
-    assert d["methods"] == ["boi", "ndbwi", "cie", "dark"] and d["min_votes"] == 3
+    assert d["methods"] == ["boi", "ndbwi", "cie", "dark"] and d["min_votes"] == 4
     assert set(d) >= {"max_purity", "dark_threshold", "shadow_nir_share", "bright_max", "min_share", "min_pixels",
                       "reach_min_pixels", "national_min_area_m2"}
     with pytest.raises(ValueError, match="min_votes must be 1..4"):
@@ -410,7 +415,7 @@ def _with_nir(spectra, nir, *, chunks=None):
 
 def test_shadow_guard_on_the_nir_share_numpy_and_dask():
     """The same dark grey visible spectrum, once with the NIR of black-odorous water (NIR /
-    (B+G+R) = 0.25) and once as a shadow (NIR share 0.05 < 0.10): only the first is a suspect."""
+    (B+G+R) = 0.25) and once as a shadow (NIR share 0.05 < 0.08): only the first is a suspect."""
     rho = [tuple(v * math.pi for v in SPECTRA["black_odorous"])] * 2
     total = sum(rho[0])
     for chunks in (None, {"x": 1}):
@@ -418,7 +423,7 @@ def test_shadow_guard_on_the_nir_share_numpy_and_dask():
         with dask.config.set(scheduler=NoCompute()):
             f = bo.black_odorous_pixels(ds, everywhere(ds))
         np.testing.assert_allclose(bo.nir_share(ds).values[0], [0.25, 0.05], rtol=1e-5)
-        assert f["votes"].values[0].tolist() == [3, 3]
+        assert f["votes"].values[0].tolist() == [4, 4]
         assert f["shadow"].values[0].tolist() == [False, True]
         assert f["is_suspect"].values[0].tolist() == [True, False]
         assert f.attrs["shadow_guard_applied"] == 1
@@ -431,8 +436,9 @@ def test_shadow_guard_on_the_nir_share_numpy_and_dask():
 def test_blue_guard_clear_water():
     ds = scene_of([SPECTRA["clear_blue"]], units="reflectance")
     f = bo.black_odorous_pixels(ds, everywhere(ds))
-    assert f["votes"].item() == 3 and f["blue_dominant"].item() is True and f["is_suspect"].item() is False
-    assert bo.black_odorous_pixels(ds, everywhere(ds), blue_guard=False)["is_suspect"].item() is True
+    assert f["votes"].item() == 3 and f["blue_dominant"].item() is True
+    assert bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3)["is_suspect"].item() is False
+    assert bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3, blue_guard=False)["is_suspect"].item() is True
 
 
 def test_bright_type_and_its_limit():
@@ -440,10 +446,10 @@ def test_bright_type_and_its_limit():
     bed) is a bright-type suspect; the same colour 2x brighter (max rho 0.120, like the real
     turbid coast) is guarded as too bright. With 3 votes required only the bright-type rule
     (BOI and CIE, not dark) keeps it."""
-    grey = (0.047, 0.052, 0.060)  # NDBWI -0.071: below -0.05; purity 0.092; not dark (>= 0.02)
+    grey = (0.047, 0.052, 0.060)  # NDBWI -0.071: below -0.05; purity 0.058; not dark (>= 0.032)
     ds = scene_of([grey, tuple(2 * v for v in grey)], units="rrs")  # stored as given: rho
     f = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3)
-    assert bo.boi(ds).values[0, 0] < 0 and bo.cie_purity(ds).values[0, 0] < 0.15
+    assert bo.boi(ds).values[0, 0] < 0 and bo.cie_purity(ds).values[0, 0] < 0.20
     assert f["dark_flag"].values[0].tolist() == [False, False]
     assert f["votes"].values[0].tolist() == [2, 2]  # BOI, CIE: short of 3
     assert f["is_suspect_bright"].values[0].tolist() == [True, False]
@@ -459,7 +465,7 @@ def test_sensor_transform_chooses_the_colour():
     ``max_purity=0.20`` only the Sentinel-2 scene gets the CIE vote."""
     from indices.colour import SENSOR_RGB_TO_XYZ
 
-    ds = scene_of([SPECTRA["black_odorous"]], units="reflectance")
+    ds = scene_of([SPECTRA["black_odorous"]], units="reflectance", sensor=None)
     s2 = ds.assign_attrs(sensor="sentinel-2-l2a")
     m = SENSOR_RGB_TO_XYZ["sentinel-2a-msi"]
     b, g, r = SPECTRA["black_odorous"]
@@ -501,7 +507,7 @@ def _grid_scene(n=20):
     x = X0 + (np.arange(n) + 0.5) * RES
     y = Y0 - (np.arange(n) + 0.5) * RES
     ds = xr.Dataset({k: (("y", "x"), v) for k, v in bands.items()}, coords={"y": y, "x": x})
-    ds = ds.rio.write_crs("EPSG:32650").chunk({"y": 8, "x": 8})
+    ds = ds.rio.write_crs("EPSG:32650").assign_attrs(sensor="sentinel-2-l2a").chunk({"y": 8, "x": 8})
     bodies = gpd.GeoDataFrame(rows, crs="EPSG:32650")
     return ds, xr.DataArray(water, dims=("y", "x"), coords={"y": y, "x": x}), bodies
 
@@ -516,21 +522,22 @@ def test_classify_water_bodies_statuses_lists_and_agreement():
     assert out["list"].to_dict() == {"wb-black": "national", "wb-ordinary": "provincial", "wb-tiny": "provincial",
                                      "wb-cloud": "provincial", "wb-turbid": "national"}
     assert set(out["verification"]) == {"unverified"}
-    assert out["methods_agreeing"].to_dict() == {"wb-black": "boi,ndbwi,dark", "wb-ordinary": "",
-                                                 "wb-tiny": "boi,ndbwi,dark", "wb-cloud": "", "wb-turbid": "boi"}
-    assert out["votes"].to_dict() == {"wb-black": 3, "wb-ordinary": 0, "wb-tiny": 3, "wb-cloud": 0, "wb-turbid": 1}
+    assert out["methods_agreeing"].to_dict() == {"wb-black": "boi,ndbwi,cie,dark", "wb-ordinary": "",
+                                                 "wb-tiny": "boi,ndbwi,cie,dark", "wb-cloud": "", "wb-turbid": "boi"}
+    assert out["votes"].to_dict() == {"wb-black": 4, "wb-ordinary": 0, "wb-tiny": 4, "wb-cloud": 0, "wb-turbid": 1}
     assert out["black_odorous_type"].to_dict() == {"wb-black": "dark", "wb-ordinary": "", "wb-tiny": "",
                                                    "wb-cloud": "", "wb-turbid": ""}
-    # (3 of 4 methods) x share suspect, x 0.5 when not resolvable
-    assert out["confidence"].to_dict() == {"wb-black": 0.75, "wb-ordinary": 0.0, "wb-tiny": 0.375,
+    # (4 of 4 methods) x share suspect, x 0.5 when not resolvable
+    assert out["confidence"].to_dict() == {"wb-black": 1.0, "wb-ordinary": 0.0, "wb-tiny": 0.5,
                                            "wb-cloud": 0.0, "wb-turbid": 0.0}
     black = out.loc["wb-black"]
     assert black["n_valid"] == 25 and out.loc["wb-cloud", "n_valid"] == 0
     b, g, r = SPECTRA["black_odorous"]
     assert black["boi_mean"] == pytest.approx((g - r) / (b + g + r), abs=1e-5)
     assert black["ndbwi_mean"] == pytest.approx((g - r) / (g + r), abs=1e-5)
-    assert black["purity_mean"] == pytest.approx(0.221, abs=0.006)
-    assert black["dominant_wavelength_mean"] == pytest.approx(569.0, abs=1.0)
+    # through Sentinel-2's transform (CIE RGB primaries: 0.221, 568.7 nm; docs/blackodorous.md)
+    assert black["purity_mean"] == pytest.approx(0.194, abs=0.003)
+    assert black["dominant_wavelength_mean"] == pytest.approx(587.2, abs=1.0)
     assert black["brightness_mean"] == pytest.approx(g * math.pi, rel=1e-5)
     assert black["green_mean"] == pytest.approx(g * math.pi, rel=1e-5)
     assert out.loc["wb-turbid", "share_boi"] == 1.0 and out.loc["wb-turbid", "share_suspect"] == 0.0
@@ -591,9 +598,9 @@ def test_classify_the_bodies_indices_waterbodies_finds():
     by_size = {int(n): (st, int(v), agree) for n, st, v, agree in
                zip(out["n_pixels"], out["status"], out["n_valid"], out["methods_agreeing"])}
     assert by_size == {
-        25: ("suspect_black_odorous", 25, "boi,ndbwi,dark"),
+        25: ("suspect_black_odorous", 25, "boi,ndbwi,cie,dark"),
         16: ("ordinary", 16, ""),
-        2: ("too_small", 2, "boi,ndbwi,dark"),
+        2: ("too_small", 2, "boi,ndbwi,cie,dark"),
         9: ("no_valid_observation", 0, ""),
         24: ("ordinary", 24, "boi"),
     }

@@ -77,6 +77,4 @@ def rgb_to_xyz_matrix(sensor: str, *, step: float = 2.5) -> np.ndarray:
     r = r / (r.sum(axis=0) * step)  # unit area: a band value is the band's mean reflectance
     m, *_ = np.linalg.lstsq(r, c, rcond=None)  # c ~ r @ m
     m = m.T  # rows X, Y, Z
-    white = c.sum(axis=0) * step  # XYZ of a flat unit spectrum (equal for E)
-    m = m * (white / m.sum(axis=1))[:, None]
-    return m / m[1].sum()
+    return m / m.sum(axis=1)[:, None]  # flat unit spectrum -> X = Y = Z = 1: white E, Y = 1
