@@ -6,11 +6,14 @@ source); ``Params`` only collects them so that a run's manifest records exactly 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "3"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "4"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
+# 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class Params:
     # opening would delete every channel narrower than 3 pixels (rural black-odorous water is
     # mostly 10-20 m ditches; at 30 m every river under 90 m)
     water_opening_width_m: float = 1.5
-    boi_threshold: float = 0.065  # Yao et al. 2019: BOI < 0.065 on Rrs is black-odorous
+    #: every black-odorous threshold (methods, votes, guards, body and reach rules; sources in
+    #: ``indices.BlackOdorousParams``), passed to the classifier and recorded in each manifest
+    black_odorous: BlackOdorousParams = field(default_factory=BlackOdorousParams)
     ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
     change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
@@ -42,4 +47,6 @@ class Params:
                 "min_pixels": self.water_min_pixels, "opening_width_m": self.water_opening_width_m}
 
     def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "algorithm_version": ALGORITHM_VERSION}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["black_odorous"] = self.black_odorous.as_dict()
+        return {**d, "algorithm_version": ALGORITHM_VERSION}

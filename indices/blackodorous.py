@@ -1,80 +1,180 @@
-"""Black-odorous water (黑臭水体) from the visible bands: per-pixel indices and flags, the
-turbid-water guard, and a per-water-body screening classification.
+"""Black-odorous water (黑臭水体) from the visible bands (and NIR where the scene has it):
+per-pixel indices and method flags, votes, guards, and a per-water-body screening verdict.
 
-Every function works on any ``xarray.Dataset`` with ``blue``, ``green``, ``red`` bands, dims
-``(time, y, x)`` or ``(y, x)``, NaN = masked; per-pixel functions stay lazy under Dask.
+Every function works on any ``xarray.Dataset`` with ``blue``, ``green``, ``red`` bands (``nir``
+optional), any dims (``(time, y, x)``, ``(y, x)``, ...), NaN = masked; per-pixel functions stay
+lazy under Dask. Every threshold is a field of the frozen ``BlackOdorousParams`` (``as_dict``
+for manifests); ``black_odorous_pixels`` and ``classify_water_bodies`` take ``params=``.
 
 Units. Scene bands are surface reflectance rho (the Scene contract); over water this
-approximates the water-leaving ("remote-sensing") reflectance, and the literature's
-thresholds are stated on remote-sensing reflectance Rrs = rho / pi (sr^-1). **Ratio indices
-(BOI, NDBWI, G/R, CIE chromaticity) are unit-free**: the same on rho and on Rrs, so their
-published thresholds apply directly. Only the absolute brightness guard depends on units:
-functions that use it take ``units="reflectance" | "rrs"`` and keep their thresholds in
-reflectance units (an Rrs scene is multiplied by pi before comparing).
+approximates the water-leaving reflectance, and the literature states thresholds on
+remote-sensing reflectance Rrs = rho / pi (sr^-1). **Ratio indices (BOI, NDBWI, G/R, CIE
+chromaticity, the NIR share) are unit-free**; only the absolute brightness thresholds depend
+on units: functions that use them take ``units="reflectance" | "rrs"`` and keep their
+thresholds in reflectance units (an Rrs scene is multiplied by pi before comparing).
 
-Methods (sources; see ``docs/blackodorous.md`` for the table and the test spectra):
+Methods (each one independent flag, one vote; sources in ``docs/blackodorous.md``):
 
-* ``boi``   BOI = (G - R) / (B + G + R); black-odorous where BOI < 0.065 on Rrs.
-  姚月 (Yao Y.), 申茜, 朱利, 高红杰, 曹红业, 韩惠, 孙建国, 李俊生 2019, 高分二号的沈阳市黑臭水体
-  遥感识别 (Remote sensing identification of urban black-odorous water in Shenyang from GF-2),
-  遥感学报 (J. Remote Sens.) 23(2), doi:10.11834/jrs.20197482. Their abstract: BOI from Rrs
-  < 0.065 is black-odorous; on Rayleigh-corrected reflectance only (no aerosol correction) the
-  threshold is 0.05, and the method suits clear images (AOT(550) <= 0.5). Our scenes are
-  fully atmospherically corrected, so the Rrs threshold 0.065 applies.
-* ``ndbwi`` NDBWI = (G - R) / (G + R); black-odorous where -0.05 <= NDBWI <= 0.115.
-  The green/red family of 温爽 (Wen S.), 王桥, 李云梅, 朱利 et al. 2018, 基于高分影像的城市黑臭水体
-  遥感识别: 以南京为例, 环境科学 39(1): 57-67, doi:10.13227/j.hjkx.201703264. Their abstract
-  lists four GF-2 rules (green single band, blue-green difference, green/red ratio,
-  chromaticity) and finds the green/red ratio most accurate. The normalised form and the
-  bounds -0.05 / 0.115 are as later work cites them (e.g. 姚焕玫 et al. 2019, 环境工程,
-  PlanetScope over Qinzhou, best accuracy > 90 %); we could not check them against the paper
-  text offline.
-* ``ratio`` G / R, the same green/red information as NDBWI: NDBWI = (G/R - 1) / (G/R + 1) is
-  monotone in G/R, so the NDBWI bounds are *exactly* 0.905 <= G/R <= 1.260. Those are the
-  defaults ("to be calibrated": the paper's own ratio bounds were not verifiable here). Because
-  it carries no information beyond NDBWI it is **not** a default method (it would be a
-  duplicate vote); request it explicitly. (Yao et al. 2019 found BOI more accurate than a
-  red/green ratio index on their Shenyang data.)
-* ``cie``   CIE 1931 excitation purity (and optionally dominant wavelength) of the water colour:
-  black-odorous water is dark grey, i.e. close to the white point. Shen Q., Yao Y., Li J.,
-  Zhang F., Wang S., Wu Y., Ye H., Zhang B. 2019, A CIE color purity algorithm to detect black
-  and odorous water in urban rivers using high-resolution multispectral remote sensing images,
-  IEEE TGRS 57(9): 6577-6590, doi:10.1109/TGRS.2019.2907283. Their threshold is sensor-specific
-  (GF-2, in-situ calibrated) and could not be verified offline; our default purity < 0.25 with
-  the CIE RGB->XYZ transform is **ours**, set between literature-shaped black-odorous spectra
-  (purity 0.08-0.22) and ordinary, clear-blue, algal and turbid spectra (0.26-0.49). Real
-  turbid coastal water (the S2-like Wadden Sea test image) is greyish too (median purity
-  0.13): colour alone does not exclude turbid water; the darkness guard does. Calibrate per
-  sensor.
+* ``boi``   BOI = (G - R) / (B + G + R) < 0.065 (on Rrs). 姚月 (Yao Y.), 申茜, 朱利 et al. 2019,
+  高分二号的沈阳市黑臭水体遥感识别, 遥感学报 23(2), doi:10.11834/jrs.20197482 (0.065 on Rrs; 0.05 on
+  Rayleigh-only-corrected reflectance; clear images, AOT(550) <= 0.5). Published threshold.
+* ``ndbwi`` NDBWI = (G - R) / (G + R), -0.05 <= NDBWI <= 0.115. 温爽 (Wen S.), 王桥, 李云梅, 朱利
+  et al. 2018, 环境科学 39(1): 57-67, doi:10.13227/j.hjkx.201703264: of four GF-2 rules (green
+  band, blue-green difference, red-green *ratio*, chromaticity) the red-green ratio rule was the
+  most accurate. Later work applies that ratio rule as the NDBWI, the normalised form of G/R,
+  with these bounds, citing Wen et al. (姚焕玫 et al. 2019, 环境工程, PlanetScope, > 90 %); the
+  paper's own formula could not be read offline (abstract only). A
+  separate G/R flag would be the same flag (NDBWI = (G/R - 1) / (G/R + 1)), a duplicate vote:
+  it is not a method here (``green_red_ratio`` stays as an index).
+* ``cie``   CIE 1931 excitation purity < ``max_purity`` (and optionally a dominant-wavelength
+  band): black-odorous water is greyish. Shen Q., Yao Y., Li J. et al. 2019, A CIE color purity
+  algorithm to detect black and odorous water in urban rivers using high-resolution
+  multispectral remote sensing images, IEEE TGRS 57(9): 6577-6590, doi:10.1109/TGRS.2019.2907283.
+  Chromaticity goes through the **sensor's own RGB -> XYZ transform** (``indices.colour.
+  SENSOR_RGB_TO_XYZ``, derived from its spectral responses), chosen from the scene's ``sensor``
+  attribute (or ``params.sensor``); the CIE RGB primaries only for sensors without one.
+* ``dark``  max(B, G, R) < ``dark_threshold`` (rho): the darkest urban water, with a low, flat
+  visible spectrum (Wen et al. 2018; Shen et al. 2019).
 
-The turbid-water guard: see ``black_odorous_pixels``.
+Votes and guards (``black_odorous_pixels``): a water pixel is a suspect when at least
+``min_votes`` methods flag it, or when it is of the bright type (below), and no guard applies:
+
+* shadow guard: building and tree shadows on water, the main false alarm of the GF-2 studies.
+  Shadowed water is lit by skylight only, which carries little near infrared (Rayleigh
+  scattering ~ lambda^-4; shadows are darkest in the NIR: Shahtahmassebi A., Yang N., Wang K.,
+  Moore N., Shen Z. 2013, Review of shadow detection and de-shadowing methods in remote sensing,
+  Chinese Geographical Science 23(4): 403-420), while black-odorous water itself is raised in the
+  NIR (its reflectance rises from red to NIR: 姚焕玫, 卢燕南, 龚祝清 2019, 基于PlanetScope影像的广西
+  钦州市黑臭水体识别方法研究, 环境工程 37(10)). So ``NIR / (B + G + R) < shadow_nir_share`` is
+  taken as shadow (or water too clear to judge) and never a suspect. Needs a ``nir`` band;
+  without one the guard cannot apply (recorded in the output's attrs);
+* blue guard: blue-dominant water (B > G) is clear water, not black-odorous (black-odorous Rrs
+  is flat or rises from blue to green: Wen et al. 2018);
+* bright guard: max(B, G, R) >= ``bright_max`` is turbid, sediment-laden water (and mixed land
+  pixels), never black-odorous of either type.
+
+The bright, high-suspended-matter type (Shen et al. 2019). It is bright, so the darkness vote
+can never find it. In the spectral test bed (``flows.evaluation.testbed``) it is BOI-negative
+and greyish, so a pixel that is not dark but below ``bright_max`` with BOI and CIE purity both
+flagging is a suspect of type ``bright`` (``bright_type=True``). Its limits, measured there:
+real greyish turbid water (the Wadden coast image: purity ~0.1) would pass the colour and BOI
+flags, so only ``bright_max`` separates the two; bright black-odorous water brighter than
+``bright_max`` stays a blind spot.
+
+Thresholds: BOI and NDBWI are published and unchanged. ``max_purity``, ``dark_threshold``,
+``shadow_nir_share`` and ``min_votes`` are **ours**, chosen by ``flows.evaluation.testbed.tune``
+on the development draw of the spectral test bed (seed ``DEVELOPMENT_SEED``: among settings
+with at most 10 % false alarms for every other class on every sensor, the highest recall of
+the worse-found black-odorous type on its worse sensor; recalls within 0.01 are ties, won by
+the fewest false alarms) and reported on its held-out draw (``docs/validation_testbed.md``).
+``dark_threshold`` was searched from 0.032 up (pi x 0.01: in-situ black-odorous Rrs reaches
+about 0.01 sr^-1, Wen et al. 2018 / Shen et al. 2019, and must stay dark); ``bright_max`` is
+set by hand between the test bed's bright type (<= 0.07) and the real turbid coast (>= 0.11).
+The test bed finds this screening weak: at that false-alarm level only a minority of the
+black-odorous samples are found (held-out figures in the docs). None of these thresholds has
+been checked on field-verified black-odorous water.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Literal, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from .colour import CIE_RGB_TO_XYZ, _dominant_and_purity, _missing, chromaticity, colour_purity, dominant_wavelength
+from .colour import _dominant_and_purity, _missing, chromaticity, colour_purity, dominant_wavelength, \
+    rgb_to_xyz_matrix_for
 from .units import require_reflectance
 
 Units = Literal["reflectance", "rrs"]
 
-#: published / documented defaults (each cited in the module docstring and the functions)
-BOI_THRESHOLD = 0.065  # Yao et al. 2019
-NDBWI_LOW, NDBWI_HIGH = -0.05, 0.115  # Wen et al. 2018 (as cited)
-RATIO_LOW = (1 + NDBWI_LOW) / (1 - NDBWI_LOW)  # 0.9048: NDBWI = -0.05 as G/R
-RATIO_HIGH = (1 + NDBWI_HIGH) / (1 - NDBWI_HIGH)  # 1.2599: NDBWI = 0.115 as G/R
-MAX_PURITY = 0.25  # ours, see the module docstring (Shen et al. 2019 method)
-DARK_THRESHOLD = 0.05  # ours: max visible rho (Rrs 0.0159 sr^-1), see ``darkness``
+ALL_METHODS: tuple[str, ...] = ("boi", "ndbwi", "cie", "dark")
+STATUSES = ("ordinary", "suspect_black_odorous", "too_small", "no_valid_observation")
+TYPES = ("dark", "bright")
 NATIONAL_MIN_AREA_M2 = 2000.0  # 农村黑臭水体治理工作指南 (2023 revision): national list >= 2000 m2
 
-ALL_METHODS: tuple[str, ...] = ("boi", "ndbwi", "ratio", "cie")
-DEFAULT_METHODS: tuple[str, ...] = ("boi", "ndbwi", "cie")
-STATUSES = ("ordinary", "suspect_black_odorous", "too_small", "no_valid_observation")
 
+@dataclass(frozen=True)
+class BlackOdorousParams:
+    """Every threshold of the black-odorous screening, with its default and source.
+
+    Pixel rule (``black_odorous_pixels``): suspect = water & not guarded & (votes >= min_votes
+    | bright type). Body rule (``classify_water_bodies``): ``suspect_black_odorous`` when the
+    suspect pixels are >= ``min_share`` of the body's valid pixels and >= ``min_votes``
+    methods each flag >= ``min_share`` of them (or the bright type does).
+    """
+
+    methods: tuple[str, ...] = ALL_METHODS  # the voting methods
+    min_votes: int = 4  # ours (test bed, development draw): all 4 methods
+    boi_threshold: float = 0.065  # Yao et al. 2019, BOI on Rrs
+    ndbwi_low: float = -0.05  # Wen et al. 2018 (red-green ratio rule, as NDBWI)
+    ndbwi_high: float = 0.115  # Wen et al. 2018
+    max_purity: float = 0.20  # ours (test bed); the method: Shen et al. 2019
+    wavelength_range: tuple[float, float] | None = None  # optional dominant-wavelength band (nm) of the cie vote
+    dark_threshold: float = 0.032  # ours (test bed; searched from pi x 0.01, in-situ black Rrs), rho
+    sensor: str | None = None  # the RGB -> XYZ transform: None = the scene's ``sensor`` attribute
+    shadow_guard: bool = True
+    shadow_nir_share: float = 0.08  # ours (test bed): NIR / (B+G+R) below -> shadow
+    blue_guard: bool = True  # B > G -> clear water, not black-odorous (Wen et al. 2018 spectra)
+    bright_max: float = 0.08  # ours, by hand: test-bed bright type <= 0.07, real turbid coast >= 0.11; rho
+    bright_type: bool = True  # detect the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark
+    min_share: float = 0.5  # majority of a body's valid pixels
+    min_pixels: int = 9  # 3 x 3 block (indices.waterbodies resolvable)
+    small_body_weight: float = 0.5  # confidence factor of unresolvable bodies
+    national_min_area_m2: float = NATIONAL_MIN_AREA_M2
+    reach_min_pixels: int = 9  # indices.suspect_reaches: smallest suspect reach split off as a body
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.methods if m not in ALL_METHODS]
+        if bad:
+            raise ValueError(f"unknown black-odorous method(s) {bad}; choose from {ALL_METHODS}"
+                             + ("; 'ratio' is the NDBWI flag in other form (Wen et al. 2018) and was removed"
+                                if "ratio" in bad else ""))
+        if not self.methods:
+            raise ValueError("BlackOdorousParams needs at least one method")
+        if not 1 <= self.min_votes <= len(self.methods):
+            raise ValueError(f"min_votes must be 1..{len(self.methods)} (the number of methods), got {self.min_votes}")
+        if self.ndbwi_low > self.ndbwi_high:
+            raise ValueError(f"ndbwi_low {self.ndbwi_low} > ndbwi_high {self.ndbwi_high}")
+
+    def replace(self, **changes: Any) -> "BlackOdorousParams":
+        unknown = [k for k in changes if k not in {f.name for f in dataclasses.fields(self)}]
+        if unknown:
+            raise TypeError(f"unknown black-odorous parameter(s) {unknown}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every threshold, JSON-ready (tuples as lists), for manifests and suspect properties."""
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+DEFAULT_PARAMS = BlackOdorousParams()
+#: the defaults as module constants (used by validation and tests)
+BOI_THRESHOLD = DEFAULT_PARAMS.boi_threshold
+NDBWI_LOW, NDBWI_HIGH = DEFAULT_PARAMS.ndbwi_low, DEFAULT_PARAMS.ndbwi_high
+MAX_PURITY = DEFAULT_PARAMS.max_purity
+DARK_THRESHOLD = DEFAULT_PARAMS.dark_threshold
+DEFAULT_METHODS: tuple[str, ...] = DEFAULT_PARAMS.methods
+
+
+def _params(params: BlackOdorousParams | None, overrides: dict[str, Any]) -> BlackOdorousParams:
+    p = params or DEFAULT_PARAMS
+    if overrides:
+        if "methods" in overrides and overrides["methods"] is not None:
+            overrides["methods"] = tuple(overrides["methods"])
+            if "min_votes" not in overrides:
+                overrides["min_votes"] = min(p.min_votes, len(overrides["methods"]))
+        p = p.replace(**overrides)
+    return p
+
+
+def scene_matrix(scene: xr.Dataset, params: BlackOdorousParams | None = None) -> np.ndarray:
+    """The RGB -> XYZ matrix for ``scene``: ``params.sensor`` or the scene's ``sensor`` attribute."""
+    sensor = (params.sensor if params is not None and params.sensor else None) or scene.attrs.get("sensor")
+    return rgb_to_xyz_matrix_for(sensor)
 
 # --------------------------------------------------------------------------- bands and units
 def _bands(scene: xr.Dataset, index: str = "black-odorous water indices") -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
@@ -172,7 +272,8 @@ def ndbwi_flag(scene: xr.Dataset, *, low: float = NDBWI_LOW, high: float = NDBWI
 
 
 def green_red_ratio(scene: xr.Dataset) -> xr.DataArray:
-    """Green / red band ratio G / R (the band-ratio family of Wen et al. 2018). Unit-free.
+    """Green / red band ratio G / R (Wen et al. 2018's red-green ratio). Unit-free. Its rule is
+    the NDBWI's (``ndbwi_flag``): no separate flag, which would be a duplicate vote.
 
     NaN where R <= 0 or a band is NaN.
     """
@@ -180,29 +281,17 @@ def green_red_ratio(scene: xr.Dataset) -> xr.DataArray:
     return _ratio(g, r).rename("green_red_ratio")
 
 
-def green_red_ratio_flag(scene: xr.Dataset, *, low: float = RATIO_LOW, high: float = RATIO_HIGH) -> xr.DataArray:
-    """Black-odorous by G / R: ``low <= G/R <= high``.
-
-    Defaults 0.905 and 1.260 are the NDBWI bounds (-0.05, 0.115) re-expressed exactly
-    (G/R = (1 + NDBWI) / (1 - NDBWI)); to be calibrated: the published ratio bounds of Wen et al.
-    2018 could not be verified offline. With these defaults the flag equals ``ndbwi_flag``.
-    """
-    v = green_red_ratio(scene)
-    out = (v >= low) & (v <= high)
-    out.attrs.update(formula="low <= G/R <= high", low=low, high=high,
-                     source="Wen et al. 2018 band ratio; defaults = NDBWI bounds, to be calibrated")
-    return out.rename("ratio_flag")
-
-
-def cie_purity(scene: xr.Dataset, *, matrix: np.ndarray = CIE_RGB_TO_XYZ) -> xr.DataArray:
-    """CIE 1931 excitation purity of each pixel's colour (``indices.colour``). Unit-free."""
-    x, y = chromaticity(scene, matrix=matrix)
+def cie_purity(scene: xr.Dataset, *, matrix: np.ndarray | None = None) -> xr.DataArray:
+    """CIE 1931 excitation purity of each pixel's colour (``indices.colour``). Unit-free.
+    ``matrix`` None: the scene's sensor's RGB -> XYZ (``scene_matrix``)."""
+    x, y = chromaticity(scene, matrix=scene_matrix(scene) if matrix is None else matrix)
     return colour_purity(x, y).rename("purity")
 
 
-def cie_dominant_wavelength(scene: xr.Dataset, *, matrix: np.ndarray = CIE_RGB_TO_XYZ) -> xr.DataArray:
-    """CIE 1931 dominant wavelength (nm; negative = complementary, a purple). Unit-free."""
-    x, y = chromaticity(scene, matrix=matrix)
+def cie_dominant_wavelength(scene: xr.Dataset, *, matrix: np.ndarray | None = None) -> xr.DataArray:
+    """CIE 1931 dominant wavelength (nm; negative = complementary, a purple). Unit-free.
+    ``matrix`` None: the scene's sensor's RGB -> XYZ."""
+    x, y = chromaticity(scene, matrix=scene_matrix(scene) if matrix is None else matrix)
     return dominant_wavelength(x, y).rename("dominant_wavelength")
 
 
@@ -211,18 +300,18 @@ def cie_flag(
     *,
     max_purity: float = MAX_PURITY,
     wavelength_range: tuple[float, float] | None = None,
-    matrix: np.ndarray = CIE_RGB_TO_XYZ,
+    matrix: np.ndarray | None = None,
 ) -> xr.DataArray:
     """Black-odorous by colour (the CIE colour-purity method of Shen et al. 2019): low
     excitation purity, ``purity < max_purity``, and, if ``wavelength_range`` is given, a
     dominant wavelength inside it (purples, which have negative wavelengths, then fail).
 
-    Default ``max_purity=0.25`` is ours (see the module docstring: the published GF-2
-    threshold could not be verified; calibrate per sensor). The dominant-wavelength band is
-    off by default: in our test spectra black-odorous (567-570 nm) and turbid (568-574 nm)
-    water share it. Unit-free. False where NaN.
+    Default ``max_purity=0.20`` is ours, set on the spectral test bed's development draw (the
+    published GF-2 threshold could not be verified). ``matrix`` None: the scene's sensor's
+    RGB -> XYZ. The dominant-wavelength band is off by default: black-odorous and turbid water
+    share it (test bed: both about 580-595 nm on Sentinel-2). Unit-free. False where NaN.
     """
-    x, y = chromaticity(scene, matrix=matrix)
+    x, y = chromaticity(scene, matrix=scene_matrix(scene) if matrix is None else matrix)
     out = colour_purity(x, y) < max_purity
     if wavelength_range is not None:
         lo, hi = wavelength_range
@@ -233,7 +322,7 @@ def cie_flag(
     return out.rename("cie_flag")
 
 
-# --------------------------------------------------------------------------- brightness guard
+# --------------------------------------------------------------------------- brightness, NIR
 def brightness(scene: xr.Dataset, *, units: Units = "reflectance") -> xr.DataArray:
     """max(B, G, R) expressed as surface reflectance rho (an Rrs scene is multiplied by pi).
 
@@ -245,21 +334,46 @@ def brightness(scene: xr.Dataset, *, units: Units = "reflectance") -> xr.DataArr
 
 
 def darkness(scene: xr.Dataset, *, threshold: float = DARK_THRESHOLD, units: Units = "reflectance") -> xr.DataArray:
-    """The brightness guard: True where ``max(B, G, R) < threshold`` in reflectance units.
+    """The darkness vote: True where ``max(B, G, R) < threshold`` in reflectance units.
 
     Black-odorous water is the darkest urban water, with a low, flat visible spectrum
-    (Wen et al. 2018: lowest reflectance, no prominent peaks; Shen et al. 2019); sediment-laden
-    turbid water is bright. Default 0.05 rho (= Rrs 0.0159 sr^-1) is **ours**: above the
-    in-situ black-odorous magnitudes reported in those studies (Rrs below about 0.01-0.012
-    sr^-1 across the visible) and below turbid, red-dominant water (Rrs >= 0.02 sr^-1 in
-    green/red). With ``units="rrs"`` the scene is taken as Rrs and converted (x pi) first;
-    getting ``units`` wrong shifts the guard by a factor pi. False where NaN.
+    (Wen et al. 2018: lowest reflectance, no prominent peaks; Shen et al. 2019). Default 0.032
+    rho (Rrs 0.0102 sr^-1) is **ours**: chosen on the spectral test bed's development draw
+    from pi x 0.01 up, so that in-situ black-odorous magnitudes (Rrs up to about 0.01 sr^-1)
+    stay dark. Eutrophic and ordinary water (test bed: max rho 0.02-0.08) overlaps it; the other
+    votes and guards separate them. With
+    ``units="rrs"`` the scene is taken as Rrs and converted (x pi) first; getting ``units``
+    wrong shifts the threshold by a factor pi. False where NaN.
     """
     require_reflectance(scene, product="the black-odorous darkness guard (max(B,G,R) < threshold)")
     out = brightness(scene, units=units) < threshold
     out.attrs.update(formula="max(B,G,R) as rho < threshold", threshold=threshold, units="reflectance",
-                     source="guard; threshold ours from Wen et al. 2018 / Shen et al. 2019 magnitudes")
+                     source="vote; threshold ours (spectral test bed, development draw)")
     return out.rename("dark")
+
+
+
+
+def nir_share(scene: xr.Dataset) -> xr.DataArray:
+    """NIR / (B + G + R) (unit-free); NaN where B + G + R <= 0 or a band is NaN."""
+    b, g, r = _bands(scene, "NIR share")
+    if "nir" not in scene.data_vars:
+        raise _missing("NIR share", ["nir"], scene)
+    s = b + g + r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _masked(s > 0, scene["nir"] / s).rename("nir_share")
+
+
+def shadow_flag(scene: xr.Dataset, *, threshold: float = DEFAULT_PARAMS.shadow_nir_share) -> xr.DataArray:
+    """The shadow guard: True where ``NIR / (B + G + R) < threshold`` (default 0.08, ours: set on
+    the spectral test bed's development draw). Shadowed water is lit by skylight, which carries
+    little NIR (Shahtahmassebi et al. 2013); black-odorous water is raised in the NIR (姚焕玫 et
+    al. 2019). Clear water with little NIR is flagged too: it is never black-odorous. False
+    where NaN."""
+    out = nir_share(scene) < threshold
+    out.attrs.update(formula="NIR/(B+G+R) < threshold", threshold=threshold,
+                     source="guard; Shahtahmassebi et al. 2013 (shadows dark in NIR), threshold ours")
+    return out.rename("shadow")
 
 
 # --------------------------------------------------------------------------- per pixel
@@ -286,72 +400,80 @@ def _as_mask(water_mask: Any, like: xr.DataArray) -> xr.DataArray:
     return wm
 
 
+
+
 def black_odorous_pixels(
     scene: xr.Dataset,
     water_mask: Any,
     *,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    params: BlackOdorousParams | None = None,
     units: Units = "reflectance",
-    boi_threshold: float = BOI_THRESHOLD,
-    ndbwi_low: float = NDBWI_LOW,
-    ndbwi_high: float = NDBWI_HIGH,
-    ratio_low: float = RATIO_LOW,
-    ratio_high: float = RATIO_HIGH,
-    max_purity: float = MAX_PURITY,
-    wavelength_range: tuple[float, float] | None = None,
-    dark_threshold: float = DARK_THRESHOLD,
-    matrix: np.ndarray = CIE_RGB_TO_XYZ,
+    **overrides: Any,
 ) -> xr.Dataset:
-    """Per-pixel black-odorous flags on water (lazy): a boolean ``<method>_flag`` per method,
-    ``dark`` (the brightness guard), ``votes`` (uint8, how many methods flag the pixel) and
-    ``is_suspect``. Every variable is False off water and where a band is NaN.
+    """Per-pixel black-odorous flags on water (lazy). ``params`` (default ``BlackOdorousParams()``)
+    holds every threshold; keyword ``overrides`` (e.g. ``boi_threshold=0.05``, ``methods=...``)
+    replace single fields. ``units`` only affects the brightness thresholds (see ``darkness``).
 
-    The guard. A one-sided index such as BOI < 0.065 also flags red-dominant turbid water
-    (G < R gives BOI < 0), and near-neutral turbid water (G/R ~ 1.07) even passes the
-    two-sided NDBWI. What sets black-odorous water apart is that it is *dark* and *grey*
-    (low colour purity), while turbid water is bright (and, in literature spectra, a more
-    saturated yellow; real turbid coastal water can be greyish, so darkness is the decisive
-    part). Clear deep water is dark too but blue (high purity). So a pixel is a suspect only
-    when the index, the darkness guard and the colour agree::
+    Variables (all False off water and where a band is NaN): ``<method>_flag`` for each voting
+    method; ``votes`` (uint8: how many methods flag the pixel); ``shadow``, ``blue_dominant``,
+    ``too_bright`` (the guards; False when switched off or, for ``shadow``, without a ``nir``
+    band); ``guarded`` (any guard); ``is_suspect_bright`` (the bright high-SPM type: BOI and
+    CIE flags, not dark, below ``bright_max``); ``is_suspect``::
 
-        is_suspect = water & boi_flag & dark & cie_flag
+        is_suspect = water & ~guarded & ((votes >= min_votes) | is_suspect_bright)
 
-    always computed with the thresholds given here, whatever ``methods`` lists. ``methods``
-    (any of ``boi``, ``ndbwi``, ``ratio``, ``cie``) chooses the reported flags and the votes;
-    ``ratio`` duplicates ``ndbwi`` at the default bounds, hence not a default.
-    ``units`` only affects ``dark`` (see ``darkness``); ``dark_threshold`` is in reflectance.
+    ``attrs``: ``params.as_dict()``, ``units``, the sensor whose RGB -> XYZ transform was used,
+    and whether the shadow guard could apply.
     """
-    bad = [m for m in methods if m not in ALL_METHODS]
-    if bad:
-        raise ValueError(f"unknown black-odorous method(s) {bad}; choose from {ALL_METHODS}")
-    if not methods:
-        raise ValueError("black_odorous_pixels needs at least one method")
+    p = _params(params, overrides)
     b, _, _ = _bands(scene, "black_odorous_pixels")
     water = _as_mask(water_mask, b)
+    matrix = scene_matrix(scene, p)
     flags = {
-        "boi": lambda: boi_flag(scene, threshold=boi_threshold),
-        "ndbwi": lambda: ndbwi_flag(scene, low=ndbwi_low, high=ndbwi_high),
-        "ratio": lambda: green_red_ratio_flag(scene, low=ratio_low, high=ratio_high),
-        "cie": lambda: cie_flag(scene, max_purity=max_purity, wavelength_range=wavelength_range, matrix=matrix),
+        "boi": lambda: boi_flag(scene, threshold=p.boi_threshold),
+        "ndbwi": lambda: ndbwi_flag(scene, low=p.ndbwi_low, high=p.ndbwi_high),
+        "cie": lambda: cie_flag(scene, max_purity=p.max_purity, wavelength_range=p.wavelength_range, matrix=matrix),
+        "dark": lambda: darkness(scene, threshold=p.dark_threshold, units=units),
     }
-    computed = {m: flags[m]() for m in dict.fromkeys([*methods, "boi", "cie"])}
-    dark = darkness(scene, threshold=dark_threshold, units=units)
+    computed = {m: flags[m]() for m in dict.fromkeys([*p.methods, "boi", "cie", "dark"])}
+    bright_level = brightness(scene, units=units)
     out: dict[str, xr.DataArray] = {}
     votes = None
-    for m in methods:
+    for m in p.methods:
         f = (computed[m] & water).rename(f"{m}_flag")
         f.attrs = dict(computed[m].attrs)
         out[f"{m}_flag"] = f
         votes = f.astype("uint8") if votes is None else votes + f.astype("uint8")
-    out["dark"] = (dark & water).assign_attrs(dark.attrs)
-    out["votes"] = votes.astype("uint8").assign_attrs(description=f"number of methods flagging the pixel, of {len(methods)}")
-    out["is_suspect"] = (water & computed["boi"] & dark & computed["cie"]).assign_attrs(
-        formula="water & boi_flag & dark & cie_flag", description="guarded black-odorous suspect pixel")
+    out["votes"] = votes.astype("uint8").assign_attrs(description=f"number of methods flagging the pixel, of {len(p.methods)}")
+    false = xr.zeros_like(b, dtype=bool)
+    has_nir = "nir" in scene.data_vars
+    shadow = shadow_flag(scene, threshold=p.shadow_nir_share) if (p.shadow_guard and has_nir) else false
+    blue = (scene["blue"] > scene["green"]) if p.blue_guard else false
+    too_bright = (bright_level >= p.bright_max) if p.bright_max is not None else false
+    out["shadow"] = (shadow & water).assign_attrs(formula=f"NIR/(B+G+R) < {p.shadow_nir_share}", applied=int(p.shadow_guard and has_nir))
+    out["blue_dominant"] = (blue & water).assign_attrs(formula="B > G", applied=int(p.blue_guard))
+    out["too_bright"] = (too_bright & water).assign_attrs(formula=f"max(B,G,R) as rho >= {p.bright_max}")
+    guarded = shadow | blue | too_bright
+    out["guarded"] = (guarded & water).assign_attrs(description="shadow | blue_dominant | too_bright")
+    bright_type = computed["boi"] & computed["cie"] & ~computed["dark"] if p.bright_type else false
+    out["is_suspect_bright"] = (water & ~guarded & bright_type).assign_attrs(
+        formula="water & ~guarded & boi_flag & cie_flag & ~dark", description="bright high-SPM black-odorous type (Shen et al. 2019)")
+    out["is_suspect"] = (water & ~guarded & ((votes >= p.min_votes) | bright_type)).assign_attrs(
+        formula="water & ~guarded & (votes >= min_votes | bright type)", min_votes=p.min_votes,
+        description="black-odorous suspect pixel")
     ds = xr.Dataset({k: v.transpose(*b.dims) for k, v in out.items()})
-    ds.attrs.update(methods=",".join(methods), units=units, boi_threshold=boi_threshold, ndbwi_low=ndbwi_low,
-                    ndbwi_high=ndbwi_high, ratio_low=ratio_low, ratio_high=ratio_high, max_purity=max_purity,
-                    wavelength_range=str(wavelength_range), dark_threshold=dark_threshold)
+    sensor = p.sensor or scene.attrs.get("sensor")
+    ds.attrs.update({**{k: (str(v) if v is None or isinstance(v, (list, bool)) else v) for k, v in p.as_dict().items()},
+                     "methods": ",".join(p.methods), "units": units, "colour_sensor": str(sensor),
+                     "colour_matrix": str(np.round(matrix, 6).tolist()), "shadow_guard_applied": int(p.shadow_guard and has_nir)})
+    ds.attrs["params"] = p
     return ds
+
+
+def params_of(pixel_flags: xr.Dataset) -> BlackOdorousParams:
+    """The ``BlackOdorousParams`` a ``black_odorous_pixels`` output was made with."""
+    p = pixel_flags.attrs.get("params")
+    return p if isinstance(p, BlackOdorousParams) else DEFAULT_PARAMS
 
 
 # --------------------------------------------------------------------------- per water body
@@ -387,49 +509,57 @@ def _labels(water_bodies, scene2: xr.Dataset, label_raster) -> np.ndarray:
                      dtype="int32").astype("int64")
 
 
+
+
 def classify_water_bodies(
     water_bodies,
     pixel_flags: xr.Dataset,
     *,
     scene: xr.Dataset,
     label_raster: xr.DataArray | None = None,
+    params: BlackOdorousParams | None = None,
     units: Units = "reflectance",
-    min_share: float = 0.5,
-    min_votes: int = 2,
-    min_pixels: int = 9,
-    small_body_weight: float = 0.5,
-    national_min_area_m2: float = NATIONAL_MIN_AREA_M2,
-    matrix: np.ndarray = CIE_RGB_TO_XYZ,
+    **overrides: Any,
 ):
     """One screening verdict per water body on one date (a ``(y, x)`` scene, or ``time`` of 1).
 
     ``water_bodies``: a GeoDataFrame in the scene's grid CRS (``indices.waterbodies.water_bodies``:
     ``wb_id``, ``area_m2``, ``n_pixels``, ``resolvable``, ...); each body is rasterised on the
     scene grid (pixel centres) unless ``label_raster`` gives, per pixel, the body's row position
-    + 1 (0 = none). ``pixel_flags``: ``black_odorous_pixels`` on the same scene. Over each body's
-    valid pixels (all of B, G, R finite) it adds:
+    + 1 (0 = none). ``pixel_flags``: ``black_odorous_pixels`` on the same scene. ``params``:
+    default the ones ``pixel_flags`` was made with; ``overrides`` replace single fields
+    (``min_share``, ``min_votes``, ``min_pixels``, ...). Over each body's valid pixels (all of
+    B, G, R finite) it adds:
 
     * ``n_valid``; ``blue_mean``, ``green_mean``, ``red_mean`` (the scene's units);
     * ``boi_mean``, ``ndbwi_mean``, ``purity_mean``, ``dominant_wavelength_mean``,
-      ``brightness_mean`` (reflectance): the indices *of the body's mean spectrum*, i.e. the
-      colour a radiometer over the body would record, not a mean of noisy per-pixel ratios;
-    * ``share_<method>`` and ``share_suspect``: the share of valid pixels flagged;
+      ``brightness_mean`` (reflectance): the indices *of the body's mean spectrum* (the colour
+      through the sensor's RGB -> XYZ transform);
+    * ``share_<method>``, ``share_guarded``, ``share_suspect``, ``share_suspect_bright``: shares
+      of the valid pixels;
     * ``methods_agreeing``: comma list of the methods flagging >= ``min_share`` of the pixels;
+      ``votes``: how many;
     * ``status``: ``too_small`` if the body is not resolvable (column ``resolvable``, else fewer
-      than ``min_pixels`` pixels, 9 = a 3x3 block as in ``indices.waterbodies``); else
-      ``no_valid_observation`` if no valid pixel; else ``suspect_black_odorous`` if ``share_suspect >= min_share`` and at least ``min_votes``
-      methods agree; else ``ordinary``;
-    * ``confidence`` in [0, 1], a score of the black-odorous evidence (not a probability):
-      (methods agreeing / methods) x share_suspect, x ``small_body_weight`` when not
+      than ``min_pixels`` pixels); else ``no_valid_observation`` if no valid pixel; else
+      ``suspect_black_odorous`` if ``share_suspect >= min_share`` and either ``votes >=
+      min_votes`` or the bright type holds (``share_suspect_bright >= min_share``); else
+      ``ordinary``;
+    * ``black_odorous_type``: ``bright`` for a suspect of the bright high-SPM type (Shen et al.
+      2019), ``dark`` for other suspects, empty otherwise;
+    * ``confidence`` in [0, 1], a score of the evidence (not a probability): (votes / methods)
+      x share_suspect (the bright type counts its two methods), x ``small_body_weight`` when not
       resolvable; 0 without a valid pixel;
-    * ``list``: ``national`` if ``area_m2 >= 2000`` else ``provincial``, the list a confirmed
-      body would go on (生态环境部办公厅/水利部办公厅/农业农村部办公厅, 农村黑臭水体治理工作指南,
-      2023 revision: water area >= 2000 m2 -> national supervision list, smaller -> provincial);
+    * ``list``: ``national`` if ``area_m2 >= national_min_area_m2`` (2000) else ``provincial``
+      (生态环境部办公厅/水利部办公厅/农业农村部办公厅, 农村黑臭水体治理工作指南, 2023 revision);
     * ``verification``: ``unverified``. The guidance decides by senses, public survey or water
-      tests on site; remote sensing only points where to look.
+      tests on site; remote sensing only points where to look;
+    * ``bo_params``: the thresholds used (``params.as_dict()`` as JSON text), on every body.
     """
+    import json
+
     import geopandas as gpd
 
+    p = _params(params or params_of(pixel_flags), overrides)
     scene2 = _single_date(scene, "scene")
     flags2 = _single_date(pixel_flags, "pixel_flags")
     b_da, g_da, r_da = _bands(scene2, "classify_water_bodies")
@@ -438,7 +568,7 @@ def classify_water_bodies(
     gdf = gpd.GeoDataFrame(water_bodies).copy()
     n = len(gdf)
     lab = _labels(gdf, scene2, label_raster)
-    flag_names = [f"{m}_flag" for m in methods] + ["is_suspect"]
+    flag_names = [f"{m}_flag" for m in methods] + ["is_suspect", "is_suspect_bright", "guarded"]
     missing = [v for v in flag_names if v not in flags2]
     if missing:
         raise ValueError(f"pixel_flags lacks {', '.join(missing)} (pass the output of black_odorous_pixels)")
@@ -456,17 +586,17 @@ def classify_water_bodies(
     def per_body(weights=None):
         return np.bincount(idx, weights=weights, minlength=n + 1)[1:].astype("float64")
 
+    def share(name):
+        return per_body(np.asarray(both[name].values, dtype=bool)[valid].astype("float64")) / n_valid
+
     n_pix = np.bincount(lab.ravel(), minlength=n + 1)[1:]
     n_valid = per_body()
     with np.errstate(divide="ignore", invalid="ignore"):
         means = {k: per_body(v[valid]) / n_valid for k, v in (("blue", b), ("green", g), ("red", r))}
-        shares = {}
-        for m in methods:
-            f = np.asarray(both[f"{m}_flag"].values, dtype=bool)
-            shares[m] = per_body(f[valid].astype("float64")) / n_valid
-        share_suspect = per_body(np.asarray(both["is_suspect"].values, dtype=bool)[valid].astype("float64")) / n_valid
+        shares = {m: share(f"{m}_flag") for m in methods}
+        share_suspect, share_bright, share_guarded = share("is_suspect"), share("is_suspect_bright"), share("guarded")
     mb, mg, mr = means["blue"], means["green"], means["red"]
-    m = np.asarray(matrix, dtype="float64")
+    m = np.asarray(scene_matrix(scene2, p), dtype="float64")
     xyz = m @ np.vstack([mr, mg, mb])
     with np.errstate(divide="ignore", invalid="ignore"):
         s = xyz.sum(axis=0)
@@ -476,27 +606,30 @@ def classify_water_bodies(
     if "resolvable" in gdf:
         resolvable = gdf["resolvable"].fillna(False).astype(bool).to_numpy()
     else:
-        resolvable = n_pix >= min_pixels
+        resolvable = n_pix >= p.min_pixels
     area = gdf["area_m2"].to_numpy(dtype="float64") if "area_m2" in gdf else gdf.geometry.area.to_numpy()
 
-    agreeing, status, confidence = [], [], []
+    agreeing, status, kind, confidence, votes = [], [], [], [], []
     for i in range(n):
-        agree = [mth for mth in methods if n_valid[i] > 0 and shares[mth][i] >= min_share]
+        agree = [mth for mth in methods if n_valid[i] > 0 and shares[mth][i] >= p.min_share]
+        bright = bool(n_valid[i] > 0 and share_bright[i] >= p.min_share)
         agreeing.append(",".join(agree))
+        votes.append(len(agree))
         if not resolvable[i]:
             st = "too_small"
         elif n_valid[i] == 0:
             st = "no_valid_observation"
-        elif share_suspect[i] >= min_share and len(agree) >= min_votes:
+        elif share_suspect[i] >= p.min_share and (len(agree) >= p.min_votes or bright):
             st = "suspect_black_odorous"
         else:
             st = "ordinary"
         status.append(st)
+        kind.append(("bright" if bright and len(agree) < p.min_votes else "dark") if st == "suspect_black_odorous" else "")
         if n_valid[i] == 0:
             confidence.append(0.0)
         else:
             c = len(agree) / len(methods) * float(share_suspect[i])
-            confidence.append(float(c * (1.0 if resolvable[i] else small_body_weight)))
+            confidence.append(float(c * (1.0 if resolvable[i] else p.small_body_weight)))
 
     gdf["n_valid"] = n_valid.astype("int64")
     gdf["blue_mean"], gdf["green_mean"], gdf["red_mean"] = mb, mg, mr
@@ -507,10 +640,15 @@ def classify_water_bodies(
     gdf["brightness_mean"] = np.max(np.vstack([mb, mg, mr]), axis=0) * _to_reflectance(units)
     for mth in methods:
         gdf[f"share_{mth}"] = shares[mth]
+    gdf["share_guarded"] = share_guarded
     gdf["share_suspect"] = share_suspect
+    gdf["share_suspect_bright"] = share_bright
     gdf["methods_agreeing"] = agreeing
+    gdf["votes"] = np.asarray(votes, dtype="int64")
     gdf["status"] = status
+    gdf["black_odorous_type"] = kind
     gdf["confidence"] = np.round(np.asarray(confidence, dtype="float64"), 4)
-    gdf["list"] = np.where(area >= national_min_area_m2, "national", "provincial")
+    gdf["list"] = np.where(area >= p.national_min_area_m2, "national", "provincial")
     gdf["verification"] = "unverified"
+    gdf["bo_params"] = json.dumps(p.as_dict(), sort_keys=True)
     return gdf

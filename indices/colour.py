@@ -68,6 +68,52 @@ CIE_RGB_TO_XYZ = np.array([
 ], dtype="float64")
 
 
+#: Each sensor's own RGB -> XYZ (rows X, Y, Z; columns red, green, blue): the least-squares fit
+#: of the CIE 1931 2-degree colour matching functions (CIE 015:2018 tables) by the sensor's
+#: unit-area blue, green and red spectral responses over 380-780 nm, each row rescaled so that
+#: a flat spectrum maps onto white E, Y of a flat unit reflectance = 1. Derived by
+#: ``flows.evaluation.srf.rgb_to_xyz_matrix`` from the tables in ``flows/evaluation/data/srf``
+#: (``tests/test_testbed.py`` re-derives them). Sentinel-2A MSI B2-B4 (ESA SRF), Landsat 8
+#: OLI B2-B4 (NASA/USGS RSR), GF-2 PMS B1-B3 (**Gaussian approximations** of the published band
+#: edges: no measured GF-2 table was available). Far better than the CIE RGB primaries, whose
+#: 435.8 nm blue and 700 nm red no sensor band has, but three broad bands cannot reproduce the
+#: CMFs exactly: purity from any of them is an approximation of the eye's.
+SENSOR_RGB_TO_XYZ: dict[str, np.ndarray] = {
+    "sentinel-2a-msi": np.array([
+        [0.1423507903, 0.6811781564, 0.1764710533],
+        [0.0292190212, 0.6149457572, 0.3558352217],
+        [0.0000000541, 0.0052501403, 0.9947498056],
+    ], dtype="float64"),
+    "landsat-8-oli": np.array([
+        [0.1812364638, 0.6846996162, 0.1340639201],
+        [0.0519093047, 0.7743754563, 0.1737152390],
+        [0.0000040878, 0.0094548650, 0.9905410472],
+    ], dtype="float64"),
+    "gf-2-pms": np.array([
+        [0.2897830323, 0.6872413373, 0.0229756305],
+        [0.0794011369, 0.8387286546, 0.0818702085],
+        [0.0061952662, -0.2454586971, 1.2392634309],
+    ], dtype="float64"),
+}
+
+#: scene ``sensor`` attributes (the Scene contract's names) -> the matrix to use
+SENSOR_ALIASES: dict[str, str] = {
+    "sentinel-2-l2a": "sentinel-2a-msi", "sentinel-2": "sentinel-2a-msi", "sentinel-2a": "sentinel-2a-msi",
+    "sentinel-2b": "sentinel-2a-msi",  # S2B's B2-B4 differ from S2A's by a few nm; its table is not stored
+    "landsat-c2-l2": "landsat-8-oli", "landsat-8": "landsat-8-oli", "landsat-9": "landsat-8-oli",
+    "gf-2": "gf-2-pms", "gf2": "gf-2-pms", "gf-2-pms1": "gf-2-pms", "gf-2-pms2": "gf-2-pms",
+}
+
+
+def rgb_to_xyz_matrix_for(sensor: str | None) -> np.ndarray:
+    """The RGB -> XYZ matrix of a scene's ``sensor`` (``SENSOR_RGB_TO_XYZ`` by name or alias);
+    the CIE 1931 RGB primaries (``CIE_RGB_TO_XYZ``) for a sensor without a stored response
+    (e.g. a drone camera)."""
+    key = str(sensor or "").lower()
+    key = SENSOR_ALIASES.get(key, key)
+    return SENSOR_RGB_TO_XYZ.get(key, CIE_RGB_TO_XYZ)
+
+
 def rgb_to_xyz(scene: xr.Dataset, *, matrix: np.ndarray = CIE_RGB_TO_XYZ) -> xr.Dataset:
     """Tristimulus X, Y, Z from the ``red``, ``green``, ``blue`` bands (lazy).
 

@@ -26,10 +26,12 @@ LITERATURE_SPECTRA: dict[str, tuple[tuple[float, float, float], bool]] = {
 }
 
 
-def _spectra_scene(spectra: Sequence[tuple[float, float, float]], factor: float = math.pi) -> xr.Dataset:
+def _spectra_scene(spectra: Sequence[tuple[float, float, float]], factor: float = math.pi,
+                   sensor: str = "sentinel-2-l2a") -> xr.Dataset:
+    """Band-mean spectra as a one-row scene of ``sensor`` (its RGB -> XYZ transform for colour)."""
     arr = np.asarray(spectra, dtype="float64") * factor
     bands = {name: (("y", "x"), arr[None, :, i].astype("float32")) for i, name in enumerate(("blue", "green", "red"))}
-    return xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0})
+    return xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0}, attrs={"sensor": sensor})
 
 
 def _threshold_cases() -> list[tuple[str, tuple[float, float, float], Callable[[xr.Dataset], xr.DataArray], bool]]:

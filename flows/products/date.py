@@ -96,17 +96,20 @@ def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) ->
 
 
 def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray, *, idx: xr.Dataset | None = None,
-                   previous: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
+                   previous: gpd.GeoDataFrame | None = None,
+                   params: indices.BlackOdorousParams | None = None) -> tuple[gpd.GeoDataFrame, xr.Dataset]:
     """Water bodies of one date, black-odorous reaches split off as bodies of their own
-    (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``); and the
-    per-pixel black-odorous flags. What the flow writes and what ``flows.evaluation`` scores."""
+    (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``) with the
+    run's thresholds (``params``, default ``Params().black_odorous``); and the per-pixel flags.
+    What the flow writes and what ``flows.evaluation`` scores."""
+    params = params or Params().black_odorous
     water = water.compute()
-    flags = indices.black_odorous_pixels(scene_t, water).compute()  # used three times: split, classes, COG
+    flags = indices.black_odorous_pixels(scene_t, water, params=params).compute()  # used for split, classes, COG
     bodies = indices.water_bodies(
         water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
-        split=indices.suspect_reaches(flags["is_suspect"], water),
+        split=indices.suspect_reaches(flags["is_suspect"], water, min_pixels=params.reach_min_pixels),
     )
-    return indices.classify_water_bodies(bodies, flags, scene=scene_t), flags
+    return indices.classify_water_bodies(bodies, flags, scene=scene_t, params=params), flags
 
 
 def suspects_of(bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -126,7 +129,7 @@ def _previous_bodies(out_root, village: Village, previous_date: str | None, stre
 
 def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, folder: Path,
                    tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
-                   skipped: dict[str, str]) -> tuple[list[Path], gpd.GeoDataFrame]:
+                   skipped: dict[str, str], params: Params) -> tuple[list[Path], gpd.GeoDataFrame]:
     """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON,
     each valid where its own bands are; returns the paths written and the water bodies. On
     relative (uncalibrated) imagery the black-odorous products are skipped (reason in
@@ -136,7 +139,8 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
     outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
     if calibrated(scene_t):
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
-        classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous)
+        classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous,
+                                           params=params.black_odorous)
         outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))
     else:
@@ -246,7 +250,7 @@ def process_date(
     if water is not None:
         written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
                                              _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
-                                             skipped)
+                                             skipped, params)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",

@@ -123,7 +123,15 @@ def test_manifest_lists_inputs_params_versions_checksums(night, demo_villages):
     m = json.loads((out / v.id / run.dates[0] / "manifest.json").read_text())
     assert m["inputs"]["item_ids"][0].startswith("DEMO")
     assert m["inputs"]["demo"] is True
-    assert m["parameters"]["boi_threshold"] == 0.065
+    bo = m["parameters"]["black_odorous"]  # every black-odorous threshold the run used
+    import dataclasses
+
+    import indices
+
+    assert set(bo) == {f.name for f in dataclasses.fields(indices.BlackOdorousParams)}
+    assert bo["boi_threshold"] == 0.065 and (bo["ndbwi_low"], bo["ndbwi_high"]) == (-0.05, 0.115)  # published
+    water = json.loads((out / v.id / run.dates[0] / "water_bodies.geojson").read_text())["features"]
+    assert water and all(json.loads(f["properties"]["bo_params"]) == bo for f in water)  # and on every body
     assert "prefect" in m["versions"] and "gdal" in m["versions"]
     for name, meta in m["outputs"].items():
         assert sha256_file(out / v.id / run.dates[0] / name) == meta["sha256"]

@@ -1,5 +1,6 @@
 """Black-odorous water: index formulas, CIE colorimetry, both sides of every threshold on
-literature-shaped spectra, the turbid-water guard, units, and the per-water-body verdicts."""
+literature-shaped spectra, votes (min_votes decides), the guards (turbid, blue, shadow), the
+bright type, recorded parameters, units, and the per-water-body verdicts."""
 from __future__ import annotations
 
 import math
@@ -26,14 +27,16 @@ from support.paths import REALDATA  # noqa: E402
 
 
 # --------------------------------------------------------------------------- helpers
-def scene_of(spectra, *, units="rrs", chunks=None):
+def scene_of(spectra, *, units="rrs", chunks=None, sensor="sentinel-2-l2a"):
     """A (y, x) scene, one column per spectrum (B, G, R); Rrs spectra are stored as given
-    (``units="rrs"``) or converted to reflectance rho = pi Rrs (``units="reflectance"``)."""
+    (``units="rrs"``) or converted to reflectance rho = pi Rrs (``units="reflectance"``).
+    ``sensor`` (attrs) picks the RGB -> XYZ transform: Sentinel-2's unless None."""
     arr = np.asarray(spectra, dtype="float64")
     if units == "reflectance":
         arr = arr * math.pi
     bands = {name: (("y", "x"), arr[None, :, i].astype("float32")) for i, name in enumerate(("blue", "green", "red"))}
-    ds = xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0})
+    ds = xr.Dataset(bands, coords={"y": [5.0], "x": 10.0 * np.arange(len(arr)) + 5.0},
+                    attrs={"sensor": sensor} if sensor else {})
     return ds.chunk(chunks) if chunks else ds
 
 
@@ -76,17 +79,21 @@ def test_indices_are_nan_safe_and_flags_false_on_nan():
     flags = bo.black_odorous_pixels(ds, everywhere(ds))
     for name in ("boi_flag", "ndbwi_flag", "cie_flag", "is_suspect"):
         assert flags[name].values[0].tolist() == [False, False, True], name
-    assert flags["dark"].values[0].tolist() == [False, True, True]  # zero reflectance is dark, no colour
-    assert flags["votes"].values[0].tolist() == [0, 0, 3]
+    assert flags["dark_flag"].values[0].tolist() == [False, True, True]  # zero reflectance is dark, no colour
+    assert flags["votes"].values[0].tolist() == [0, 1, 4]
 
 
-def test_ratio_flag_is_ndbwi_flag_in_other_form():
+def test_green_red_ratio_is_ndbwi_in_other_form_so_no_ratio_vote():
+    """Wen et al. 2018's red-green ratio rule is the NDBWI: NDBWI = (G/R - 1) / (G/R + 1), so a
+    G/R flag would be a duplicate vote; asking for it names the reason."""
     rng = np.random.default_rng(1)
     spectra = np.column_stack([rng.uniform(0.001, 0.05, 2000), rng.uniform(0.001, 0.05, 2000), rng.uniform(0.001, 0.05, 2000)])
     ds = scene_of(spectra)
-    assert bo.RATIO_LOW == pytest.approx(0.90476, abs=1e-5) and bo.RATIO_HIGH == pytest.approx(1.25989, abs=1e-5)
-    assert (bo.green_red_ratio_flag(ds).values == bo.ndbwi_flag(ds).values).all()
-    assert 0.05 < bo.ndbwi_flag(ds).values.mean() < 0.5  # both outcomes occur
+    gr = bo.green_red_ratio(ds).values
+    np.testing.assert_allclose(bo.ndbwi(ds).values, (gr - 1) / (gr + 1), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="'ratio' is the NDBWI flag in other form"):
+        bo.black_odorous_pixels(ds, everywhere(ds), methods=("boi", "ratio"))
+    assert "ratio" not in bo.ALL_METHODS
 
 
 def test_to_rrs_divides_by_pi_and_keeps_ratios():
@@ -192,7 +199,6 @@ def test_ndbwi_bounds_both_sides():
     ds = scene_of([(0.004, _g_for_ndbwi(n), 0.006) for n in ns])
     np.testing.assert_allclose(bo.ndbwi(ds).values[0], ns, atol=1e-5)
     assert bo.ndbwi_flag(ds).values[0].tolist() == [False, True, True, False]
-    assert bo.green_red_ratio_flag(ds).values[0].tolist() == [False, True, True, False]
 
 
 def _purity_spectrum(target):
@@ -207,15 +213,15 @@ def _purity_spectrum(target):
 
 
 def test_cie_purity_threshold_both_sides():
-    ds = scene_of([_purity_spectrum(0.24), _purity_spectrum(0.26)])
-    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.24, 0.26], atol=1e-4)
+    ds = scene_of([_purity_spectrum(0.19), _purity_spectrum(0.21)])
+    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.19, 0.21], atol=1e-4)
     assert bo.cie_flag(ds).values[0].tolist() == [True, False]
     wl = bo.cie_dominant_wavelength(ds).values[0]
     assert bo.cie_flag(ds, wavelength_range=(wl[0] + 1, 700)).values[0].tolist() == [False, False]
 
 
 def test_darkness_threshold_both_sides_in_each_unit():
-    rho = [(0.02, 0.049, 0.03), (0.02, 0.051, 0.03)]
+    rho = [(0.01, 0.0314, 0.015), (0.01, 0.0326, 0.015)]
     assert bo.darkness(scene_of(rho, units="rrs"), units="reflectance").values[0].tolist() == [True, False]
     rrs = [tuple(v / math.pi for v in s) for s in rho]
     assert bo.darkness(scene_of(rrs, units="rrs"), units="rrs").values[0].tolist() == [True, False]
@@ -225,7 +231,7 @@ def test_darkness_threshold_both_sides_in_each_unit():
 def test_literature_spectra_get_the_expected_flags(name):
     ds = scene_of([SPECTRA[name]], units="reflectance")
     f = bo.black_odorous_pixels(ds, everywhere(ds), units="reflectance")
-    got = tuple(bool(f[v].values[0, 0]) for v in ("boi_flag", "ndbwi_flag", "cie_flag", "dark", "is_suspect"))
+    got = tuple(bool(f[v].values[0, 0]) for v in ("boi_flag", "ndbwi_flag", "cie_flag", "dark_flag", "is_suspect"))
     assert got == EXPECTED[name]
 
 
@@ -234,6 +240,8 @@ def test_turbid_false_positive_one_sided_boi_flags_it_guard_does_not():
     f = bo.black_odorous_pixels(ds, everywhere(ds))
     assert bo.boi(ds).values[0, 0] < 0  # red-dominant: G < R
     assert f["boi_flag"].values[0].tolist() == [True, True, True]
+    assert f["votes"].values[0].tolist() == [1, 2, 4]
+    assert f["too_bright"].values[0].tolist() == [True, True, False]  # max rho 0.141, 0.094 >= 0.08
     assert f["is_suspect"].values[0].tolist() == [False, False, True]
 
 
@@ -250,15 +258,24 @@ def test_units_same_water_as_rrs_and_rho_same_decision():
     assert a["is_suspect"].values[0].tolist() == [e[4] for e in EXPECTED.values()]
 
 
-def test_wrong_units_change_the_brightness_guard():
+def test_wrong_units_change_the_brightness_thresholds():
     # black-odorous water delivered as reflectance but declared Rrs: judged pi times too
-    # bright (max rho 0.0188 -> 0.059 > 0.05), so the suspect is missed
+    # bright (max rho 0.0188 -> 0.059 > 0.032): the dark vote is lost (4 -> 3 votes), and the
+    # water is taken for the bright type instead
     rho = scene_of([SPECTRA["black_odorous"]], units="reflectance")
     assert bo.darkness(rho, units="reflectance").item() is True
     assert bo.darkness(rho, units="rrs").item() is False
-    assert bo.black_odorous_pixels(rho, everywhere(rho), units="rrs")["is_suspect"].item() is False
-    # turbid water delivered as Rrs but declared reflectance: judged pi times too dark
-    rrs = scene_of([SPECTRA["turbid_red"]], units="rrs")
+    right = bo.black_odorous_pixels(rho, everywhere(rho), units="reflectance")
+    assert right["votes"].item() == 4 and right["is_suspect_bright"].item() is False
+    wrong = bo.black_odorous_pixels(rho, everywhere(rho), units="rrs")
+    assert wrong["votes"].item() == 3 and wrong["is_suspect_bright"].item() is True
+    # black-odorous water delivered as Rrs but declared reflectance: judged pi times too dark
+    # (max 0.006 instead of 0.0188): still dark, the same decision
+    rrs_bo = scene_of([SPECTRA["black_odorous"]], units="rrs")
+    assert bo.black_odorous_pixels(rrs_bo, everywhere(rrs_bo), units="reflectance")["is_suspect"].item() is True
+    # ordinary water delivered as Rrs but declared reflectance: judged pi times too dark
+    # (max 0.018 < 0.032 instead of 0.0565)
+    rrs = scene_of([SPECTRA["ordinary"]], units="rrs")
     assert bo.darkness(rrs, units="rrs").item() is False
     assert bo.darkness(rrs, units="reflectance").item() is True
     with pytest.raises(ValueError, match="units"):
@@ -272,11 +289,11 @@ def test_pixels_lazy_off_water_false_time_dims_and_methods():
     ds3 = xr.concat([ds, ds], dim="time").chunk({"time": 1, "x": 2})
     water = xr.DataArray([[True, True, False]], dims=("y", "x"), coords={"y": ds.y, "x": ds.x})
     with dask.config.set(scheduler=NoCompute()):
-        f = bo.black_odorous_pixels(ds3, water, methods=("boi", "ndbwi", "ratio", "cie"))
+        f = bo.black_odorous_pixels(ds3, water)
     assert f["is_suspect"].chunks is not None and f["is_suspect"].dims == ("time", "y", "x")
     assert f["is_suspect"].values[:, 0].tolist() == [[True, False, False]] * 2  # third pixel off water
     assert f["votes"].values[0, 0].tolist() == [4, 1, 0]
-    assert f.attrs["methods"] == "boi,ndbwi,ratio,cie"
+    assert f.attrs["methods"] == "boi,ndbwi,cie,dark"
     with pytest.raises(ValueError, match="unknown"):
         bo.black_odorous_pixels(ds, water, methods=("boi", "hue"))
     with pytest.raises(ValueError, match="different grids"):
@@ -292,19 +309,153 @@ def test_real_turbid_coast_guard(tmp_path):
     if not cog.exists():
         pytest.skip(f"real data missing: {cog}")
     arr = rioxarray.open_rasterio(cog, chunks={"x": 128, "y": 128}).astype("float32") / 10000.0
-    ds = xr.Dataset({n: arr.sel(band=i + 1, drop=True) for i, n in enumerate(("blue", "green", "red", "nir"))})
+    ds = xr.Dataset({n: arr.sel(band=i + 1, drop=True) for i, n in enumerate(("blue", "green", "red", "nir"))},
+                    attrs={"sensor": "sentinel-2-l2a"})  # S2-like: colour through Sentinel-2's transform
     water = (ds["green"] - ds["nir"]) / (ds["green"] + ds["nir"]) > 0  # NDWI > 0 (McFeeters 1996)
     f = bo.black_odorous_pixels(ds, water).compute()
     n_water = int(water.sum())
     assert n_water > 20000
-    share = {k: float(f[k].sum()) / n_water for k in ("boi_flag", "ndbwi_flag", "cie_flag", "dark", "is_suspect")}
+    share = {k: float(f[k].sum()) / n_water for k in ("boi_flag", "ndbwi_flag", "cie_flag", "dark_flag", "too_bright",
+                                                       "is_suspect_bright", "is_suspect")}
     assert share["boi_flag"] > 0.99  # the known false positive, on real data
     assert share["ndbwi_flag"] < 0.02  # two-sided: G/R ~ 0.87 is below 0.905
-    assert share["cie_flag"] > 0.99  # real turbid water is greyish (purity ~0.13): colour alone
-    assert share["dark"] == 0.0 and share["is_suspect"] == 0.0  # ... so darkness does the guarding
+    assert share["cie_flag"] > 0.99  # real turbid water is greyish (purity ~0.1): colour alone does not exclude it
+    assert share["dark_flag"] == 0.0
+    assert float((f["votes"] >= 3).sum()) / n_water < 0.01  # BOI and CIE: 2 votes, short of 4; but the bright type's pair ...
+    assert share["too_bright"] == 1.0  # ... max rho 0.11-0.12 >= 0.08: the bright guard ...
+    assert share["is_suspect_bright"] == 0.0 and share["is_suspect"] == 0.0  # ... keeps it off the bright type
     bright = bo.brightness(ds).values[water.values]
     med = float(np.median(bright))
     assert 0.10 < med < 0.13  # bright: more than twice the 0.05 guard
+
+
+# --------------------------------------------------------------------------- votes, guards, params
+def test_min_votes_decides_two_of_three():
+    """Dark grey-red water rho (0.010, 0.011, 0.013): BOI -0.059 < 0.065 and purity 0.057 < 0.20 flag
+    it, NDBWI -0.083 < -0.05 does not: 2 of 3 methods agree, so min_votes=2 calls it a suspect
+    and min_votes=3 does not (it is dark, so not of the bright type)."""
+    ds = scene_of([(0.010, 0.011, 0.013)], units="rrs")  # stored as given: rho
+    methods = ("boi", "ndbwi", "cie")
+    two = bo.black_odorous_pixels(ds, everywhere(ds), methods=methods, min_votes=2)
+    three = bo.black_odorous_pixels(ds, everywhere(ds), methods=methods, min_votes=3)
+    assert bo.boi(ds).item() == pytest.approx(-0.002 / 0.034, abs=1e-5)
+    assert bo.ndbwi(ds).item() == pytest.approx(-0.002 / 0.024, abs=1e-5)
+    assert [bool(two[f"{m}_flag"].item()) for m in methods] == [True, False, True]
+    assert two["votes"].item() == 2 and three["votes"].item() == 2
+    assert two["is_suspect"].item() is True and three["is_suspect"].item() is False
+    # the same through a params object, at the body level: purity 0.194 >= 0.19 takes the CIE
+    # vote from the literature black-odorous pond, BOI and NDBWI remain
+    ds2, water, bodies = _grid_scene()
+    for k, want in ((2, "suspect_black_odorous"), (3, "ordinary")):
+        p = bo.BlackOdorousParams(methods=methods, min_votes=k, max_purity=0.19)
+        out = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(ds2, water, params=p), scene=ds2).set_index("wb_id")
+        assert out.loc["wb-black", "status"] == want
+        assert out.loc["wb-black", "methods_agreeing"] == "boi,ndbwi"
+
+
+def test_params_are_validated_and_recorded():
+    p = bo.BlackOdorousParams()
+    d = p.as_dict()
+    assert d["boi_threshold"] == 0.065 and d["ndbwi_low"] == -0.05 and d["ndbwi_high"] == 0.115  # published
+    assert d["methods"] == ["boi", "ndbwi", "cie", "dark"] and d["min_votes"] == 4
+    assert set(d) >= {"max_purity", "dark_threshold", "shadow_nir_share", "bright_max", "min_share", "min_pixels",
+                      "reach_min_pixels", "national_min_area_m2"}
+    with pytest.raises(ValueError, match="min_votes must be 1..4"):
+        bo.BlackOdorousParams(min_votes=5)
+    with pytest.raises(TypeError, match="unknown black-odorous parameter"):
+        p.replace(boi=0.1)
+    with pytest.raises(dataclasses_frozen_error()):
+        p.min_votes = 1
+    ds, water, bodies = _grid_scene()
+    q = p.replace(boi_threshold=0.05, min_share=0.6)
+    flags = bo.black_odorous_pixels(ds, water, params=q)
+    assert flags.attrs["boi_threshold"] == 0.05 and flags["boi_flag"].attrs["threshold"] == 0.05
+    out = bo.classify_water_bodies(bodies, flags, scene=ds)
+    import json
+
+    recorded = json.loads(out["bo_params"].iloc[0])
+    assert recorded == q.as_dict()  # every body carries the thresholds it was judged with
+    assert bo.params_of(flags) == q
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+def _with_nir(spectra, nir, *, chunks=None):
+    """A scene of reflectance spectra (stored as given) with a NIR band."""
+    ds = scene_of(spectra, units="rrs")
+    ds["nir"] = (("y", "x"), np.asarray(nir, dtype="float32")[None, :])
+    return ds.chunk(chunks) if chunks else ds
+
+
+def test_shadow_guard_on_the_nir_share_numpy_and_dask():
+    """The same dark grey visible spectrum, once with the NIR of black-odorous water (NIR /
+    (B+G+R) = 0.25) and once as a shadow (NIR share 0.05 < 0.08): only the first is a suspect."""
+    rho = [tuple(v * math.pi for v in SPECTRA["black_odorous"])] * 2
+    total = sum(rho[0])
+    for chunks in (None, {"x": 1}):
+        ds = _with_nir(rho, [0.25 * total, 0.05 * total], chunks=chunks)
+        with dask.config.set(scheduler=NoCompute()):
+            f = bo.black_odorous_pixels(ds, everywhere(ds))
+        np.testing.assert_allclose(bo.nir_share(ds).values[0], [0.25, 0.05], rtol=1e-5)
+        assert f["votes"].values[0].tolist() == [4, 4]
+        assert f["shadow"].values[0].tolist() == [False, True]
+        assert f["is_suspect"].values[0].tolist() == [True, False]
+        assert f.attrs["shadow_guard_applied"] == 1
+    off = bo.black_odorous_pixels(ds, everywhere(ds), shadow_guard=False)
+    assert off["is_suspect"].values[0].tolist() == [True, True]
+    no_nir = bo.black_odorous_pixels(ds.drop_vars("nir"), everywhere(ds))  # cannot apply: recorded
+    assert no_nir.attrs["shadow_guard_applied"] == 0 and no_nir["is_suspect"].values[0].tolist() == [True, True]
+
+
+def test_blue_guard_clear_water():
+    ds = scene_of([SPECTRA["clear_blue"]], units="reflectance")
+    f = bo.black_odorous_pixels(ds, everywhere(ds))
+    assert f["votes"].item() == 3 and f["blue_dominant"].item() is True
+    assert bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3)["is_suspect"].item() is False
+    assert bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3, blue_guard=False)["is_suspect"].item() is True
+
+
+def test_bright_type_and_its_limit():
+    """A grey, BOI-negative water of max rho 0.060 (the bright high-SPM type's range in the test
+    bed) is a bright-type suspect; the same colour 2x brighter (max rho 0.120, like the real
+    turbid coast) is guarded as too bright. With 3 votes required only the bright-type rule
+    (BOI and CIE, not dark) keeps it."""
+    grey = (0.047, 0.052, 0.060)  # NDBWI -0.071: below -0.05; purity 0.058; not dark (>= 0.032)
+    ds = scene_of([grey, tuple(2 * v for v in grey)], units="rrs")  # stored as given: rho
+    f = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3)
+    assert bo.boi(ds).values[0, 0] < 0 and bo.cie_purity(ds).values[0, 0] < 0.20
+    assert f["dark_flag"].values[0].tolist() == [False, False]
+    assert f["votes"].values[0].tolist() == [2, 2]  # BOI, CIE: short of 3
+    assert f["is_suspect_bright"].values[0].tolist() == [True, False]
+    assert f["too_bright"].values[0].tolist() == [False, True]
+    assert f["is_suspect"].values[0].tolist() == [True, False]
+    off = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3, bright_type=False)
+    assert off["is_suspect"].values[0].tolist() == [False, False]
+
+
+def test_sensor_transform_chooses_the_colour():
+    """The scene's sensor picks its RGB -> XYZ: the literature black-odorous spectrum has purity
+    0.221 through the CIE RGB primaries and below 0.20 through Sentinel-2's transform, so with
+    ``max_purity=0.20`` only the Sentinel-2 scene gets the CIE vote."""
+    from indices.colour import SENSOR_RGB_TO_XYZ
+
+    ds = scene_of([SPECTRA["black_odorous"]], units="reflectance", sensor=None)
+    s2 = ds.assign_attrs(sensor="sentinel-2-l2a")
+    m = SENSOR_RGB_TO_XYZ["sentinel-2a-msi"]
+    b, g, r = SPECTRA["black_odorous"]
+    X, Y, Z = m @ np.array([r, g, b])
+    assert bo.cie_purity(s2).item() == pytest.approx(colour_purity(X / (X + Y + Z), Y / (X + Y + Z)), abs=1e-5)
+    assert bo.cie_purity(ds).item() == pytest.approx(0.221, abs=0.002)
+    assert bo.cie_purity(s2).item() < 0.20
+    f = bo.black_odorous_pixels(s2, everywhere(s2), max_purity=0.20)
+    assert f.attrs["colour_sensor"] == "sentinel-2-l2a" and f["cie_flag"].item() is True
+    assert bo.black_odorous_pixels(ds, everywhere(ds), max_purity=0.20)["cie_flag"].item() is False
+    forced = bo.black_odorous_pixels(ds, everywhere(ds), sensor="sentinel-2-l2a", max_purity=0.20)
+    assert forced["cie_flag"].item() is True
 
 
 # --------------------------------------------------------------------------- per water body
@@ -334,7 +485,7 @@ def _grid_scene(n=20):
     x = X0 + (np.arange(n) + 0.5) * RES
     y = Y0 - (np.arange(n) + 0.5) * RES
     ds = xr.Dataset({k: (("y", "x"), v) for k, v in bands.items()}, coords={"y": y, "x": x})
-    ds = ds.rio.write_crs("EPSG:32650").chunk({"y": 8, "x": 8})
+    ds = ds.rio.write_crs("EPSG:32650").assign_attrs(sensor="sentinel-2-l2a").chunk({"y": 8, "x": 8})
     bodies = gpd.GeoDataFrame(rows, crs="EPSG:32650")
     return ds, xr.DataArray(water, dims=("y", "x"), coords={"y": y, "x": x}), bodies
 
@@ -349,8 +500,12 @@ def test_classify_water_bodies_statuses_lists_and_agreement():
     assert out["list"].to_dict() == {"wb-black": "national", "wb-ordinary": "provincial", "wb-tiny": "provincial",
                                      "wb-cloud": "provincial", "wb-turbid": "national"}
     assert set(out["verification"]) == {"unverified"}
-    assert out["methods_agreeing"].to_dict() == {"wb-black": "boi,ndbwi,cie", "wb-ordinary": "", "wb-tiny": "boi,ndbwi,cie",
-                                                 "wb-cloud": "", "wb-turbid": "boi"}
+    assert out["methods_agreeing"].to_dict() == {"wb-black": "boi,ndbwi,cie,dark", "wb-ordinary": "",
+                                                 "wb-tiny": "boi,ndbwi,cie,dark", "wb-cloud": "", "wb-turbid": "boi"}
+    assert out["votes"].to_dict() == {"wb-black": 4, "wb-ordinary": 0, "wb-tiny": 4, "wb-cloud": 0, "wb-turbid": 1}
+    assert out["black_odorous_type"].to_dict() == {"wb-black": "dark", "wb-ordinary": "", "wb-tiny": "",
+                                                   "wb-cloud": "", "wb-turbid": ""}
+    # (4 of 4 methods) x share suspect, x 0.5 when not resolvable
     assert out["confidence"].to_dict() == {"wb-black": 1.0, "wb-ordinary": 0.0, "wb-tiny": 0.5,
                                            "wb-cloud": 0.0, "wb-turbid": 0.0}
     black = out.loc["wb-black"]
@@ -358,8 +513,9 @@ def test_classify_water_bodies_statuses_lists_and_agreement():
     b, g, r = SPECTRA["black_odorous"]
     assert black["boi_mean"] == pytest.approx((g - r) / (b + g + r), abs=1e-5)
     assert black["ndbwi_mean"] == pytest.approx((g - r) / (g + r), abs=1e-5)
-    assert black["purity_mean"] == pytest.approx(0.221, abs=0.006)
-    assert black["dominant_wavelength_mean"] == pytest.approx(569.0, abs=1.0)
+    # through Sentinel-2's transform (CIE RGB primaries: 0.221, 568.7 nm; docs/blackodorous.md)
+    assert black["purity_mean"] == pytest.approx(0.194, abs=0.003)
+    assert black["dominant_wavelength_mean"] == pytest.approx(587.2, abs=1.0)
     assert black["brightness_mean"] == pytest.approx(g * math.pi, rel=1e-5)
     assert black["green_mean"] == pytest.approx(g * math.pi, rel=1e-5)
     assert out.loc["wb-turbid", "share_boi"] == 1.0 and out.loc["wb-turbid", "share_suspect"] == 0.0
@@ -420,9 +576,9 @@ def test_classify_the_bodies_indices_waterbodies_finds():
     by_size = {int(n): (st, int(v), agree) for n, st, v, agree in
                zip(out["n_pixels"], out["status"], out["n_valid"], out["methods_agreeing"])}
     assert by_size == {
-        25: ("suspect_black_odorous", 25, "boi,ndbwi,cie"),
+        25: ("suspect_black_odorous", 25, "boi,ndbwi,cie,dark"),
         16: ("ordinary", 16, ""),
-        2: ("too_small", 2, "boi,ndbwi,cie"),
+        2: ("too_small", 2, "boi,ndbwi,cie,dark"),
         9: ("no_valid_observation", 0, ""),
         24: ("ordinary", 24, "boi"),
     }

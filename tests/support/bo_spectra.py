@@ -12,13 +12,16 @@ SPECTRA = {
     "turbid_red": (0.0200, 0.0400, 0.0450),
     "turbid_neutral": (0.0150, 0.0300, 0.0280),
 }
-# expected per-method flags (boi, ndbwi, cie, dark) and the guarded decision
+# expected per-method flags (boi, ndbwi, cie, dark) and the decision, from the published
+# thresholds (BOI 0.065, NDBWI -0.05..0.115) and ours (purity 0.20 through Sentinel-2's
+# transform, max rho 0.032, all 4 votes, B > G blue guard, max rho >= 0.08 bright guard): the
+# purities and brightness are in the docs table (S2: black 0.194, flat 0.073, clear blue 0.280)
 EXPECTED = {
-    "black_odorous": (True, True, True, True, True),
+    "black_odorous": (True, True, True, True, True),  # 4 votes (purity 0.194, max rho 0.0188)
     "black_odorous_flat": (True, True, True, True, True),
-    "ordinary": (False, False, False, False, False),
-    "clear_blue": (True, True, False, True, False),  # dark, G ~ R: only the colour excludes it
+    "ordinary": (False, False, False, False, False),  # purity 0.354, max rho 0.0565
+    "clear_blue": (True, True, False, True, False),  # 3 votes, but blue-dominant: the blue guard
     "algal": (False, False, False, False, False),
     "turbid_red": (True, False, False, False, False),
-    "turbid_neutral": (True, True, False, False, False),
+    "turbid_neutral": (True, True, False, False, False),  # 2 votes, but too bright (max rho 0.094)
 }
