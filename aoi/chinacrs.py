@@ -114,20 +114,22 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, tol_deg: float = 1e-10,
                    max_iter: int = 20) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """GCJ-02 lon/lat -> WGS 84 lon/lat by fixed-point iteration of :func:`wgs84_to_gcj02`
     until the forward transform of the result matches the input to ``tol_deg`` (1e-10 deg is
-    about 0.01 mm); the iteration contracts by ~1e-5 per step, so ``max_iter`` is never reached
-    for coordinates inside China (a RuntimeError says so if it were)."""
+    about 0.01 mm); the iteration contracts by ~1e-5 per step, so 3 steps suffice inside China.
+    Points outside :data:`GCJ02_BOX` are returned unchanged (eviltransform's ``gcj2wgs`` tests
+    the GCJ-02 point too); so are the few within ~700 m inside its edges (> 100 km from China's
+    land) that have no pre-image because the offset stops at the edge."""
     g_lon, g_lat = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     dlon, dlat = gcj02_offset(g_lon, g_lat)
     w_lon, w_lat = g_lon - dlon, g_lat - dlat
+    done = ~(np.isfinite(g_lon) & np.isfinite(g_lat))
     for _ in range(max_iter):
         f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
         r_lon, r_lat = f_lon - g_lon, f_lat - g_lat
-        w_lon, w_lat = w_lon - r_lon, w_lat - r_lat
-        finite = np.isfinite(r_lon) & np.isfinite(r_lat)
-        if not finite.any() or max(np.abs(r_lon[finite]).max(initial=0.0),
-                                   np.abs(r_lat[finite]).max(initial=0.0)) < tol_deg:
-            return w_lon, w_lat
-    raise RuntimeError(f"GCJ-02 -> WGS 84 did not converge to {tol_deg} deg in {max_iter} iterations")
+        done |= (np.abs(r_lon) < tol_deg) & (np.abs(r_lat) < tol_deg)
+        if done.all():
+            break
+        w_lon, w_lat = np.where(done, w_lon, w_lon - r_lon), np.where(done, w_lat, w_lat - r_lat)
+    return np.where(done, w_lon, g_lon), np.where(done, w_lat, g_lat)
 
 
 def _geometry_transform(geom: BaseGeometry, fn) -> BaseGeometry:

@@ -117,6 +117,15 @@ def test_outside_china_gcj02_is_wgs84():
         np.testing.assert_array_equal(got_lon, lon)
         np.testing.assert_array_equal(got_lat, lat)
     assert not out_of_china(113.91, 22.54)
+    # at the box's edges (> 100 km from China's land) the offset stops: every GCJ-02 point either
+    # inverts exactly or, having no WGS 84 pre-image, is returned unchanged; NaN passes through
+    lon = 137.8347 + np.linspace(-0.02, 0.02, 201)
+    w_lon, w_lat = gcj02_to_wgs84(lon, np.full_like(lon, 45.0))
+    f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
+    exact = (np.abs(f_lon - lon) < 1e-9) & (np.abs(f_lat - 45.0) < 1e-9)
+    assert np.all(exact | ((w_lon == lon) & (w_lat == 45.0)))
+    assert exact.sum() > 150
+    assert np.isnan(gcj02_to_wgs84(np.nan, 30.0)[0])
 
 
 def test_geometry_transforms_every_vertex():
@@ -240,12 +249,17 @@ def test_with_boundary_and_cli_boundary_crs(tmp_path):
         load_selected_villages(argparse.Namespace(villages=v.id, registry=None, boundary=[], boundary_crs="gcj02"))
 
 
-def test_to_cgcs2000_relabels_without_moving():
+def test_to_cgcs2000_relabels_without_moving(tmp_path):
     v = load_villages(ids=["meijiang-sanjiao-pankeng"])
     gdf = villages_to_geodataframe(v)
     out = to_cgcs2000(gdf)
     assert out.crs.to_epsg() == 4490 and gdf.crs.to_epsg() == 4326
     assert _vertex_error_m(out.geometry.iloc[0], gdf.geometry.iloc[0]) < 1.0
+    # written as GeoJSON it carries a legacy 'crs' member (not RFC 7946) and reads back as CGCS2000
+    out.to_file(tmp_path / "pankeng.cgcs2000.geojson", driver="GeoJSON", engine="pyogrio")
+    doc = json.loads((tmp_path / "pankeng.cgcs2000.geojson").read_text(encoding="utf-8"))
+    assert doc["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::4490"
+    assert _vertex_error_m(read_boundary(tmp_path / "pankeng.cgcs2000.geojson"), v[0].geometry) < 1.0
     with pytest.raises(CRSOptionError, match="no CRS"):
         to_cgcs2000(gpd.GeoDataFrame(geometry=[v[0].geometry]))
 

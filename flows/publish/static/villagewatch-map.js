@@ -22,6 +22,9 @@
   // ------------------------------------------------------------------ labels (zh, en)
   const STATUS = {
     suspect_black_odorous: ["疑似黑臭", "Suspected black-odorous", "#d95f02"],
+    persistent_suspect: ["持续疑似黑臭", "Persistent suspect", "#a63603"],
+    persistent: ["持续疑似黑臭", "Persistent suspect", "#a63603"],
+    watch: ["观察（单期疑似）", "Watch (flagged once)", "#fdae6b"],
     screened: ["已筛查待核查", "Screened, not checked", "#d95f02"],
     unverified: ["未核查", "Unverified", "#d95f02"],
     checked: ["已现场核查", "Field-checked", "#7570b3"],
@@ -56,6 +59,8 @@
     { key: "methods_agreeing", label: ["一致的方法", "Agreeing methods"], format: "methods" },
     { key: "confidence", label: ["置信度", "Confidence"], format: "number2" },
     { key: "dates", label: ["日期", "Dates"], format: "dates" },
+    { key: "voting_dates", label: ["判为疑似的日期", "Dates that flagged it"], format: "dates" },
+    { key: "persistence", label: ["持续性", "Persistence"], format: "status" },
     { key: "first_seen", label: ["首次发现", "First seen"] },
     { key: "last_seen", label: ["最近一次", "Last seen"] },
     { key: "from", label: ["起始日期", "From"] },
