@@ -264,3 +264,38 @@ def test_basemap_only_when_configured_and_foreign_urls_are_refused(page, static_
     # a description of another schema is refused with a message in place of the map
     with pytest.raises(Exception, match="schema must be"):
         page.evaluate("() => VillagewatchMap.create(document.createElement('div'), {schema: 'other', layers: []})")
+
+
+@pytest.mark.slow
+def test_geojson_layers_by_relative_url_follow_the_date(page, static_url):
+    desc = _open_demo(page, static_url)
+    by_url = json.loads(json.dumps(desc))
+    suspects = _layer(by_url, "suspects")
+    suspects["dates"] = {d: {"url": f"demo/suspects-{d}.geojson"} for d in suspects["dates"]}
+    page.evaluate("""d => { const el = document.createElement('div'); el.id = 'second'; el.style.height = '400px';
+                         document.body.appendChild(el); VillagewatchMap.create(el, d); }""", by_url)
+    for date in (desc["date"], "2024-03-01"):
+        if date != desc["date"]:
+            page.select_option("#second .vw-date select", date)
+        page.wait_for_selector(f'#second[data-vw-ready="{date}"]')
+        n = len(json.loads((STATIC / suspects["dates"][date]["url"]).read_text(encoding="utf-8"))["features"])
+        assert _count(page, "#second path.vw-suspects") == n
+    assert not page.errors, page.errors
+    assert not page.outside, page.outside
+
+
+@pytest.mark.slow
+def test_demo_opens_from_disk(browser):
+    ctx = browser.new_context(viewport={"width": 1000, "height": 700})
+    pg = ctx.new_page()
+    requests = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.goto((STATIC / "demo.html").as_uri())
+    desc = _description()
+    pg.wait_for_selector(f'#vw-map[data-vw-ready="{desc["date"]}"]', timeout=20_000)
+    date = desc["date"]
+    n = sum(len(_features(la, date if "dates" in la else None)) for la in desc["layers"]
+            if la["type"] == "geojson" and la.get("visible", True) and ("dates" not in la or date in la["dates"]))
+    assert _count(pg, "path.vw-path") == n == 6
+    assert requests and all(u.startswith("file://") or u.startswith("data:") for u in requests), requests
+    ctx.close()

@@ -282,7 +282,11 @@
       let url;
       try { url = localUrl(entry.url); } catch (err) { return Promise.reject(err); }
       if (!this._geojson[url]) {
-        this._geojson[url] = fetch(url).then((r) => {
+        const fromDisk = global.location.protocol === "file:" ?
+          " (a page opened from disk cannot read other files: open it through `villagewatch serve`, or inline the layer as data)" : "";
+        this._geojson[url] = fetch(url).catch((err) => {
+          throw new Error(`villagewatch-map: cannot read ${entry.url}: ${err.message}${fromDisk}`);
+        }).then((r) => {
           if (!r.ok) throw new Error(`villagewatch-map: ${entry.url}: HTTP ${r.status}`);
           return r.json();
         });
