@@ -299,3 +299,52 @@ def test_demo_opens_from_disk(browser):
     assert _count(pg, "path.vw-path") == n == 6
     assert requests and all(u.startswith("file://") or u.startswith("data:") for u in requests), requests
     ctx.close()
+
+
+#: the index map's classes of the number of suspects (hand-made, as the index page would give them)
+BREAKS = [{"max": 0, "color": "#1a9850", "label": {"zh": "无疑似", "en": "none"}},
+          {"max": 3, "color": "#fdae61", "label": {"zh": "1-3 处", "en": "1-3"}},
+          {"color": "#d7191c", "label": {"zh": "4 处以上", "en": "4 or more"}}]
+
+
+@pytest.mark.slow
+def test_index_map_colours_pilot_areas_by_their_number_of_suspects(page, static_url):
+    from aoi.registry import load_villages
+
+    villages = load_villages()
+    counts = {v.id: i % 6 for i, v in enumerate(villages)}  # 0..5 suspects
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(v.centre or v.geometry.centroid.coords[0])},
+              "properties": {"id": v.id, "name_zh": v.name_zh, "name_en": v.name_en, "county": v.county,
+                             "admin_code": v.admin_code, "n_black_odorous_suspects": counts[v.id],
+                             "href": f"{v.id}/index.html"}} for v in villages]
+    desc = {"schema": "villagewatch-map/1", "bbox": [105.5, 20.5, 117.5, 30.5], "layers": [
+        {"id": "villages", "type": "geojson", "kind": "villages", "label": {"zh": "试点村", "en": "Pilot areas"},
+         "colour_by": "n_black_odorous_suspects", "breaks": BREAKS,
+         "data": {"type": "FeatureCollection", "features": feats}}]}
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(desc, json.loads((STATIC / "villagewatch-map.schema.json").read_text(encoding="utf-8")))
+    page.goto(static_url + "demo.html")
+    page.evaluate("""d => { document.body.innerHTML = '<div id="index" style="height:600px"></div>';
+                         VillagewatchMap.create(document.getElementById('index'), d); }""", desc)
+    page.wait_for_selector('#index[data-vw-ready="static"]')
+    assert _count(page, "#index path.vw-villages") == len(villages) == 11
+
+    def expected(n):
+        return next(b["color"] for b in BREAKS if b.get("max") is None or n <= b["max"])
+
+    fills = page.eval_on_selector_all("#index path.vw-villages", "els => els.map(e => e.getAttribute('fill'))")
+    assert sorted(fills) == sorted(expected(counts[v.id]) for v in villages)
+    legend = page.locator("#index .vw-legend").inner_text()
+    assert all(f'{b["label"]["zh"]} {b["label"]["en"]}' in legend for b in BREAKS)
+    shot(page, "webmap-index")
+    # a click on Pankeng shows its figures and the link to its page
+    pankeng = next(i for i, v in enumerate(villages) if v.id == "meijiang-sanjiao-pankeng")
+    page.locator("#index path.vw-villages").nth(pankeng).click(force=True)
+    popup = page.locator("#index .leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator('tr[data-key="name_zh"] td').inner_text() == "泮坑村 Pankeng"
+    assert popup.locator('tr[data-key="admin_code"] td').inner_text() == "441402102205"
+    assert popup.locator('tr[data-key="n_black_odorous_suspects"] td').inner_text() == str(counts["meijiang-sanjiao-pankeng"])
+    assert popup.locator('tr[data-key="href"] a').get_attribute("href") == static_url + "meijiang-sanjiao-pankeng/index.html"
+    assert not page.errors, page.errors
+    assert not page.outside, page.outside

@@ -46,11 +46,15 @@
     suspects: { color: "#d95f02", weight: 2, fillOpacity: 0.6 },
     change: { color: "#e7298a", weight: 1.5, fillOpacity: 0.45 },
     points: { color: "#006d2c", weight: 2, fillOpacity: 0.8 },
+    villages: { color: "#333333", weight: 1.5, fillColor: "#9ecae1", fillOpacity: 0.7 },
   };
-  const KIND_PANE = { image: 350, water: 410, change: 415, points: 420, suspects: 425, boundary: 430 };
+  const KIND_PANE = { image: 350, water: 410, change: 415, points: 420, villages: 422, suspects: 425, boundary: 430 };
   // the figures a popup shows, in order, when the properties have them
   const POPUP_FIELDS = [
-    { key: "name_zh", label: ["名称", "Name"] },
+    { key: "name_zh", label: ["名称", "Name"], format: "name" },
+    { key: "county", label: ["区县", "County"] },
+    { key: "admin_code", label: ["统计用区划代码", "Division code"] },
+    { key: "n_black_odorous_suspects", label: ["疑似黑臭水体数", "Black-odorous suspects"] },
     { key: "wb_id", label: ["编号", "ID"] },
     { key: "id", label: ["编号", "ID"] },
     { key: "status", label: ["状态", "Status"], format: "status" },
@@ -104,6 +108,8 @@
         const items = Array.isArray(value) ? value : String(value).split(",").map((s) => s.trim()).filter(Boolean);
         return items.length ? esc(items.join(", ")) : bilingual(["无", "none"]);
       }
+      case "name":
+        return bilingual({ zh: value, en: field.props && field.props.name_en });
       case "number2":
         return isFinite(Number(value)) ? Number(value).toFixed(2) : esc(value);
       case "dates":
@@ -122,7 +128,12 @@
       if (value === undefined || value === null || value === "") continue;
       if (f.key === "id" && props.wb_id != null) continue;
       const unit = f.unit ? ` ${esc(f.unit)}` : "";
-      rows.push(`<tr data-key="${esc(f.key)}"><th>${bilingual(f.label)}</th><td>${formatValue(f, value)}${unit}</td></tr>`);
+      rows.push(`<tr data-key="${esc(f.key)}"><th>${bilingual(f.label)}</th><td>${formatValue(Object.assign({ props }, f), value)}${unit}</td></tr>`);
+    }
+    if (props.href) {
+      let href = null;
+      try { href = localUrl(props.href); } catch (err) { console.error(err); }
+      if (href) rows.push(`<tr data-key="href"><td colspan="2"><a href="${esc(href)}">${bilingual(["打开村页面", "Open the village page"])}</a></td></tr>`);
     }
     if (date && !("dates" in props) && !("date" in props)) {
       rows.push(`<tr data-key="image_date"><th>${bilingual(["影像日期", "Image date"])}</th><td>${esc(date)}</td></tr>`);
@@ -147,10 +158,18 @@
     throw new Error(`villagewatch-map: refusing to load ${url}: only the page's own files are read (no CDN, no tile server)`);
   }
 
+  /** The break (of layer.breaks, ascending "max"; the last may have none) a number falls in. */
+  function breakFor(layer, value) {
+    const x = Number(value);
+    if (!layer.breaks || value === null || value === "" || !isFinite(x)) return null;
+    return layer.breaks.find((b) => b.max == null || x <= b.max) || null;
+  }
+
   function colourFor(layer, props) {
     const key = layer.colour_by || (layer.kind === "suspects" ? "status" : null);
     if (!key || props[key] == null) return null;
     const v = props[key];
+    if (layer.breaks) { const b = breakFor(layer, v); return b ? b.color : null; }
     if (layer.colours && layer.colours[v]) return layer.colours[v];
     return STATUS[v] ? STATUS[v][2] : null;
   }
@@ -317,7 +336,8 @@
           interactive: (KIND_STYLE[layer.kind] || {}).interactive !== false || !!layer.popup_fields,
           className: `vw-path vw-${layer.kind || "vector"}`,
           style: styleFor(layer),
-          pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign({ radius: 6, pane }, styleFor(layer)(f))),
+          pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign(
+            { radius: layer.kind === "villages" ? 9 : 6, pane, className: `vw-path vw-${layer.kind || "vector"}` }, styleFor(layer)(f))),
           onEachFeature: (f, lyr) => {
             if ((KIND_STYLE[layer.kind] || {}).interactive === false && !layer.popup_fields) return;
             lyr.bindPopup(() => popupHtml(f.properties || {}, layer, entry.period ? entry.period.join(" → ") : date),
@@ -367,7 +387,9 @@
         if (layer.dates && !entry) continue;
         const title = bilingual(layer.label || layer.id) + (entry && entry.period ? ` <small>${esc(entry.period.join(" → "))}</small>` : "");
         const items = [];
-        if (layer.legend) {
+        if (layer.breaks) {
+          for (const b of layer.breaks) items.push(`<li>${swatch({ color: b.color, fillColor: b.color })}${bilingual(b.label)}</li>`);
+        } else if (layer.legend) {
           for (const it of layer.legend) items.push(`<li>${swatch({ color: it.color, fillColor: it.color })}${bilingual(it.label)}</li>`);
         } else if (layer.ramp) {
           const r = layer.ramp;
