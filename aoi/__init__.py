@@ -2,10 +2,14 @@
 
 ``aoi`` imports none of villagewatch's other packages.
 """
+from .admin_codes import check_admin_code, county_codes
+from .chinacrs import gcj02_to_wgs84, gcj02_to_wgs84_geometry, parse_crs_option, to_cgcs2000, wgs84_to_gcj02
 from .errors import (
+    BoundaryCRSError,
     BoundaryFileError,
     BoundaryOptionError,
     BoundaryRepairedWarning,
+    CRSOptionError,
     DuplicateVillageError,
     EmptyGeometryError,
     GeometryTypeError,
@@ -37,8 +41,10 @@ __all__ = [
     "Village", "Grid", "grid_for", "utm_epsg", "is_safe_id", "FOCUS_KINDS", "PILOT_TYPES",
     "DEFAULT_REGISTRY", "CHINA_BBOX", "default_registry", "load_villages", "read_boundary",
     "with_boundary", "parse_boundary_option", "villages_to_geodataframe", "village_to_feature",
-    "village_area_km2", "village_from_file", "slug_from_name", "AD_HOC",
+    "village_area_km2", "village_from_file", "slug_from_name", "AD_HOC", "check_admin_code", "county_codes",
+    "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_wgs84_geometry", "parse_crs_option", "to_cgcs2000",
     "VillageError", "BoundaryFileError", "DuplicateVillageError", "MissingCRSError",
     "EmptyGeometryError", "GeometryTypeError", "OutsideChinaError", "VillagePropertyError",
     "UnsafeVillageIdError", "UnknownVillageError", "BoundaryOptionError", "BoundaryRepairedWarning",
+    "CRSOptionError", "BoundaryCRSError",
 ]

@@ -49,3 +49,13 @@ class BoundaryOptionError(VillageError):
 class BoundaryRepairedWarning(UserWarning):
     """An invalid boundary (self-intersection, ...) was repaired with ``shapely.make_valid``;
     the message names file and feature."""
+
+
+class CRSOptionError(BoundaryOptionError):
+    """A ``crs`` / ``--boundary-crs`` value is neither GCJ-02 nor a CRS pyproj knows; the
+    message names the valid values."""
+
+
+class BoundaryCRSError(BoundaryFileError):
+    """A boundary file's declared CRS contradicts the ``crs`` asked for (a projected file read
+    as GCJ-02, a GeoPackage declaring one CRS read as another)."""

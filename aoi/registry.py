@@ -24,7 +24,10 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
+from .admin_codes import check_admin_code
+from .chinacrs import gcj02_to_wgs84_geometry, parse_crs_option
 from .errors import (
+    BoundaryCRSError,
     BoundaryFileError,
     BoundaryOptionError,
     BoundaryRepairedWarning,
@@ -239,6 +242,7 @@ def village_from_feature(props: Mapping[str, Any] | None, geometry: BaseGeometry
         boundary_source=source,
         notes=notes,
         centre=_centre(props, where, china),
+        admin_code=check_admin_code(props.get("admin_code"), where, province=props["province"]),
     )
 
 
@@ -289,8 +293,9 @@ def _geojson_records(path: Path) -> Iterator[tuple[int, Any, BaseGeometry | None
         yield i, props, geom
 
 
-def _read_ogr(path: Path, layer: str | None = None) -> "geopandas.GeoDataFrame":
-    """Read any OGR vector file with geopandas/pyogrio, checking it has a CRS."""
+def _read_ogr(path: Path, layer: str | None = None, *, required: bool = True) -> "geopandas.GeoDataFrame":
+    """Read any OGR vector file with geopandas/pyogrio, checking it has a CRS (GeoJSON: EPSG:4326
+    when it says nothing; other formats: :class:`MissingCRSError` when ``required``)."""
     import geopandas as gpd
     import pyogrio
 
@@ -307,12 +312,36 @@ def _read_ogr(path: Path, layer: str | None = None) -> "geopandas.GeoDataFrame":
     if gdf.crs is None or "undefined" in (gdf.crs.name or "").lower():
         if path.suffix.lower() in _JSON_SUFFIXES:
             gdf = gdf.set_crs(_WGS84, allow_override=True)  # RFC 7946: GeoJSON is lon/lat
+        elif not required:
+            gdf = gdf.set_crs(None, allow_override=True)
         else:
             hint = " (its .prj file is missing)" if path.suffix.lower() == ".shp" else ""
             raise MissingCRSError(
                 f"{path}: has no coordinate reference system{hint}; the coordinates cannot be placed. "
                 "Assign the right one, e.g. `ogr2ogr -a_srs EPSG:4547 fixed.gpkg input`")
     return gdf
+
+
+def _apply_crs_option(gdf: "geopandas.GeoDataFrame", path: Path,
+                      option: str | CRS | None) -> "geopandas.GeoDataFrame":
+    """``gdf`` with the CRS that ``option`` (:func:`aoi.chinacrs.parse_crs_option`) gives its
+    coordinates; for ``"gcj02"`` the GCJ-02 lon/lat are labelled EPSG:4326 (converted later)."""
+    if option is None:
+        return gdf
+    declared = gdf.crs
+    if declared is not None and path.suffix.lower() in _JSON_SUFFIXES and declared.equals(_WGS84, ignore_axis_order=True):
+        declared = None  # a GeoJSON without a legacy 'crs' member says nothing of its own
+    if option == "gcj02":
+        if declared is not None and not declared.is_geographic:
+            raise BoundaryCRSError(
+                f"{path}: declares the projected CRS {declared.name!r}, but GCJ-02 (crs 'gcj02') is "
+                "longitude/latitude; drop the crs option to use the file's CRS")
+        return gdf.set_crs(_WGS84, allow_override=True)
+    if declared is not None and not declared.equals(option, ignore_axis_order=True):
+        raise BoundaryCRSError(
+            f"{path}: declares the CRS {declared.name!r} ({declared.to_string()}), not the {option.name!r} "
+            f"({option.to_string()}) asked for; drop the crs option to use the file's CRS, or fix the file")
+    return gdf.set_crs(option, allow_override=True)
 
 
 def _ogr_records(path: Path) -> Iterator[tuple[int, Any, BaseGeometry | None]]:
@@ -396,6 +425,7 @@ def read_boundary(
     village_id: str | None = None,
     layer: str | None = None,
     within_china: bool = False,
+    crs: str | CRS | None = None,
 ) -> BaseGeometry:
     """The boundary in ``path`` (GeoJSON, GeoPackage, Shapefile; any CRS) as one validated
     lon/lat (EPSG:4326) (Multi)Polygon.
@@ -406,11 +436,21 @@ def read_boundary(
     layer (required when there are several). A file without a CRS (GeoPackage with an
     undefined SRS, Shapefile without .prj) raises :class:`MissingCRSError`; GeoJSON without
     one is EPSG:4326 per RFC 7946.
+
+    ``crs`` says what the coordinates are when the file does not (or says it wrongly):
+    ``None`` uses the file's CRS; ``"gcj02"`` reads them as GCJ-02 lon/lat (a boundary traced
+    on a Chinese web map) and converts them to WGS 84 (:func:`aoi.chinacrs.gcj02_to_wgs84`);
+    ``"wgs84"``, ``"EPSG:4490"`` (CGCS2000) or any pyproj CRS string is assigned to a GeoJSON
+    (whose RFC 7946 default it replaces) or to a file without a CRS. A file that declares a
+    projected CRS read as ``"gcj02"``, or a GeoPackage/Shapefile declaring a CRS other than
+    ``crs``, raises :class:`BoundaryCRSError`; an unknown ``crs`` raises :class:`CRSOptionError`
+    naming the valid values.
     """
+    option = parse_crs_option(crs)
     path = Path(path).expanduser()
     if not path.is_file():
         raise BoundaryFileError(f"{path}: no such boundary file")
-    gdf = _read_ogr(path, layer)
+    gdf = _apply_crs_option(_read_ogr(path, layer, required=option is None), path, option)
     if len(gdf) == 0:
         raise EmptyGeometryError(f"{path}: has no features")
     positions = list(range(len(gdf)))
@@ -426,6 +466,8 @@ def read_boundary(
                     f"{path}: none of its {len(gdf)} features has id {village_id!r} (ids: {sorted(ids)}); "
                     "give a file holding only this village's boundary")
     geoms = gdf.iloc[positions].to_crs(_WGS84).geometry
+    if option == "gcj02":
+        geoms = gcj02_to_wgs84_geometry(np.asarray(geoms))
     parts = [check_boundary(g, _where(path, i, ids[i]), within_china=within_china)
              for i, g in zip(positions, geoms)]
     geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
@@ -480,22 +522,33 @@ def file_digest(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def with_boundary(village: Village, path: str | os.PathLike, **kw: Any) -> Village:
+def with_boundary(village: Village, path: str | os.PathLike, *, crs: str | CRS | None = None,
+                  **kw: Any) -> Village:
     """A copy of ``village`` with the official boundary read from ``path``
-    (:func:`read_boundary`; ``village_id`` defaults to the village's id, keywords pass through)
-    and ``boundary_source = "file:<name> (sha256 <12 hex>)"``."""
+    (:func:`read_boundary`; ``village_id`` defaults to the village's id, ``crs`` and the other
+    keywords pass through) and ``boundary_source = "file:<name> (sha256 <12 hex>)"``, followed
+    by ``", read as <crs>"`` when ``crs`` was given (``"GCJ-02, converted to WGS 84"``)."""
     path = Path(path).expanduser()
     kw.setdefault("village_id", village.id)
     kw.setdefault("within_china", is_chinese_province(village.province))
+    option = parse_crs_option(crs)
     try:
-        geom = read_boundary(path, **kw)
+        geom = read_boundary(path, crs=option, **kw)
     except BoundaryFileError as exc:
         raise type(exc)(f"village {village.id}: {exc}") from exc
-    return replace(village, geometry=geom, boundary_source=f"file:{path.name} (sha256 {file_digest(path)[:12]})")
+    source = f"file:{path.name} (sha256 {file_digest(path)[:12]}"
+    if option == "gcj02":
+        source += ", read as GCJ-02, converted to WGS 84"
+    elif option is not None:
+        source += f", read as {option.to_string()}"
+    return replace(village, geometry=geom, boundary_source=source + ")")
 
 
-def parse_boundary_option(text: str) -> tuple[str, Path]:
-    """``"ID=PATH"`` (the CLI's ``--boundary``) -> ``(id, Path)``; the file must exist."""
+def parse_boundary_option(text: str, *, crs: str | CRS | None = None) -> tuple[str, Path]:
+    """``"ID=PATH"`` (the CLI's ``--boundary``) -> ``(id, Path)``; the file must exist. ``crs``
+    (the CLI's ``--boundary-crs``, see :func:`read_boundary`) is checked here too, so a bad
+    value fails with :class:`CRSOptionError` before any file is read."""
+    parse_crs_option(crs, where="--boundary-crs")
     vid, sep, raw = text.partition("=")
     vid, raw = vid.strip(), raw.strip()
     example = "e.g. --boundary meijiang-sanjiao-pankeng=official/pankeng.gpkg"
@@ -520,6 +573,8 @@ def village_to_feature(village: Village) -> dict[str, Any]:
     }
     if village.centre is not None:
         props["centre"] = list(village.centre)
+    if village.admin_code is not None:
+        props["admin_code"] = village.admin_code
     return {"type": "Feature", "id": village.id, "properties": props,
             "geometry": mapping(village.geometry)}
 
@@ -527,18 +582,19 @@ def village_to_feature(village: Village) -> dict[str, Any]:
 def villages_to_geodataframe(villages: Iterable[Village]) -> "geopandas.GeoDataFrame":
     """One row per village, EPSG:4326: the registry properties (``focus`` as "a,b" text,
     ``centre`` as ``centre_lon``/``centre_lat``) and ``area_km2`` measured in the local UTM
-    zone (:func:`village_area_km2`)."""
+    zone (:func:`village_area_km2`), and ``admin_code`` (12-digit text, None when unknown)."""
     import geopandas as gpd
 
     cols = ["id", "name_zh", "name_en", "province", "county", "town", "pilot_type", "focus",
-            "boundary_source", "notes", "centre_lon", "centre_lat", "area_km2"]
+            "boundary_source", "notes", "centre_lon", "centre_lat", "area_km2", "admin_code"]
     rows, geoms = [], []
     for v in villages:
         lon, lat = v.centre if v.centre is not None else (None, None)
         rows.append({"id": v.id, "name_zh": v.name_zh, "name_en": v.name_en, "province": v.province,
                      "county": v.county, "town": v.town, "pilot_type": v.pilot_type,
                      "focus": ",".join(v.focus), "boundary_source": v.boundary_source, "notes": v.notes,
-                     "centre_lon": lon, "centre_lat": lat, "area_km2": village_area_km2(v)})
+                     "centre_lon": lon, "centre_lat": lat, "area_km2": village_area_km2(v),
+                     "admin_code": v.admin_code})
         geoms.append(v.geometry)
     import pandas as pd
 

@@ -36,7 +36,9 @@ class Village:
 
     ``geometry`` is a shapely (Multi)Polygon in EPSG:4326 (lon, lat).
     ``boundary_source`` is ``"approximate"`` or a description of where an official
-    boundary came from (file name, agency, date).
+    boundary came from (file name, agency, date). ``admin_code`` is the 12-digit
+    statistical division code (统计用区划代码) of the village (or, for a pilot town, the
+    town's 9 digits + ``000``), ``None`` when unknown.
     """
 
     id: str
@@ -51,6 +53,8 @@ class Village:
     boundary_source: str = "approximate"
     notes: str = ""
     centre: tuple[float, float] | None = None  # (lon, lat) of the best-known location
+    #: 12-digit statistical division code (统计用区划代码), None when unknown (aoi.admin_codes)
+    admin_code: str | None = None
 
     def __post_init__(self) -> None:
         if not is_safe_id(self.id):

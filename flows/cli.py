@@ -30,6 +30,9 @@ def _add_village_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", help="folder or file of village boundaries (default: data/villages)")
     p.add_argument("--boundary", action="append", default=[], metavar="ID=PATH",
                    help="replace a village's approximate boundary with an official GeoJSON/GPKG/SHP")
+    p.add_argument("--boundary-crs", metavar="CRS",
+                   help="what every --boundary file's coordinates are: gcj02 (Chinese web maps; converted "
+                        "to WGS 84), wgs84, EPSG:4490 (CGCS2000) or any CRS string (default: the file's own)")
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
@@ -110,11 +113,14 @@ def load_selected_villages(args: argparse.Namespace):
     villages = load_villages(args.registry, ids=ids) if (ids or not adhoc) else []
     if adhoc and adhoc[0].id in {v.id for v in villages}:
         raise SystemExit(f"--aoi {args.aoi}: its id {adhoc[0].id!r} is also a registry village's id; rename the file")
-    overrides = dict(parse_boundary_option(b) for b in args.boundary)
+    crs = getattr(args, "boundary_crs", None)
+    overrides = dict(parse_boundary_option(b, crs=crs) for b in args.boundary)
+    if crs is not None and not overrides:
+        raise SystemExit("--boundary-crs applies to --boundary files; no --boundary was given")
     unknown = set(overrides) - {v.id for v in villages}
     if unknown:
         raise SystemExit(f"--boundary names unknown village(s): {', '.join(sorted(unknown))}")
-    return adhoc + [with_boundary(v, overrides[v.id]) if v.id in overrides else v for v in villages]
+    return adhoc + [with_boundary(v, overrides[v.id], crs=crs) if v.id in overrides else v for v in villages]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

@@ -113,3 +113,21 @@ def copy_night(demo_out, tmp_path) -> Path:
     dst = tmp_path / "out"
     shutil.copytree(demo_out, dst, symlinks=True)
     return dst
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium under Playwright; the tests skip with the reason when either is missing."""
+    from support.browser import chromium_path
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); no browser is downloaded")
+    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=args)
+        try:
+            yield b
+        finally:
+            b.close()

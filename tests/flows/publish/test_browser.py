@@ -8,10 +8,8 @@ and the page loads nothing from outside the server. Screenshots of each page are
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,28 +24,6 @@ from support.paths import REPO  # noqa: E402
 SHOTS = REPO / "test-artifacts" / "screenshots"
 #: the two villages whose pages are opened (the index must list all three of the demo output)
 OPENED = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei")
-
-
-def chromium_path() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
-    exe = chromium_path()
-    if exe is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); no browser is downloaded")
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=args)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
