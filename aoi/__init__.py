@@ -21,19 +21,21 @@ from .errors import (
     VillagePropertyError,
 )
 from .grid import Grid, grid_for, utm_epsg
-from .registry import (
+from .boundaries import (
     CHINA_BBOX,
-    DEFAULT_REGISTRY,
-    default_registry,
-    load_villages,
     parse_boundary_option,
     read_boundary,
     slug_from_name,
-    village_from_file,
     village_area_km2,
+    village_from_file,
+    with_boundary,
+)
+from .registry import (
+    DEFAULT_REGISTRY,
+    default_registry,
+    load_villages,
     village_to_feature,
     villages_to_geodataframe,
-    with_boundary,
 )
 from .village import AD_HOC, FOCUS_KINDS, PILOT_TYPES, Village, is_safe_id
 

@@ -2,6 +2,27 @@
 surface-reflectance bands named by eo:common_name), lazy under Dask where they are per pixel.
 Imports neither ``aoi`` nor ``sensing``.
 """
+from .blackodorous import (
+    ALL_METHODS,
+    DEFAULT_PARAMS,
+    BlackOdorousParams,
+    black_odorous_pixels,
+    boi,
+    boi_flag,
+    brightness,
+    cie_dominant_wavelength,
+    cie_flag,
+    cie_purity,
+    darkness,
+    green_red_ratio,
+    ndbwi,
+    ndbwi_flag,
+    nir_share,
+    params_of,
+    scene_matrix,
+    shadow_flag,
+    to_rrs,
+)
 from .change import change_polygons, median_composite, ndvi_change, water_change
 from .errors import IndicesError, MissingBandError, UncalibratedError
 from .spectral import (
@@ -23,6 +44,7 @@ from .spectral import (
     savi,
     vari,
 )
+from .screening import classify_water_bodies
 from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
 from .validity import BLACK_ODOROUS_BANDS, PRODUCT_INPUTS, product_bands, product_valid, valid_for
 from .vegetation import dense_canopy_share, forest_quality, fractional_vegetation_cover, vegetation_cover
@@ -69,20 +91,8 @@ __all__ = [
     "ndvi_change", "water_change", "median_composite", "change_polygons",
     "ancient_tree_watch", "farmland_conversion", "farmland_conversion_classes", "cropland_from_ndvi_series",
     "FARMLAND_CLASSES",
-    # black-odorous water (indices.blackodorous) is added below by its module
+    # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
+    "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
+    "params_of", "scene_matrix", "to_rrs", "boi", "boi_flag", "ndbwi", "ndbwi_flag", "green_red_ratio",
+    "cie_purity", "cie_dominant_wavelength", "cie_flag", "brightness", "darkness", "nir_share", "shadow_flag",
 ]
-
-import importlib as _importlib
-
-try:  # the black-odorous family (indices.blackodorous) is written separately: export its API
-    _bo = _importlib.import_module(f"{__name__}.blackodorous")
-except ModuleNotFoundError as _exc:  # pragma: no cover - only while blackodorous.py does not exist
-    if _exc.name != f"{__name__}.blackodorous":
-        raise
-else:
-    _names = getattr(_bo, "__all__", None) or [
-        n for n, v in vars(_bo).items() if not n.startswith("_") and getattr(v, "__module__", None) == _bo.__name__
-    ]
-    for _name in _names:
-        globals()[_name] = getattr(_bo, _name)
-        __all__.append(_name)

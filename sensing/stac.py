@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +32,13 @@ from shapely.geometry import mapping, shape
 from aoi import Village, grid_for
 
 from .errors import NoDataError, SensingError, SourceUnavailableError
-from .http import (call_with_retries, is_transient_body_error, redact, redact_text, stac_api_io,
-                   strip_signed_query)
+from .http import (call_with_retries, is_transient_body_error, redact, redact_text, stac_api_io)
 from .masking import aoi_mask, aoi_valid_fraction, quality_valid
 from .radiometry import Radiometry, asset_radiometry, to_reflectance
 from .scene import DEFAULT_CHUNKS, assign_valid_fractions, check_scene
 from .sensors import SENSORS, Sensor
+from .stacitems import (_as_date, _item_time, item_json_for_provenance, resolve_asset,  # noqa: F401
+                        resolve_quality_asset, save_item_json)
 
 log = logging.getLogger("villagewatch.sensing.stac")
 
@@ -58,84 +57,6 @@ COLLECTION_SENSORS: Mapping[str, str] = {
 #: Landsat C2 L2 platforms with the OLI band layout in ``SENSORS["landsat-c2-l2"]``
 LANDSAT_OLI_PLATFORMS = ("landsat-8", "landsat-9")
 _PC_HOST = "planetarycomputer.microsoft.com"
-
-
-def _norm(key: str) -> str:
-    k = key.lower()
-    for suffix in (".tif", ".tiff"):
-        if k.endswith(suffix):
-            k = k[: -len(suffix)]
-    return k
-
-
-def resolve_asset(item: pystac.Item, sensor: Sensor, common_name: str) -> str | None:
-    """The asset key holding ``common_name`` in ``item``: the sensor table's asset name
-    (``B04``, ``SR_B4``, case and ``.TIF`` insensitive), else an asset named like the common name
-    (Earth Search / PC Landsat: ``red``), else the one asset whose ``eo:bands`` says so."""
-    keys = {_norm(k): k for k in item.assets}
-    try:
-        native = sensor.asset_for(common_name)
-    except KeyError:
-        native = None
-    if native is not None and _norm(native) in keys:
-        return keys[_norm(native)]
-    if common_name in keys:
-        return keys[common_name]
-    hits = []
-    for k, a in item.assets.items():
-        for b in a.extra_fields.get("eo:bands", []) or []:
-            if isinstance(b, Mapping) and b.get("common_name") == common_name:
-                hits.append(k)
-    return hits[0] if len(hits) == 1 else None
-
-
-def resolve_quality_asset(item: pystac.Item, sensor: Sensor) -> str | None:
-    """The quality asset (``SCL``/``scl``, ``QA_PIXEL``/``qa_pixel``) of ``item``, or None."""
-    if sensor.mask.kind == "none" or not sensor.mask.band:
-        return None
-    keys = {_norm(k): k for k in item.assets}
-    return keys.get(_norm(sensor.mask.band))
-
-
-def item_json_for_provenance(item: pystac.Item) -> dict:
-    """The item as a dict with signed query tokens stripped from every asset and link href."""
-    d = item.to_dict(include_self_link=True, transform_hrefs=False)
-    for a in d.get("assets", {}).values():
-        if "href" in a:
-            a["href"] = strip_signed_query(a["href"])
-    for link in d.get("links", []):
-        if "href" in link:
-            link["href"] = strip_signed_query(link["href"])
-    return d
-
-
-def save_item_json(item: pystac.Item, folder: str | Path) -> Path:
-    """Write ``folder/<item id>.json`` atomically (temporary name, then ``os.replace``). The id
-    comes from a remote server: characters other than ``A-Za-z0-9._-`` become ``_`` and leading
-    dots are dropped, so an id like ``../../x`` or ``/etc/x`` cannot write outside ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(item.id)).lstrip(".") or "item"
-    target = folder / f"{name}.json"
-    tmp = folder / f".{name}.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(item_json_for_provenance(item), indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
-
-def _item_time(item: pystac.Item) -> dt.datetime:
-    t = item.datetime or item.common_metadata.start_datetime
-    if t is None:
-        raise SensingError(f"STAC item {item.id} has no datetime")
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,7 @@ from aoi import Village
 
 from ..products.atomic import write_text
 from ..products.inventory import ProductSet, VillageProducts
-from ..products.layout import (CATALOG, CHANGE_FIGURES, DATE_FIGURES, MANIFEST, PAGE, QUICKLOOK, TABLE, WATCHES_FOLDER,
+from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, MANIFEST, PAGE, QUICKLOOK, TABLE, WATCHES_FOLDER,
                                run_table, watches_dir)
 from .catalog import asset_title
 
@@ -326,9 +326,9 @@ def render_village(entry: VillageEntry) -> str:
     dates = [s for s in vp.sets if s.kind == "date"][::-1]
     changes = [s for s in vp.sets if s.kind == "change"][::-1]
     table_link = f'<p><a href="{TABLE}" download>{TABLE}</a></p>' if vp.table else ""
-    nav = ('<nav><a href="../index.html">← 全部村庄 all villages</a><a href="#changes">变化 changes</a>'
+    nav = (f'<nav><a href="../{PAGE}">← 全部村庄 all villages</a><a href="#changes">变化 changes</a>'
            '<a href="#dates">日期 dates</a><a href="#indicators">指标 indicators</a>'
-           '<a href="collection.json">STAC collection.json</a></nav>')
+           f'<a href="{COLLECTION}">STAC {COLLECTION}</a></nav>')
     body = "\n".join([
         nav,
         f"<h1>{esc(v.name_zh)}<span class=\"pinyin\">{esc(v.name_en)}</span></h1>",

@@ -18,6 +18,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..products.layout import PAGE
+
 #: content type by file suffix
 CONTENT_TYPES = {
     ".tif": "image/tiff; application=geotiff; profile=cloud-optimized",
@@ -84,7 +86,7 @@ class ReadOnlyHandler(SimpleHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            target = resolve_inside(Path(self.directory).resolve(), f"{rel}/index.html" if rel else "index.html")
+            target = resolve_inside(Path(self.directory).resolve(), f"{rel}/{PAGE}" if rel else PAGE)
         if target is None or not target.is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return None

@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from ..sensors import SCL_CLOUD_HIGH, SCL_CLOUD_MEDIUM, SCL_CLOUD_SHADOW
-from .scenery import burn
+from .rasterize import burn
 
 OVERPASS_SOLAR_HOUR = 10.5
 FRINGE_M = 20.0

@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.special import ndtr
 
 from ..sensors import SCL_NOT_VEGETATED, SCL_VEGETATION, SCL_WATER
-from .scenery import Fields
+from .rasterize import Fields
 from .spectra import (
     BUILT,
     CALENDAR_NAMES,

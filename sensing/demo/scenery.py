@@ -13,13 +13,10 @@ Pond, fish-pond and patch edges are snapped to a 10 m lattice (whole Sentinel-2 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from affine import Affine
-from rasterio.features import rasterize
 from shapely import affinity, contains_xy
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
@@ -501,69 +498,3 @@ class _Placer:
             raise ValueError(f"{self.label}: the demo scene has no room for its planted changes "
                              f"(area too small or too narrow)")
         return g
-
-
-# ----------------------------------------------------------------------------- rasterise
-_BURN_LOCK = threading.Lock()
-
-
-def burn(shapes, shape: tuple[int, int], transform: Affine, dtype: str) -> np.ndarray:
-    """``rasterio.features.rasterize`` (fill 0, later shapes on top), one call at a time: under
-    concurrent Dask threads rasterio occasionally loses the transform (NotGeoreferencedWarning)."""
-    if not shapes:
-        return np.zeros(shape, dtype)
-    with _BURN_LOCK:
-        return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype=dtype)
-
-
-@dataclass(frozen=True, eq=False)
-class Fields:
-    """A layout rasterised on one grid: per pixel class, vegetation amplitude and phase,
-    before and after the planted change, plus the feature id under each pixel."""
-
-    cls_before: np.ndarray
-    cls_after: np.ndarray
-    amp_before: np.ndarray
-    amp_after: np.ndarray
-    phase: np.ndarray
-    feature_id: np.ndarray  # 0 background, i + 1 for layout.features[i]
-
-    def cls(self, after: bool) -> np.ndarray:
-        return self.cls_after if after else self.cls_before
-
-    def amp(self, after: bool) -> np.ndarray:
-        return self.amp_after if after else self.amp_before
-
-
-def rasterize_layout(layout: Layout, transform: Affine, shape: tuple[int, int]) -> Fields:
-    """Burn the layout onto a north-up grid (pixel-centre rule, later features on top)."""
-    h, w = shape
-    xs = transform.c + transform.a * (np.arange(w) + 0.5)
-    ys = transform.f + transform.e * (np.arange(h) + 0.5)
-    X, Y = np.meshgrid(xs, ys)
-    forest = layout.terrain(X, Y) > layout.forest_threshold
-    cell = layout.field_cell(X, Y)
-    f = layout.fields
-    base_cls = np.where(forest, FOREST, f["cell_class"][cell]).astype("int8")
-    base_amp = np.where(forest, 1.0, f["cell_amp"][cell]).astype("float32")
-    phase = np.where(forest, 0.0, f["cell_phase"][cell]).astype("float32")
-    shapes = [(feat.geometry, i + 1) for i, feat in enumerate(layout.features)]
-    fid = burn(shapes, shape, transform, "int32")
-    before = np.array([0] + [ft.before for ft in layout.features], dtype="int8")
-    after = np.array([0] + [ft.after for ft in layout.features], dtype="int8")
-    famp = np.array([1.0] + [ft.amp for ft in layout.features], dtype="float32")
-    has = fid > 0
-    trees = layout.tree_share(X, Y).astype("float32")
-
-    def state(table):
-        c = np.where(has & (table[fid] > 0), table[fid], base_cls).astype("int8")
-        a = np.where(has, famp[fid], base_amp).astype("float32")
-        # village trees: the settlement's greenness times a per-block share
-        a = np.where(c == BUILT, a * trees, a)
-        # a feature that keeps or plants vegetation (dikes, new-pond cropland) uses its own amp
-        a = np.where(has & (c == FOREST), 1.0, a)
-        return c, a.astype("float32")
-
-    cb, ab = state(before)
-    ca, aa = state(after)
-    return Fields(cb, ca, ab, aa, phase, fid)

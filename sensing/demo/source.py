@@ -34,7 +34,8 @@ from ..scene import make_scene
 from ..sensors import SENSORS
 from .clouds import cloud_codes, make_clouds
 from .render import drone_rgb, reflectance, scl_classes, smooth_noise
-from .scenery import Layout, make_layout, rasterize_layout
+from .rasterize import rasterize_layout
+from .scenery import Layout, make_layout
 from .spectra import (
     BLACK_WATER,
     CLASS_NAMES,

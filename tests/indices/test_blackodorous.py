@@ -15,6 +15,7 @@ import xarray as xr
 from shapely.geometry import box
 
 from indices import blackodorous as bo
+from indices.screening import classify_water_bodies
 from indices.colour import (
     CIE1931_LOCUS,
     chromaticity,
@@ -348,7 +349,7 @@ def test_min_votes_decides_two_of_three():
     ds2, water, bodies = _grid_scene()
     for k, want in ((2, "suspect_black_odorous"), (3, "ordinary")):
         p = bo.BlackOdorousParams(methods=methods, min_votes=k, max_purity=0.19)
-        out = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(ds2, water, params=p), scene=ds2).set_index("wb_id")
+        out = classify_water_bodies(bodies, bo.black_odorous_pixels(ds2, water, params=p), scene=ds2).set_index("wb_id")
         assert out.loc["wb-black", "status"] == want
         assert out.loc["wb-black", "methods_agreeing"] == "boi,ndbwi"
 
@@ -370,7 +371,7 @@ def test_params_are_validated_and_recorded():
     q = p.replace(boi_threshold=0.05, min_share=0.6)
     flags = bo.black_odorous_pixels(ds, water, params=q)
     assert flags.attrs["boi_threshold"] == 0.05 and flags["boi_flag"].attrs["threshold"] == 0.05
-    out = bo.classify_water_bodies(bodies, flags, scene=ds)
+    out = classify_water_bodies(bodies, flags, scene=ds)
     import json
 
     recorded = json.loads(out["bo_params"].iloc[0])
@@ -493,7 +494,7 @@ def _grid_scene(n=20):
 def test_classify_water_bodies_statuses_lists_and_agreement():
     ds, water, bodies = _grid_scene()
     flags = bo.black_odorous_pixels(ds, water)
-    out = bo.classify_water_bodies(bodies, flags, scene=ds).set_index("wb_id")
+    out = classify_water_bodies(bodies, flags, scene=ds).set_index("wb_id")
     assert out["status"].to_dict() == {
         "wb-black": "suspect_black_odorous", "wb-ordinary": "ordinary", "wb-tiny": "too_small",
         "wb-cloud": "no_valid_observation", "wb-turbid": "ordinary"}
@@ -530,25 +531,25 @@ def test_classify_with_label_raster_rrs_units_and_fallbacks():
 
     lab = rasterize([(g, i + 1) for i, g in enumerate(bodies.geometry)], out_shape=(20, 20),
                     transform=ds.rio.transform(recalc=True))
-    a = bo.classify_water_bodies(bodies, flags, scene=ds)
-    b = bo.classify_water_bodies(bodies, flags, scene=ds,
+    a = classify_water_bodies(bodies, flags, scene=ds)
+    b = classify_water_bodies(bodies, flags, scene=ds,
                                  label_raster=xr.DataArray(lab, dims=("y", "x")))
     assert a["status"].tolist() == b["status"].tolist() and a["n_valid"].tolist() == b["n_valid"].tolist()
     # the same water as Rrs, declared so: same verdicts, brightness still reported as rho
     rrs = bo.to_rrs(ds)
-    c = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(rrs, water, units="rrs"), scene=rrs, units="rrs")
+    c = classify_water_bodies(bodies, bo.black_odorous_pixels(rrs, water, units="rrs"), scene=rrs, units="rrs")
     assert c["status"].tolist() == a["status"].tolist()
     np.testing.assert_allclose(c["brightness_mean"], a["brightness_mean"], rtol=1e-5)
     # without a 'resolvable' column: fewer than min_pixels pixels is too small
-    d = bo.classify_water_bodies(bodies.drop(columns="resolvable"), flags, scene=ds, min_pixels=10)
+    d = classify_water_bodies(bodies.drop(columns="resolvable"), flags, scene=ds, min_pixels=10)
     assert d.set_index("wb_id")["status"]["wb-cloud"] == "too_small"
     # one date only; a (1, y, x) scene is fine
     two = xr.concat([ds, ds], dim="time")
     with pytest.raises(ValueError, match="one date"):
-        bo.classify_water_bodies(bodies, flags, scene=two)
-    one = bo.classify_water_bodies(bodies, flags.expand_dims(time=1), scene=ds.expand_dims(time=1))
+        classify_water_bodies(bodies, flags, scene=two)
+    one = classify_water_bodies(bodies, flags.expand_dims(time=1), scene=ds.expand_dims(time=1))
     assert one["status"].tolist() == a["status"].tolist()
-    assert len(bo.classify_water_bodies(bodies.iloc[:0], flags, scene=ds)) == 0
+    assert len(classify_water_bodies(bodies.iloc[:0], flags, scene=ds)) == 0
 
 
 def test_majority_rule_a_half_black_pond():
@@ -560,7 +561,7 @@ def test_majority_rule_a_half_black_pond():
         for r, c in idx:
             for i, k in enumerate(("blue", "green", "red")):
                 d[k].values[r, c] = SPECTRA["turbid_red"][i] * math.pi
-        out = bo.classify_water_bodies(bodies, bo.black_odorous_pixels(d, water), scene=d).set_index("wb_id")
+        out = classify_water_bodies(bodies, bo.black_odorous_pixels(d, water), scene=d).set_index("wb_id")
         assert out.loc["wb-black", "status"] == expected
         assert out.loc["wb-black", "share_suspect"] == pytest.approx((25 - n_turbid) / 25)
 
@@ -572,7 +573,7 @@ def test_classify_the_bodies_indices_waterbodies_finds():
 
     ds, water, _ = _grid_scene()
     wb = water_bodies(water.rio.write_crs("EPSG:32650"))
-    out = bo.classify_water_bodies(wb, bo.black_odorous_pixels(ds, water), scene=ds)
+    out = classify_water_bodies(wb, bo.black_odorous_pixels(ds, water), scene=ds)
     by_size = {int(n): (st, int(v), agree) for n, st, v, agree in
                zip(out["n_pixels"], out["status"], out["n_valid"], out["methods_agreeing"])}
     assert by_size == {
