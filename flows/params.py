@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "4"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
+# 5: every date writes true_colour.tif (stretched red, green, blue; flows.products.truecolour);
+#    Params.geojson_crs (GeoJSON in CGCS2000 on request)
+#: the CRSs GeoJSON products can be written in (Params.geojson_crs)
+GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class Params:
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
+    #: CRS of every GeoJSON product: EPSG:4326 (RFC 7946, the default) or, on request, EPSG:4490
+    #: (CGCS2000, China's official datum: same numbers, PROJ applies no shift; aoi.chinacrs)
+    geojson_crs: str = "EPSG:4326"
+
+    def __post_init__(self) -> None:
+        if self.geojson_crs not in GEOJSON_CRSS:
+            raise ValueError(f"geojson_crs must be one of {', '.join(GEOJSON_CRSS)}, got {self.geojson_crs!r}")
 
     def water_kwargs(self) -> dict:
         """Keyword arguments of ``indices.water_mask`` for this run."""
