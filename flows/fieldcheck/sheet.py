@@ -28,6 +28,7 @@ from .register import STATUSES, VERDICTS
 #: the document date written into every XLSX (no clock time in our outputs)
 FIXED_TIME = dt.datetime(2000, 1, 1)
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 SHEET_TITLE = "核查表 field check"
 NOTES_TITLE = "说明 notes"
 
@@ -99,7 +100,10 @@ def _deterministic_zip(data: bytes) -> bytes:
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.create_system = 3
             fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time into it
+                body = _MODIFIED.sub(rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", body)
+            dst.writestr(fixed, body)
     return out.getvalue()
 
 

@@ -84,6 +84,12 @@ class Screening:
         m = read_manifest(date_dir(self.out, self.village_id, date)) or {}
         return str(m.get("parameters", {}).get("geojson_crs") or "EPSG:4326")
 
+    def demo(self, date: str | None = None) -> bool:
+        """Whether the date's (or any date's) products were made from demo data."""
+        days = [date] if date else self.dates
+        return any(bool((read_manifest(date_dir(self.out, self.village_id, d)) or {}).get("inputs", {}).get("demo"))
+                   for d in days)
+
 
 def _village_context(village: Village) -> list[Any]:
     return [village.id, village.name_zh, village.name_en, village.county, getattr(village, "admin_code", None)]
@@ -161,7 +167,7 @@ def refresh_date(scr: Screening, register: Register, date: str, village: Village
     title = f"{village.name_zh} {village.name_en} {date} 黑臭水体现场核查表 field check"
     outputs = [write_geojson(gdf, folder / FIELD_CHECK_GEOJSON, crs=scr.geojson_crs(date),
                              properties={"village": village.id, "date": date, "kind": "field_check",
-                                         "guideline": RURAL_GUIDELINE})]
+                                         "guideline": RURAL_GUIDELINE, "demo": scr.demo(date)})]
     sheet_rows = [r for r in gdf.drop(columns="geometry").to_dict("records") if r["on_sheet"]] if len(gdf) else []
     outputs += write_sheets(sheet_rows, folder / FIELD_CHECK_CSV, folder / FIELD_CHECK_XLSX, title=title)
     outputs.append(write_json(folder / FIELD_CHECK_FIGURES, _figures(gdf, date)))
@@ -253,7 +259,8 @@ def refresh_lists(scr: Screening, register: Register, village: Village,
     for name, kind in ((NATIONAL_LIST, "national"), (PROVINCIAL_LIST, "provincial")):
         part = gdf[gdf["list"] == kind] if len(gdf) else gdf
         outputs.append(write_geojson(part, folder / f"{name}.geojson", crs=crs,
-                                     properties={"village": village.id, "list": kind, "guideline": RURAL_GUIDELINE}))
+                                     properties={"village": village.id, "list": kind, "guideline": RURAL_GUIDELINE,
+                                                 "demo": scr.demo()}))
         outputs.append(write_bytes(folder / f"{name}.csv", _list_csv(part)))
     write_files_manifest(folder, LISTS_MANIFEST, key=key, outputs=outputs,
                          inputs={"register": _sha(reg), "suspects": [p.parent.name for p in scr.files()]},

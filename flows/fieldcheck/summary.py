@@ -24,7 +24,7 @@ class FieldCheckSummary:
     precision: dict[str, Any]
     statuses: Counter = field(default_factory=Counter)  # status now -> number of bodies
     bodies: list[dict[str, Any]] = field(default_factory=list)  # one row per body flagged or checked
-    sheets: list[tuple[str, dict[str, Path]]] = field(default_factory=list)  # newest date first
+    sheets: list[tuple[str, dict[str, Path], int | None]] = field(default_factory=list)  # date, files, rows; newest first
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)  # national/provincial -> n, files
     register: Path | None = None
     checks: tuple[Check, ...] = ()
@@ -50,7 +50,7 @@ def village_summary(out: str | Path, village: Village, params: FieldCheckParams 
         folder = date_dir(out, village.id, d)
         files = {n: folder / n for n in (FIELD_CHECK_CSV, FIELD_CHECK_XLSX, FIELD_CHECK_GEOJSON) if (folder / n).is_file()}
         if files:
-            s.sheets.append((d, files))
+            s.sheets.append((d, files, read_figures(folder).get("n_on_sheet")))
     if scr.dates:
         s.latest = read_figures(date_dir(out, village.id, scr.dates[-1]))
     folder = fieldcheck_dir(out, village.id)

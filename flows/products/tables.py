@@ -85,6 +85,7 @@ def write_indicator_table(out_root: str | Path, village: Village) -> TableResult
     df = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
     df = df.sort_values(["stream", "date"]).drop_duplicates(["date", "stream"], keep="last").reset_index(drop=True)
     df["date"] = pd.to_datetime(df["date"])
+    df["admin_code"] = df["admin_code"].astype(pd.StringDtype())  # text, also when unknown (all missing)
     path = _write_parquet(df, village_table(out_root, village))
     return TableResult(village.id, paths=[path])
 

@@ -78,12 +78,14 @@ def fieldcheck_block(s: FieldCheckSummary, vdir: Path) -> str:
         parts.append("<h3>清单 Lists of confirmed bodies</h3><ul>" + "".join(items) + "</ul>")
     if s.sheets:
         rows = []
-        for date, files in s.sheets:
+        for date, files, n in s.sheets:
             links = " · ".join(_download(f, vdir, f"{vid}_{date}_{f.name}", f.suffix[1:].upper())
                                for f in files.values())
-            rows.append(f'<tr><td>{_esc(date)}</td><td>{links}</td></tr>')
+            rows.append(f'<tr><td>{_esc(date)}</td><td class="num">{_esc("–" if n is None else n)}</td>'
+                        f'<td>{links}</td></tr>')
         parts.append('<h3>核查表 Field-check sheets</h3><table class="sheets"><thead><tr><th>遥感日期 screening date</th>'
-                     f'<th>下载 download</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+                     '<th>待核查 bodies to check</th><th>下载 download</th></tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>')
     if s.register is not None:
         parts.append(f'<p>{_download(s.register, vdir, f"{vid}_register.json", "登记册 register.json")}</p>')
     if s.bodies:

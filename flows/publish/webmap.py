@@ -9,7 +9,8 @@ the products' own) with their lon/lat box in a PNG text chunk: per date the true
 change classes (no change transparent). Each is redrawn only when its inputs change (the one
 cache rule: ``files_key`` recorded in the PNG, as the quicklooks do). Vector layers (water
 bodies, suspects with their field-check status, change polygons, the boundary) are inlined
-in the page, so a page copied to a laptop and opened from disk shows them too. No basemap
+in the page for the latest :data:`INLINE_DATES` dates, so a page copied to a laptop and opened
+from disk shows them too; older dates' layers are read by URL when the page is served. No basemap
 unless publishing is told to use one (``--basemap``); ``villagewatch serve --basemap`` offers
 one to served pages through ``_static/basemap.json`` instead.
 """
@@ -44,6 +45,9 @@ BASEMAP_FILE = "basemap.json"
 SCHEMA = "villagewatch-map/1"
 MAP_VERSION = "1"
 MAX_SIDE = 1024
+#: vector layers of the latest this many dates (and change pairs) are inlined in the page; older
+#: dates' water bodies and suspects are read by URL (served pages only), older change polygons left out
+INLINE_DATES = 12
 BBOX_KEY = "villagewatch-bbox"
 NDVI_RAMP = ("#a50026", "#fee08b", "#006837")  # RdYlGn at 0, 0.5, 1
 #: properties kept in the inlined vector layers (what the popups show)
@@ -243,13 +247,20 @@ def village_description(vp: VillageProducts, village: Village, *, basemap: dict 
                      legend=[{"color": c, "label": {"zh": CHANGE_LABELS[k][0], "en": CHANGE_LABELS[k][1]}}
                              for k, c in CHANGE_CLASSES.items() if k != "no change"]),
     ]
-    water = {ps.key: {"data": _collection(_features(ps.folder / WATER_BODIES, WATER_PROPS))}
-             for ps in dates if (ps.folder / WATER_BODIES).is_file()}
+    recent = {ps.key for ps in dates[-INLINE_DATES:]}
+
+    def entry(ps: ProductSet, path: Path, keep: Sequence[str]) -> dict:
+        if ps.key in recent:
+            return {"data": _collection(_features(path, keep))}
+        return {"url": path.relative_to(vdir).as_posix()}
+
+    water = {ps.key: entry(ps, ps.folder / WATER_BODIES, WATER_PROPS) for ps in dates
+             if (ps.folder / WATER_BODIES).is_file()}
     if water:
         layers.append({"id": "water", "type": "geojson", "kind": "water", "label": {"zh": "水体", "en": "Water bodies"},
                        "dates": water})
     polys = {}
-    for ps in changes:
+    for ps in changes[-INLINE_DATES:]:
         feats = [f for name in CHANGE_FILES for f in _features(ps.folder / f"{name}.geojson", ("area_m2", "wb_id"),
                                                                  {"change": name, "from": ps.dates[0], "to": ps.dates[1]})]
         if feats:
@@ -263,7 +274,7 @@ def village_description(vp: VillageProducts, village: Village, *, basemap: dict 
     for ps in dates:
         path = ps.folder / FIELD_CHECK_GEOJSON if (ps.folder / FIELD_CHECK_GEOJSON).is_file() else ps.folder / SUSPECTS
         if path.is_file():
-            suspects[ps.key] = {"data": _collection(_features(path, SUSPECT_PROPS))}
+            suspects[ps.key] = entry(ps, path, SUSPECT_PROPS)
     if suspects:
         layers.append({"id": "suspects", "type": "geojson", "kind": "suspects", "colour_by": "status",
                        "label": {"zh": "疑似黑臭水体（按核查状态）", "en": "Black-odorous suspects, by status"},

@@ -163,8 +163,15 @@ def test_csv_and_xlsx_sheets_read_back_with_bilingual_headers(tmp_path):
         assert [r.number for r in rows] == [2, 3]
         assert [str(r.cells["wb_id"]) for r in rows] == ["wb-1", "wb-2"]
         assert str(rows[1].cells["status"]).startswith("relapsed")
-    # deterministic bytes (no clock time in the workbook)
+    # deterministic bytes (no clock time in the workbook: openpyxl stamps the save time into
+    # docProps/core.xml, and zip entries carry their write time)
     assert sheet_xlsx(ROWS, title="t") == xlsx_path.read_bytes()
+    import zipfile
+
+    with zipfile.ZipFile(xlsx_path) as zf:
+        core = zf.read("docProps/core.xml")
+        assert b"2000-01-01T00:00:00Z</dcterms:modified>" in core
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_a_sheet_whose_header_changed_unit_is_refused(tmp_path):

@@ -73,6 +73,13 @@ def description(pg) -> dict:
     return json.loads(pg.locator("#vw-map-layers").text_content())
 
 
+def validate(desc: dict) -> None:
+    """The page's layer description follows the map's schema (villagewatch-map/1)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = REPO / "flows" / "publish" / "static" / "villagewatch-map.schema.json"
+    jsonschema.validate(desc, json.loads(schema.read_text(encoding="utf-8")))
+
+
 def wait_ready(pg, value: str) -> None:
     pg.wait_for_selector(f'#vw-map[data-vw-ready="{value}"]', timeout=30_000)
 
@@ -108,6 +115,7 @@ def village_with_suspects(out: Path) -> tuple[str, str]:
 def test_index_map_shows_every_pilot_area_by_its_open_suspects_and_leads_to_its_page(page, demo_url, demo_out,
                                                                                      demo_villages):
     page.goto(demo_url)
+    validate(description(page))
     wait_ready(page, "static")
     paths = page.locator("path.vw-villages")
     assert paths.count() == len(demo_villages)
@@ -140,6 +148,7 @@ def test_village_map_draws_its_layers_toggles_and_switches_dates(page, demo_url,
     village, _ = village_with_suspects(demo_out)
     page.goto(f"{demo_url}{village}/index.html")
     desc = description(page)
+    validate(desc)
     date = desc["dates"][-1]
     wait_ready(page, date)
     # one <img> for the true colour (NDVI and change classes start hidden), no basemap tile
