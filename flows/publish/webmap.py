@@ -325,7 +325,7 @@ def embed(desc: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def map_html(desc: dict, static: str, *, element_id: str = "vw-map", height: int = 560) -> tuple[str, str]:
+def map_html(desc: dict, static: str, *, element_id: str = "vw-map", height: int = 640) -> tuple[str, str]:
     """The map's element (where the map goes; without JavaScript a note says so) and what
     goes at the end of the page: its description, the library and the script (``static``:
     the relative URL of ``OUT/_static``)."""

@@ -66,6 +66,7 @@ def page(browser):
 
 def shot(pg, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.wait_for_timeout(400)  # Leaflet fades popups in
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
