@@ -86,7 +86,7 @@ from shapely.ops import transform as shp_transform
 from aoi import Village, grid_for
 
 from .bandpattern import compile_band_pattern
-from .errors import ImageryFileError, NoDataError
+from .errors import ImageryFileError, NoDataError, SourceOptionError
 from .fileread import read_band
 from .filespec import (
     ACQUISITION_TAGS,
@@ -197,17 +197,17 @@ class FilesSource:
         if self.resampling is None:
             object.__setattr__(self, "resampling", "grid")
         if self.resampling not in RESAMPLING_MODES:
-            raise ValueError(f"resampling must be one of {RESAMPLING_MODES}, got {self.resampling!r}")
+            raise SourceOptionError(f"resampling must be one of {RESAMPLING_MODES}, got {self.resampling!r}")
         if self.sensor is not None:
             check_sensor_name(self.sensor, "sensor option")
         if self.units is not None and self.units not in REFLECTANCE_UNITS:
-            raise ValueError(f"units must be one of {', '.join(REFLECTANCE_UNITS)}, got {self.units!r}")
+            raise SourceOptionError(f"units must be one of {', '.join(REFLECTANCE_UNITS)}, got {self.units!r}")
         if self.level is not None and self.level not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+            raise SourceOptionError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
         if self.resolution is not None and not float(self.resolution) > 0:
-            raise ValueError(f"resolution must be positive metres, got {self.resolution}")
+            raise SourceOptionError(f"resolution must be positive metres, got {self.resolution}")
         if self.date is not None and parse_date(self.date) is None:
-            raise ValueError(f"date {self.date!r} is not a date (YYYY-MM-DD)")
+            raise SourceOptionError(f"date {self.date!r} is not a date (YYYY-MM-DD)")
         files = self._list_files()
         bm = self.band_map
         if bm is None:
@@ -296,7 +296,7 @@ class FilesSource:
         """The village's Scene from the files dated between ``start`` and ``end`` (inclusive)."""
         start, end = parse_date(start), parse_date(end)
         if start is None or end is None:
-            raise ValueError(f"village {village.id}: start/end must be dates")
+            raise SourceOptionError(f"village {village.id}: start/end must be dates")
         specs, skipped = self._readable_specs(f"village {village.id}")
         in_window = [s for s in specs if start <= s.date <= end]
         if not in_window:

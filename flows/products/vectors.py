@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
+from ..errors import ProductWriteError
 from .atomic import write_text
 
 COORD_DECIMALS = 7  # ~1 cm at the equator
@@ -65,7 +66,7 @@ def jsonable(v: Any) -> Any:
 def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] | None = None) -> dict:
     """An RFC 7946 FeatureCollection dict from a GeoDataFrame in any CRS."""
     if gdf.crs is None and len(gdf):
-        raise ValueError("GeoDataFrame has no CRS; cannot write RFC 7946 GeoJSON")
+        raise ProductWriteError("GeoDataFrame has no CRS; cannot write RFC 7946 GeoJSON")
     g = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf
     features = []
     cols = [c for c in g.columns if c != g.geometry.name]
