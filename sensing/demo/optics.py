@@ -14,8 +14,8 @@ Sentinel-2-like L2A product holds.
 4. **Adjacency**: rho' = (1 - a) rho + a (G_sigma * rho), the environment a Gaussian of
    ``adjacency_sigma_m``, a drawn per date from ``profile.adjacency``.
 5. **MTF**: a Gaussian PSF of ``mtf_sigma_px``; with the pixel's own box it gives an MTF at
-   Nyquist of 0.64 x exp(-2 pi^2 sigma^2 / 4) (0.18 at 0.5 px; MSI: 0.15-0.3, Gascon et al.
-   2017).
+   Nyquist of 0.64 x exp(-2 pi^2 sigma^2 / 4) (0.11 at the evaluation profile's 0.6 px, a
+   little blurrier than MSI's 0.15-0.3, Gascon et al. 2017).
 6. **Haze**: the additive residual of the atmospheric correction, d (lambda / 550)^-alpha,
    d and alpha drawn per date.
 7. **Noise**: N(0, ``noise_sd``) per band and pixel.

@@ -57,7 +57,8 @@ class DemoProfile:
 
 
 #: Sentinel-2 MSI MTF at Nyquist is 0.15-0.3 (Gascon et al. 2017, Remote Sens. 9(6): 584); a
-#: Gaussian PSF has MTF(f) = exp(-2 pi^2 sigma^2 f^2), so 0.6 px gives 0.17 at f = 0.5 cycles/px.
+#: Gaussian PSF has MTF(f) = exp(-2 pi^2 sigma^2 f^2): 0.17 at f = 0.5 cycles/px for 0.6 px, and
+#: with the pixel's own box (sinc, 0.64 at Nyquist) 0.11: a little blurrier than MSI (conservative).
 #: Adjacency: a few per cent of the surroundings' reflectance over small inland water within
 #: ~1 km (Bulgarelli & Zibordi 2018, Remote Sens. Environ. 209: 381-392; Sterckx, Knaeps &
 #: Ruddick 2011, Int. J. Remote Sens. 32(21): 6479-6505). Haze: the residual left by an
