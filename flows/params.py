@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "4"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
+# 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class Params:
     #: every black-odorous threshold (methods, votes, guards, body and reach rules; sources in
     #: ``indices.BlackOdorousParams``), passed to the classifier and recorded in each manifest
     black_odorous: BlackOdorousParams = field(default_factory=BlackOdorousParams)
+    #: a suspect is persistent when >= persistence_min_flags of its last persistence_window clear
+    #: observations flag it, else watch (indices.persistence); the earlier dates are read from their
+    #: written water bodies, up to persistence_lookback dates back (all of them are in the date's key)
+    persistence_window: int = 3
+    persistence_min_flags: int = 2
+    persistence_lookback: int = 12
     ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
     change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
