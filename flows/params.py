@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "4"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
+# 5: relative (uncalibrated) imagery: no EVI/SAVI/AWEI, a water mask only from a bimodal Otsu threshold
+#    (never the fixed 0 fallback); an alpha band flagged by colour interpretation alone is applied
 
 
 @dataclass(frozen=True)
