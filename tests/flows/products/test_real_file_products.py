@@ -22,7 +22,9 @@ import pytest
 import rasterio
 from rasterio.enums import ColorInterp
 
+import indices
 from flows.execute_plain import run_village
+from flows.products.date import aoi_mask
 from sensing.files import FilesSource
 
 from support.realfiles import overlapping_pieces, write_pieces
@@ -216,6 +218,12 @@ def test_absolute_products_only_with_a_scale(units, tmp_path):
     if units == "relative":
         assert not names & ABSOLUTE
         assert figures["vegetation_cover"] is None and figures["dense_canopy_share"] is None
+        # no bimodal NDWI histogram, and NDWI > 0 (the fallback) would call 62 % of the village water
+        scene = FilesSource(paths=folder, band_map="red,green,blue,nir", resampling="native").load(v, day, day)
+        nd = indices.ndwi(scene.isel(time=0)).values
+        inside = aoi_mask(v, scene).values & np.isfinite(nd)
+        assert float((nd[inside] > 0).mean()) == pytest.approx(0.62, abs=0.005)
+        assert "water_mask.tif" not in names and "not bimodal" in m["skipped_products"]["water_mask"]
     else:
         assert {"evi.tif", "savi.tif"} <= names
         assert figures["vegetation_cover"] is not None
