@@ -16,8 +16,8 @@ file (YAML or JSON; ``band_map.json``/``band_map.yaml`` in the folder is picked 
 - **Bands**: ``band_map`` (common names in band order; ``alpha`` names an alpha band, which
   becomes the mask and is never data), else band descriptions naming common names, else the
   colour interpretation (red, green, blue [, alpha]); otherwise an error asks for a band map.
-  A band whose colour interpretation is alpha must be called ``alpha``. Bands missing from
-  some acquisitions are dropped from all (log line).
+  A band whose colour interpretation is alpha must be called ``alpha`` unless its values are
+  not a mask (see Masks). Bands missing from some acquisitions are dropped from all (log line).
 - **One band per file** (Landsat ``..._B4.TIF``, deliveries ``red.tif``): ``band_pattern``
   (``LC08_*_B{band}.TIF``, ``{band}.tif`` or a regex with ``(?P<band>...)``, see
   ``sensing.bandpattern``) reads the band from the name (a common name, the band map's
