@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "6"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
+# 6: relative (uncalibrated) imagery: no EVI/SAVI/AWEI, a water mask only from a bimodal Otsu threshold
+#    (never the fixed 0 fallback); an alpha band flagged by colour interpretation alone is applied
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class Params:
 
     water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), then whole-date Otsu
     # no bimodal histogram: water where MNDWI > 0 and NDWI > 0 agree (indices.water, measured in
-    # docs/validation_water.md); "fixed" = the index > water_fallback_threshold alone
+    # docs/validation.md, "Water on real labelled scenes"); "fixed" = the index > water_fallback_threshold alone
     water_fallback_rule: str = "agreement"
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
     water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels ...

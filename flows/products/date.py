@@ -85,11 +85,12 @@ def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) 
 # --------------------------------------------------------------------------- water
 def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) -> xr.DataArray | None:
     """The water mask from the best water index the bands allow, or ``None`` when they allow
-    none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
-    product is entered in ``skipped`` with the reason (a note, not an error)."""
+    none (RGB-only drone orthomosaics: see ``indices.water_index_for``) or, on relative values,
+    no histogram is bimodal (``indices.water_mask``); then every water product is entered in
+    ``skipped`` with the reason (a note, not an error)."""
     try:
         return indices.water_mask(scene, **params.water_kwargs())
-    except indices.MissingBandError as exc:
+    except (indices.MissingBandError, indices.UncalibratedError) as exc:  # no water index; relative, no bimodal threshold
         for name in WATER_PRODUCTS:
             skipped[name] = str(exc)
         return None
