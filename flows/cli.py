@@ -45,6 +45,8 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", choices=("demo", "stac", "files"), default="demo")
     p.add_argument("--seed", type=int, help="demo: random seed")
+    p.add_argument("--profile", help="demo: development (default) or the held-out evaluation profile "
+                                     "(confounders, mixed pixels, haze; sensing.demo.profiles)")
     p.add_argument("--no-drone", action="store_true",
                    help="demo: leave out the drone orthomosaic stream (RGB, 0.5 m, two villages)")
     p.add_argument("--stac-url", help="stac: API URL or preset (earth-search, planetary-computer)")
@@ -102,7 +104,7 @@ def _layout():
 
 def source_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "demo":
-        return {"seed": args.seed, "drone_stream": not args.no_drone}
+        return {"seed": args.seed, "drone_stream": not args.no_drone, "profile": args.profile}
     if args.source == "stac":
         return {"url": args.stac_url or "earth-search", "collection": args.collection,
                 "max_cloud": args.max_cloud, "resolution": args.resolution,
@@ -289,7 +291,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     villages = load_selected_villages(args)
     realdata = None if args.no_realdata else Path(args.realdata or DEFAULT_REALDATA)
-    report = run_validation(villages, realdata=realdata, seed=args.seed)
+    profiles = tuple(p.strip() for p in args.profile.split(",") if p.strip())
+    report = run_validation(villages, realdata=realdata, seed=args.seed, profiles=profiles,
+                            testbed=not args.no_testbed)
     print(format_report(report))
     if args.out_md:
         print(f"wrote {write_markdown(report, args.out_md)}")
@@ -376,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="score the indicators against demo truth, real labelled data and spectra")
     _add_village_options(p)
     p.add_argument("--seed", type=int, default=2024, help="demo seed (default 2024)")
+    p.add_argument("--profile", default="development",
+                   help="demo profile(s), comma-separated: development (the rules were set on it) and/or "
+                        "evaluation (held out: every reported number; default development)")
+    p.add_argument("--no-testbed", action="store_true", help="skip the spectral test bed (about 15 s)")
     p.add_argument("--realdata", help="real-data folder (default: ../shared/realdata or $VILLAGEWATCH_REALDATA)")
     p.add_argument("--no-realdata", action="store_true", help="skip the real-data checks")
     p.add_argument("--out-md", help="write the results into this markdown file (e.g. docs/validation.md)")

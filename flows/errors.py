@@ -31,6 +31,11 @@ class ProductMissingError(FlowsError, FileNotFoundError):
     output folder; the message names the file and the step that needed it."""
 
 
+class ProductWriteError(FlowsError, ValueError):
+    """A product that cannot be written as asked (a raster without a CRS, a 3-D layer for a
+    2-D COG, vectors without a CRS); the message names the product."""
+
+
 class TreeRegistryError(FlowsError, ValueError):
     """A tree registry file that cannot be used; the message names the file and the feature."""
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "7"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
-# 5: every date writes true_colour.tif (stretched red, green, blue; flows.products.truecolour);
+# 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
+# 6: relative (uncalibrated) imagery: no EVI/SAVI/AWEI, a water mask only from a bimodal Otsu threshold
+#    (never the fixed 0 fallback); an alpha band flagged by colour interpretation alone is applied
+# 7: every date writes true_colour.tif (stretched red, green, blue; flows.products.truecolour);
 #    Params.geojson_crs (GeoJSON in CGCS2000 on request)
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
@@ -26,7 +29,7 @@ class Params:
 
     water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), then whole-date Otsu
     # no bimodal histogram: water where MNDWI > 0 and NDWI > 0 agree (indices.water, measured in
-    # docs/validation_water.md); "fixed" = the index > water_fallback_threshold alone
+    # docs/validation.md, "Water on real labelled scenes"); "fixed" = the index > water_fallback_threshold alone
     water_fallback_rule: str = "agreement"
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
     water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels ...
@@ -38,6 +41,12 @@ class Params:
     #: every black-odorous threshold (methods, votes, guards, body and reach rules; sources in
     #: ``indices.BlackOdorousParams``), passed to the classifier and recorded in each manifest
     black_odorous: BlackOdorousParams = field(default_factory=BlackOdorousParams)
+    #: a suspect is persistent when >= persistence_min_flags of its last persistence_window clear
+    #: observations flag it, else watch (indices.persistence); the earlier dates are read from their
+    #: written water bodies, up to persistence_lookback dates back (all of them are in the date's key)
+    persistence_window: int = 3
+    persistence_min_flags: int = 2
+    persistence_lookback: int = 12
     ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
     change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated

@@ -44,6 +44,7 @@ from .spectral import (
     savi,
     vari,
 )
+from .persistence import PERSISTENT, WATCH, suspect_persistence
 from .screening import classify_water_bodies
 from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
 from .validity import BLACK_ODOROUS_BANDS, PRODUCT_INPUTS, product_bands, product_valid, valid_for
@@ -93,6 +94,7 @@ __all__ = [
     "FARMLAND_CLASSES",
     # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
     "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
+    "suspect_persistence", "PERSISTENT", "WATCH",
     "params_of", "scene_matrix", "to_rrs", "boi", "boi_flag", "ndbwi", "ndbwi_flag", "green_red_ratio",
     "cie_purity", "cie_dominant_wavelength", "cie_flag", "brightness", "darkness", "nir_share", "shadow_flag",
 ]

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from .errors import SourceOptionError
+
 _TOKEN = r"(?P<band>[A-Za-z0-9]+?)"
 
 
@@ -28,9 +30,9 @@ def compile_band_pattern(pattern: str) -> re.Pattern:
         try:
             return re.compile(p, re.IGNORECASE)
         except re.error as exc:
-            raise ValueError(f"band pattern {pattern!r} is not a valid regular expression: {exc}") from None
+            raise SourceOptionError(f"band pattern {pattern!r} is not a valid regular expression: {exc}") from None
     if p.count("{band}") != 1:
-        raise ValueError(f"band pattern {pattern!r} must hold '{{band}}' once (e.g. LC08_*_B{{band}}.TIF) "
+        raise SourceOptionError(f"band pattern {pattern!r} must hold '{{band}}' once (e.g. LC08_*_B{{band}}.TIF) "
                          f"or be a regular expression with a group (?P<band>...)")
     parts = []
     for chunk in re.split(r"(\{band\}|\*|\?)", p):

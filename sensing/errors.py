@@ -24,3 +24,8 @@ class ImageryFileError(SensingError, ValueError):
 
 class UnknownSensorError(SensingError, ValueError):
     """A sensor name that is not in ``sensing.sensors.SENSORS``; the message lists the valid names."""
+
+
+class SourceOptionError(SensingError, ValueError):
+    """A source option that cannot be used (an unknown collection, a cloud cover outside 0..100,
+    a band pattern without ``{band}``); the message names the option and the valid values."""

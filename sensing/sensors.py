@@ -193,7 +193,9 @@ def sensor(name: str) -> Sensor:
     try:
         return SENSORS[name]
     except KeyError:
-        raise KeyError(f"unknown sensor {name!r}; known: {', '.join(SENSORS)}") from None
+        from .errors import UnknownSensorError
+
+        raise UnknownSensorError(f"unknown sensor {name!r}; known: {', '.join(SENSORS)}") from None
 
 
 def check_sensor_name(name: str, where: str = "sensor") -> str:

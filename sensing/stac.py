@@ -31,7 +31,7 @@ from shapely.geometry import mapping, shape
 
 from aoi import Village, grid_for
 
-from .errors import NoDataError, SensingError, SourceUnavailableError
+from .errors import NoDataError, SensingError, SourceOptionError, SourceUnavailableError
 from .http import (call_with_retries, is_transient_body_error, redact, redact_text, stac_api_io)
 from .masking import aoi_mask, aoi_valid_fraction, quality_valid
 from .radiometry import Radiometry, asset_radiometry, to_reflectance
@@ -107,10 +107,10 @@ class StacSource:
             elif coll in SENSORS:
                 sensor_name = coll
             else:
-                raise ValueError(f"unknown STAC collection {coll!r}: give sensor= one of "
+                raise SourceOptionError(f"unknown STAC collection {coll!r}: give sensor= one of "
                                  f"{', '.join(k for k in SENSORS if SENSORS[k].collections)}")
         if sensor_name not in SENSORS or not SENSORS[sensor_name].collections:
-            raise ValueError(f"sensor {sensor_name!r} is not a STAC sensor; choose one of "
+            raise SourceOptionError(f"sensor {sensor_name!r} is not a STAC sensor; choose one of "
                              f"{', '.join(k for k in SENSORS if SENSORS[k].collections)}")
         sen = SENSORS[sensor_name]
         if coll is None:
@@ -123,15 +123,15 @@ class StacSource:
             bands = (self.bands,) if isinstance(self.bands, str) else tuple(self.bands)
             unknown = [b for b in bands if b not in sen.common_names()]
             if unknown or not bands:
-                raise ValueError(f"bands {unknown or bands} not offered by {sen.name}; "
+                raise SourceOptionError(f"bands {unknown or bands} not offered by {sen.name}; "
                                  f"available: {', '.join(sen.common_names())}")
             object.__setattr__(self, "bands", bands)
         if not 0 <= float(self.max_cloud) <= 100:
-            raise ValueError(f"max_cloud must be 0..100 (%), got {self.max_cloud}")
+            raise SourceOptionError(f"max_cloud must be 0..100 (%), got {self.max_cloud}")
         if not 0 <= float(self.min_valid_fraction) <= 1:
-            raise ValueError(f"min_valid_fraction must be 0..1, got {self.min_valid_fraction}")
+            raise SourceOptionError(f"min_valid_fraction must be 0..1, got {self.min_valid_fraction}")
         if self.resolution is not None and not float(self.resolution) > 0:
-            raise ValueError(f"resolution must be positive metres, got {self.resolution}")
+            raise SourceOptionError(f"resolution must be positive metres, got {self.resolution}")
         if self.chunks is not None:
             object.__setattr__(self, "chunks", dict(self.chunks))
 
@@ -303,7 +303,7 @@ class StacSource:
         signing applies)."""
         start, end = _as_date(start), _as_date(end)
         if end < start:
-            raise ValueError(f"village {village.id}: end {end} is before start {start}")
+            raise SourceOptionError(f"village {village.id}: end {end} is before start {start}")
         with warnings.catch_warnings():  # pystac's storage-extension migration chatter
             warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
             raw = self._fetch_local() if self.is_local else self._fetch_api(village, start, end)

@@ -14,6 +14,7 @@ from .common import DEMO_SEED
 
 MARK_START = "<!-- validation:results:start (written by `villagewatch validate --out-md`) -->"
 MARK_END = "<!-- validation:results:end -->"
+TESTBED_GROUP = "spectral test bed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class ValidationReport:
     seed: int = DEMO_SEED
     seconds: float = 0.0
     params: dict = field(default_factory=dict)
+    profiles: tuple[str, ...] = ("development",)
 
     @property
     def failed(self) -> list[Metric]:
@@ -84,7 +86,8 @@ class ValidationReport:
                 and (scope is None or m.scope == scope)]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"villages": list(self.villages), "seed": self.seed, "seconds": round(self.seconds, 1),
+        return {"villages": list(self.villages), "seed": self.seed, "profiles": list(self.profiles),
+                "seconds": round(self.seconds, 1),
                 "params": self.params, "n_failed": len(self.failed),
                 "metrics": [m.as_dict() for m in self.metrics],
                 "skipped": [asdict(s) for s in self.skipped]}
@@ -115,7 +118,11 @@ def fmt_target(m: Metric) -> str:
 
 def summary_metrics(report: ValidationReport) -> list[Metric]:
     """What the summary table shows: every metric except the per-village / per-date demo rows."""
-    return [m for m in report.metrics if not m.group.startswith("demo") or m.scope == "all"]
+    return [m for m in report.metrics if not _per_village(m) and m.group != TESTBED_GROUP]
+
+
+def _per_village(m: Metric) -> bool:
+    return m.group.startswith("demo") and m.scope != "all"
 
 
 def format_report(report: ValidationReport) -> str:
@@ -140,8 +147,8 @@ def _md_escape(text: str) -> str:
 def results_markdown(report: ValidationReport) -> str:
     """The results section of ``docs/validation.md`` (deterministic: no timestamps)."""
     out = [MARK_START, "",
-           f"Demo seed {report.seed}; villages: {', '.join(report.villages) or 'none'}. "
-           f"Parameters: the pipeline defaults (`flows.params.Params`).", ""]
+           f"Demo seed {report.seed}, profile(s) {', '.join(report.profiles)}; villages: "
+           f"{', '.join(report.villages) or 'none'}. Parameters: the pipeline defaults (`flows.params.Params`).", ""]
     n_t = sum(m.passed is not None for m in report.metrics)
     out.append(f"**{n_t - len(report.failed)} of {n_t} targets met; {len(report.failed)} missed.** "
                "A dash in *result* means a descriptive number without a target.")
@@ -150,35 +157,14 @@ def results_markdown(report: ValidationReport) -> str:
     for m in summary_metrics(report):
         out.append(f"| {m.group} | {_md_escape(m.name)} | {_md_escape(m.scope)} | {fmt_value(m.value)} | "
                    f"{_md_escape(fmt_target(m))} | {m.verdict} | {_md_escape(m.detail)} |")
-    villages = list(dict.fromkeys(m.scope.split(" ")[0] for m in report.metrics
-                                  if m.group.startswith("demo") and m.scope != "all"))
-    if villages:
-        out += ["", "### Demo, per village", "",
-                "Water IoU over the five dates (lowest / mean), black-odorous suspects per water body "
-                "(precision / recall, pooled over dates), change objects (precision / recall).", "",
-                "| village | water IoU min | mean | BO precision | BO recall | veg. loss P | R | water gain P | R "
-                "| new BO P | R |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for vid in villages:
-            ious = [m.value for m in report.select("demo water", "water IoU") if m.scope.startswith(vid + " ")]
-
-            def val(group, name):
-                try:
-                    return fmt_value(report.get(group, name, vid).value)
-                except KeyError:
-                    return "n/a"
-            out.append(" | ".join([
-                f"| {vid}", fmt_value(min(ious)), fmt_value(float(np.mean(ious))),
-                val("demo black-odorous", "suspect precision per water body"),
-                val("demo black-odorous", "suspect recall per water body"),
-                val("demo change", "vegetation_loss precision"), val("demo change", "vegetation_loss recall"),
-                val("demo change", "water_gain precision"), val("demo change", "water_gain recall"),
-                val("demo change", "new_black_odorous precision"), val("demo change", "new_black_odorous recall"),
-            ]) + " |")
+    out += _testbed_table(report)
+    for profile in report.profiles:
+        out += _village_table(report, profile)
     out += ["", "### How each number was measured", ""]
     seen = set()
     for m in report.metrics:
         key = (m.group, m.name.split(",")[0], m.method)
-        if key in seen or (m.group.startswith("demo") and m.scope != "all"):
+        if key in seen or _per_village(m) or m.group == "spectral test bed":
             continue
         seen.add(key)
         out.append(f"- **{m.group} / {_md_escape(m.name)}**: {_md_escape(m.method)}. Data: {_md_escape(m.dataset)}.")
@@ -186,6 +172,55 @@ def results_markdown(report: ValidationReport) -> str:
         out += ["", "### Skipped", ""] + [f"- {s.group}: {_md_escape(s.reason)}" for s in report.skipped]
     out += ["", MARK_END]
     return "\n".join(out) + "\n"
+
+
+def _testbed_table(report: ValidationReport) -> list[str]:
+    """Per sensor and method: ROC AUC and balanced accuracies of the spectral test bed."""
+    rows = report.select(TESTBED_GROUP)
+    if not rows:
+        return []
+    out = ["", "### Spectral test bed: black-odorous (both types) vs all other water, held-out draw", "",
+           rows[0].dataset + "; method and setup in [validation_testbed.md](validation_testbed.md).", "",
+           "| sensor | method | ROC AUC | balanced accuracy, development-best threshold | balanced accuracy, default |",
+           "|---|---|---|---|---|"]
+    for scope in dict.fromkeys(m.scope for m in rows):
+        sensor, method = scope.split(" ", 1)
+        vals = [fmt_value(report.get(TESTBED_GROUP, n, scope).value) for n in (
+            "ROC AUC vs all other water", "balanced accuracy, development-best threshold",
+            "balanced accuracy, default threshold")]
+        out.append(f"| {sensor} | {method} | " + " | ".join(vals) + " |")
+    return out
+
+
+def _village_table(report: ValidationReport, profile: str) -> list[str]:
+    """The per-village lines of one demo profile."""
+    g_water, g_bo, g_change = (f"demo {w} [{profile}]" for w in ("water", "black-odorous", "change"))
+    villages = list(dict.fromkeys(m.scope.split(" ")[0] for m in report.metrics
+                                  if m.group in (g_water, g_bo, g_change) and m.scope != "all"))
+    if not villages:
+        return []
+    out = ["", f"### Demo profile {profile}, per village", "",
+           "Water IoU over the dates (lowest / mean), black-odorous suspects per water body (precision / recall, "
+           "pooled over dates; all sizes and >= 2,000 m2), change objects (precision / recall).", "",
+           "| village | water IoU min | mean | BO P | BO R | BO P >= 2000 m2 | BO R >= 2000 m2 | veg. loss P | R "
+           "| water gain P | R | new BO P | R |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for vid in villages:
+        ious = [m.value for m in report.select(g_water, "water IoU") if m.scope.startswith(vid + " ")]
+
+        def val(group, name):
+            try:
+                return fmt_value(report.get(group, name, vid).value)
+            except KeyError:
+                return "n/a"
+        out.append(" | ".join([
+            f"| {vid}", fmt_value(min(ious)), fmt_value(float(np.mean(ious))),
+            val(g_bo, "suspect precision per water body"), val(g_bo, "suspect recall per water body"),
+            val(g_bo, "suspect precision per water body >= 2000 m2"), val(g_bo, "suspect recall per water body >= 2000 m2"),
+            val(g_change, "vegetation_loss precision"), val(g_change, "vegetation_loss recall"),
+            val(g_change, "water_gain precision"), val(g_change, "water_gain recall"),
+            val(g_change, "new_black_odorous precision"), val(g_change, "new_black_odorous recall"),
+        ]) + " |")
+    return out
 
 
 def write_markdown(report: ValidationReport, path: str | Path) -> Path:

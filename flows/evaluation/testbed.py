@@ -296,3 +296,30 @@ def tune(seed: int = DEVELOPMENT_SEED, *, grid: dict[str, tuple] = TUNING_GRID, 
         out.remove(chosen)
         out.insert(0, chosen)
     return out
+
+
+# --------------------------------------------------------------------------- in the validation report
+def testbed_metrics(params: bo.BlackOdorousParams | None = None, *, n_per_class: int = N_PER_CLASS) -> list:
+    """Per sensor and method, black-odorous water (both types) against all other water on the
+    held-out draw: ROC AUC, balanced accuracy at the development-best threshold and at our
+    default threshold (``flows.evaluation.report.Metric``, descriptive: the targets are in
+    ``tests/flows/evaluation/test_testbed.py``)."""
+    from .report import Metric
+
+    rows = testbed_rows(params, n_per_class=n_per_class, positives={"black_odorous (both)": BLACK_CLASSES})
+    ds = (f"spectral test bed, held-out draw (seed {HELDOUT_SEED}, {n_per_class} per class; thresholds of the "
+          f"development draw, seed {DEVELOPMENT_SEED})")
+    out = []
+    for r in rows:
+        if r.negative != "all":
+            continue
+        scope = f"{r.sensor} {r.method}"
+        detail = f"{r.n_positive} black-odorous vs {r.n_negative} other water samples"
+        m = next(m for m in METHODS if m.name == r.method)
+        out += [Metric("spectral test bed", "ROC AUC vs all other water", r.auc, None, ">=", scope, ds, m.rule, detail),
+                Metric("spectral test bed", "balanced accuracy, development-best threshold", r.accuracy_best, None,
+                       ">=", scope, ds, f"{m.rule}; threshold {r.best_threshold:.4g} set on the development draw", detail),
+                Metric("spectral test bed", "balanced accuracy, default threshold",
+                       float("nan") if r.accuracy_default is None else r.accuracy_default, None, ">=", scope, ds,
+                       f"{m.rule}; our default (n/a: no default rule)", detail)]
+    return out

@@ -29,6 +29,7 @@ from rasterio.env import get_gdal_config, set_gdal_config
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
+from ..errors import ProductWriteError
 from .atomic import TMP_SUFFIX, atomic_path
 
 #: GeoTIFF creation options of the COGs we publish
@@ -88,7 +89,7 @@ def _to_2d(da: xr.DataArray) -> xr.DataArray:
     keep = ("band", "y", "x") if "band" in da.dims and da.sizes["band"] > 1 else ("y", "x")
     for d in [d for d in da.dims if d not in keep]:
         if da.sizes[d] != 1:
-            raise ValueError(f"{da.name}: write one 2-D layer (or bands) at a time (dim {d} has {da.sizes[d]})")
+            raise ProductWriteError(f"{da.name}: write one 2-D layer (or bands) at a time (dim {d} has {da.sizes[d]})")
         da = da.isel({d: 0}, drop=True)
     return da.transpose(*keep)
 
@@ -115,7 +116,7 @@ def write_cog(
     """
     da = _to_2d(da)
     if da.rio.crs is None:
-        raise ValueError(f"{da.name or 'raster'}: no CRS; cannot write {path}")
+        raise ProductWriteError(f"{da.name or 'raster'}: no CRS; cannot write {path}")
     out_dtype = np.dtype(dtype or (np.uint8 if da.dtype == bool else da.dtype))
     if nodata is None and np.issubdtype(out_dtype, np.floating):
         nodata = _FLOAT_NODATA

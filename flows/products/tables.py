@@ -24,6 +24,7 @@ INDICATOR_COLUMNS = [
     "village_id", "date", "stream", "sensor", "item_ids", "demo", "valid_fraction", "valid_bands", "resolution_m",
     "ndvi_valid_fraction", "water_valid_fraction", "ndvi_mean", "ndvi_p10", "ndvi_p50", "ndvi_p90", "vegetation_cover", "dense_canopy_share",
     "water_area_m2", "n_water_bodies", "n_black_odorous_suspects", "black_odorous_area_m2",
+    "n_persistent_suspects", "n_watch_suspects", "suspect_persistence",
     "vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2", "water_loss_area_m2",
     "new_black_odorous_suspects", "farmland_conversion_area_m2", "ancient_tree_alerts",
     "admin_code", *(f"suspects_{s}" for s in FIELD_STATUSES),

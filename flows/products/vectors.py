@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.polygon import orient
 
+from ..errors import ProductWriteError
 from .atomic import write_text
 
 COORD_DECIMALS = 7  # ~1 cm at the equator
@@ -68,7 +69,7 @@ def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] |
     gives CGCS2000 lon/lat instead (the same numbers: PROJ applies no shift from WGS 84) with
     the legacy ``crs`` member naming it, which RFC 7946 readers ignore and GDAL/QGIS read."""
     if gdf.crs is None and len(gdf):
-        raise ValueError("GeoDataFrame has no CRS; cannot write RFC 7946 GeoJSON")
+        raise ProductWriteError("GeoDataFrame has no CRS; cannot write RFC 7946 GeoJSON")
     target = crs or "EPSG:4326"
     g = gdf.to_crs(target) if gdf.crs is not None else gdf
     features = []

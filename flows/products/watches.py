@@ -39,7 +39,7 @@ from sensing.base import Source
 
 from sensing.base import CroplandLayer, TreeRegistry
 
-from ..errors import TreeRegistryError
+from ..errors import ProductMissingError, TreeRegistryError
 from ..params import Params
 from ..results import WatchResult
 from .atomic import sha256_file, write_json
@@ -164,7 +164,7 @@ def ndvi_series(out_root, village: Village, dates: Sequence[str]) -> tuple[xr.Da
         arrays.append((d, open_raster(hit[0]).drop_vars("spatial_ref", errors="ignore")))
         ids.append(f"{d}:ndvi.tif:{hit[1]}")
     if not arrays:
-        raise ValueError(f"{village.id}: no NDVI products for {', '.join(dates) or 'no dates'}")
+        raise ProductMissingError(f"{village.id}: no NDVI products for {', '.join(dates) or 'no dates'}")
     ref = arrays[-1][1]
     keep = []
     for (d, a), i in zip(arrays, ids):

@@ -30,8 +30,9 @@ from aoi import Village
 from ..products.atomic import write_text
 from ..products.inventory import ProductSet, VillageProducts
 from ..fieldcheck import FieldCheckSummary
-from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, MANIFEST, PAGE, QUICKLOOK,
-                               QUICKLOOK_TRUE_COLOUR, STATIC_FOLDER, TABLE, WATCHES_FOLDER, run_table, watches_dir)
+from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, FIELD_CHECK_GEOJSON, MANIFEST, PAGE,
+                               QUICKLOOK, QUICKLOOK_TRUE_COLOUR, STATIC_FOLDER, SUSPECTS, TABLE, WATCHES_FOLDER, run_table,
+                               watches_dir)
 from .catalog import asset_title
 from .fieldpage import county_table, fieldcheck_block, open_suspects, precision_text
 
@@ -62,6 +63,7 @@ TABLE_COLUMNS = [
     ("valid_fraction", "有效比例 valid"), ("ndvi_mean", "NDVI 均值 mean"),
     ("vegetation_cover", "植被覆盖 veg. cover"), ("water_area_m2", "水体面积 water m²"),
     ("n_water_bodies", "水体数 water bodies"), ("n_black_odorous_suspects", "疑似黑臭 suspects"),
+    ("n_persistent_suspects", "持续疑似 persistent"), ("n_watch_suspects", "观察 watch"),
     ("black_odorous_area_m2", "疑似黑臭面积 m²"), ("vegetation_loss_area_m2", "植被减少 veg. loss m²"),
     ("vegetation_gain_area_m2", "植被增加 veg. gain m²"), ("water_gain_area_m2", "水体增加 water gain m²"),
     ("water_loss_area_m2", "水体减少 water loss m²"), ("new_black_odorous_suspects", "新增疑似 new suspects"),
@@ -289,12 +291,43 @@ def _set_block(ps: ProductSet, vdir: Path) -> str:
         figures = _read_json(ps.folder / CHANGE_FIGURES)
         if figures:
             parts.append(_figures_table(figures))
+    else:
+        checked = ps.folder / FIELD_CHECK_GEOJSON  # the suspects with their field-check verdicts, when made
+        parts.append(suspects_block(checked if checked.is_file() else ps.folder / SUSPECTS))
     if ps.manifest.get("skipped_products"):
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(ps.manifest["skipped_products"].items()))
         parts.append(f'<p class="small">未生成 not made: {esc(reasons)}</p>')
     parts.append(_file_links(ps, vdir))
     parts.append("</div>")
     return "\n".join(parts)
+
+
+PERSISTENCE_TEXT = {"persistent": "持续疑似 persistent", "watch": "观察 watch (flagged once)"}
+
+
+def suspects_block(path: Path) -> str:
+    """A date's black-odorous suspects: persistent ones first, each with the dates that flagged
+    it (``persistence_dates``); empty when the date has no suspects file or no suspect."""
+    try:
+        features = json.loads(path.read_text(encoding="utf-8")).get("features", [])
+    except (OSError, ValueError):
+        return ""
+    if not features:
+        return ""
+    props = sorted((f.get("properties") or {} for f in features if (f.get("properties") or {}).get("raised", True)),
+                   key=lambda p: (p.get("persistence") != "persistent", -(p.get("area_m2") or 0)))
+    head = ["编号 wb_id", "持续性 persistence", "疑似日期 dates flagged", "类型 type", "面积 m²", "名录 list", "核查 verification"]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
+            p.get("wb_id"), PERSISTENCE_TEXT.get(p.get("persistence"), p.get("persistence") or "–"),
+            (p.get("persistence_dates") or "").replace(",", ", "), p.get("black_odorous_type") or "–",
+            fmt_num(p.get("area_m2")), p.get("list") or "–", p.get("verification") or "–")) + "</tr>"
+        for p in props)
+    note = ("持续疑似：最近三次晴空观测中至少两次被判为疑似；观察：仅一次。 Persistent: flagged on at least 2 of the "
+            "body's last 3 clear observations; watch: flagged once. Suspects are screening results, not verdicts: "
+            "field checks decide.")
+    return (f'<h4>疑似黑臭水体 Black-odorous suspects</h4>\n<p class="small">{esc(note)}</p>\n<table><thead><tr>'
+            + "".join(f"<th>{esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _figures_table(figures: dict[str, Any]) -> str:

@@ -33,10 +33,14 @@ from ..masking import aoi_mask
 from ..scene import make_scene
 from ..sensors import SENSORS
 from .clouds import cloud_codes, make_clouds
+from .confounders import add_confounders
+from .optics import fine_grid, observe, shadow_truth
+from .profiles import DEFAULT_PROFILE, get_profile
 from .render import drone_rgb, reflectance, scl_classes, smooth_noise
 from .rasterize import rasterize_layout
 from .scenery import Layout, make_layout
 from .spectra import (
+    BLACK_ODOROUS_CLASSES,
     BLACK_WATER,
     CLASS_NAMES,
     FOREST,
@@ -67,9 +71,20 @@ def demo_villages_with_drone() -> tuple[str, ...]:
     return DRONE_VILLAGES
 
 
-def _stream(seed: int, village_id: str, *tags: int) -> np.random.Generator:
+def _entropy(seed, village_id: str, *tags: int) -> list[int]:
+    """The entropy of a (seed, village, purpose) stream; ``seed`` is an int (development) or
+    ``(seed, profile name)``, whose profile's salt enters every stream (another realisation)."""
+    head = [seed] if isinstance(seed, int) else [seed[0], get_profile(seed[1]).salt]
+    return [*head, zlib.crc32(village_id.encode()), *tags]
+
+
+def _stream(seed, village_id: str, *tags: int) -> np.random.Generator:
     """An independent RNG per (seed, village, purpose); zlib.crc32 is stable across runs."""
-    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(village_id.encode()), *tags]))
+    return np.random.default_rng(np.random.SeedSequence(_entropy(seed, village_id, *tags)))
+
+
+def _profile(seed):
+    return get_profile(DEFAULT_PROFILE if isinstance(seed, int) else seed[1])
 
 
 # ----------------------------------------------------------------------------- cached pieces
@@ -79,7 +94,10 @@ def _layout(seed: int, village_id: str, wkb: bytes) -> Layout:
     v = Village(id=village_id, name_zh="", name_en="", province="", county="", town="",
                 pilot_type="domain-featured", focus=(), geometry=geom)
     g = grid_for(v, LAYOUT_RESOLUTION)
-    return make_layout(_stream(seed, village_id, 1), g.bounds, g.crs, g.to_crs(geom), label=f"village {village_id}")
+    layout = make_layout(_stream(seed, village_id, 1), g.bounds, g.crs, g.to_crs(geom), label=f"village {village_id}")
+    if _profile(seed).confounders:
+        layout = add_confounders(layout, _stream(seed, village_id, 6), label=f"village {village_id}")
+    return layout
 
 
 @functools.lru_cache(maxsize=64)
@@ -113,11 +131,18 @@ def _cloud_codes(seed: int, village_id: str, wkb: bytes, grid: Grid, date: str, 
 def _render(seed: int, village_id: str, wkb: bytes, grid: Grid, bands: tuple[str, ...], date: str,
             after: bool, cloud_cover: float) -> np.ndarray:
     """(bands, y, x) float32 reflectance of one date, NaN under cloud and shadow."""
-    fields = _fields(seed, village_id, wkb, grid)
+    prof = _profile(seed)
+    g = fine_grid(grid, prof.supersample) if prof.observed else grid
+    fields = _fields(seed, village_id, wkb, g)
     d = dt.date.fromisoformat(date)
     rng = _stream(seed, village_id, 3, d.toordinal(), int(grid.resolution * 1000))
     refl = reflectance(fields, after=after, doy=d.timetuple().tm_yday, band_cols=band_index(bands),
-                       texture=_texture(seed, village_id, grid), rng=rng)
+                       texture=_texture(seed, village_id, g), rng=rng, **({"psf_sigma_px": 0.0} if prof.observed else {}))
+    if prof.observed:  # the profile's water spectra, shadows, mixed pixels, adjacency, MTF, haze, noise
+        res = int(grid.resolution * 1000)
+        refl = observe(prof, refl, fields, _layout(seed, village_id, wkb), g, grid, date=date, after=after, bands=bands,
+                       lat_deg=shapely.from_wkb(wkb).centroid.y, body_entropy=_entropy(seed, village_id, 8),
+                       date_entropy=_entropy(seed, village_id, 7, d.toordinal(), res))
     masked = _cloud_codes(seed, village_id, wkb, grid, date, cloud_cover) > 0
     refl[:, masked] = np.nan
     refl.setflags(write=False)
@@ -137,7 +162,8 @@ class DemoSource:
     average cloud share per date (0..0.6); ``resolution``: grid pixel size in metres;
     ``drone_stream``: hand the drone orthomosaics to the flows as an extra stream
     (:meth:`extra_scenes`). Off by default: the RGB-only drone has no NIR/SWIR, and
-    ``indices`` refuses water extraction from visible bands alone.
+    ``indices`` refuses water extraction from visible bands alone. ``profile``:
+    ``development`` (default) or the held-out ``evaluation`` (:mod:`sensing.demo.profiles`).
     """
 
     seed: int = 2024
@@ -146,12 +172,14 @@ class DemoSource:
     cloud_cover: float = 0.08
     resolution: float = 10.0
     drone_stream: bool = False
+    profile: str = DEFAULT_PROFILE
     kind: ClassVar[str] = "demo"
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"demo seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
+        get_profile(self.profile)  # ValueError naming the known profiles
         if self.sensor not in SENSORS:
             raise ValueError(f"demo sensor {self.sensor!r} unknown; known: {', '.join(SENSORS)}")
         if not self.bands:
@@ -204,11 +232,12 @@ class DemoSource:
         return {"kind": self.kind, "seed": self.seed, "sensor": self.sensor,
                 "dates": list(self.acquisition_dates), "cloud_cover": self.cloud_cover,
                 "resolution": self.resolution, "drone_stream": bool(self.drone_stream),
-                "demo_version": DEMO_VERSION}
+                "demo_version": DEMO_VERSION, "profile": self.profile}
 
     # ------------------------------------------------------------------ helpers
-    def _key(self, village: Village) -> tuple[int, str, bytes]:
-        return (self.seed, village.id, shapely.to_wkb(village.geometry))
+    def _key(self, village: Village) -> tuple[int | tuple[int, str], str, bytes]:
+        seed = self.seed if self.profile == DEFAULT_PROFILE else (self.seed, self.profile)
+        return (seed, village.id, shapely.to_wkb(village.geometry))
 
     def grid(self, village: Village) -> Grid:
         g = grid_for(village, self.resolution)
@@ -230,7 +259,7 @@ class DemoSource:
         return obj.rio.write_transform(grid.transform)
 
     def _base_attrs(self, village: Village) -> dict[str, Any]:
-        return {"demo": True, "source": "demo", "seed": self.seed, "village_id": village.id,
+        return {"demo": True, "source": "demo", "seed": self.seed, "profile": self.profile, "village_id": village.id,
                 "spectra_sources": list(SPECTRA_SOURCES), "demo_version": DEMO_VERSION}
 
     # ------------------------------------------------------------------ the Scene
@@ -323,8 +352,9 @@ class DemoSource:
         ds = xr.Dataset(
             {
                 "water": (dims, water),
-                "black_odorous": (dims, lc == BLACK_WATER),
+                "black_odorous": (dims, np.isin(lc, BLACK_ODOROUS_CLASSES)),
                 "cloud": (dims, cloud),
+                "cast_shadow": (dims, shadow_truth(self.layout(village), grid, dates, village.geometry.centroid.y)),
                 "land_cover": (dims, lc, {"classes": {int(c): n for c, n in CLASS_NAMES.items()},
                                           "flag_values": list(CLASS_NAMES),
                                           "flag_meanings": " ".join(CLASS_NAMES.values())}),

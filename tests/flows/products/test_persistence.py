@@ -1,0 +1,74 @@
+"""Persistence of suspects in a demo night (issue #12 point 5) and the thresholds its manifests
+record: read from the session's demo night (``demo_out``)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pandas as pd
+
+from flows.params import Params
+from flows.products.layout import MANIFEST, SUSPECTS, dates, date_dir, village_dir
+from indices import BlackOdorousParams
+
+VILLAGES = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei", "yingde-xiniu-tangmian")
+
+
+def _suspects(out, vid, d):
+    return [f["properties"] for f in json.loads((date_dir(out, vid, d) / SUSPECTS).read_text())["features"]]
+
+
+def test_every_suspect_says_persistent_or_watch_with_the_dates_that_voted(demo_out):
+    """The development demo's black-odorous channel is a suspect on every date (it is never under
+    cloud): on the first date every suspect is a watch (no history); from the second date on the
+    channel is persistent, flagged on its last 2-3 dates."""
+    for vid in VILLAGES:
+        ds = dates(demo_out, vid)
+        assert len(ds) >= 3
+        for i, d in enumerate(ds):
+            props = _suspects(demo_out, vid, d)
+            assert props, (vid, d)
+            for p in props:
+                voted = p["persistence_dates"].split(",")
+                observed = p["persistence_observations"].split(",")
+                assert d in voted and set(voted) <= set(observed) <= set(ds[: i + 1]) and len(observed) <= 3
+                assert p["persistence"] == ("persistent" if len(voted) >= 2 else "watch"), p
+            if i == 0:
+                assert {p["persistence"] for p in props} == {"watch"}
+            else:
+                best = max(props, key=lambda p: len(p["persistence_dates"]))
+                assert best["persistence"] == "persistent" and best["persistence_dates"].split(",") == ds[max(0, i - 2): i + 1]
+
+
+def test_table_counts_persistent_and_watch_suspects(demo_out):
+    for vid in VILLAGES:
+        df = pd.read_parquet(village_dir(demo_out, vid) / "indicators.parquet")
+        main = df[df["stream"] == "main"]
+        assert (main["n_persistent_suspects"] + main["n_watch_suspects"] == main["n_black_odorous_suspects"]).all()
+        assert (main["n_persistent_suspects"].iloc[1:] >= 1).all() and main["n_persistent_suspects"].iloc[0] == 0
+        last = main.iloc[-1]
+        listed = [s.split(": ")[1].split(" (")[0] for s in last["suspect_persistence"].split("; ")]
+        assert listed.count("persistent") == last["n_persistent_suspects"]
+
+
+def test_page_lists_suspects_with_their_persistence(demo_out):
+    html = (village_dir(demo_out, VILLAGES[0]) / "index.html").read_text(encoding="utf-8")
+    assert html.count("疑似黑臭水体 Black-odorous suspects</h4>") == len(dates(demo_out, VILLAGES[0]))
+    assert "持续疑似 persistent" in html and "观察 watch (flagged once)" in html
+
+
+def test_date_manifests_record_every_threshold_and_what_persistence_read(demo_out):
+    """A demo run's manifests carry every black-odorous threshold used (each field of
+    BlackOdorousParams at its value), the persistence settings, and the earlier dates read."""
+    fields = {f.name for f in dataclasses.fields(BlackOdorousParams)}
+    p = Params()
+    for vid in VILLAGES:
+        ds = dates(demo_out, vid)
+        for i, d in enumerate(ds):
+            m = json.loads((date_dir(demo_out, vid, d) / MANIFEST).read_text())
+            bo = m["parameters"]["black_odorous"]
+            assert set(bo) == fields and bo == p.black_odorous.as_dict()
+            assert (m["parameters"]["persistence_window"], m["parameters"]["persistence_min_flags"]) == (3, 2)
+            assert sorted(m["inputs"]["persistence_inputs"]) == ds[max(0, i - p.persistence_lookback): i]
+            for s in _suspects(demo_out, vid, d):
+                assert json.loads(s["bo_params"]) == bo
