@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "6"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "7"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
 # 6: relative (uncalibrated) imagery: no EVI/SAVI/AWEI, a water mask only from a bimodal Otsu threshold
 #    (never the fixed 0 fallback); an alpha band flagged by colour interpretation alone is applied
+# 7: every date writes true_colour.tif (stretched red, green, blue; flows.products.truecolour);
+#    Params.geojson_crs (GeoJSON in CGCS2000 on request)
+#: the CRSs GeoJSON products can be written in (Params.geojson_crs)
+GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ class Params:
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
+    #: CRS of every GeoJSON product: EPSG:4326 (RFC 7946, the default) or, on request, EPSG:4490
+    #: (CGCS2000, China's official datum: same numbers, PROJ applies no shift; aoi.chinacrs)
+    geojson_crs: str = "EPSG:4326"
+
+    def __post_init__(self) -> None:
+        if self.geojson_crs not in GEOJSON_CRSS:
+            raise ValueError(f"geojson_crs must be one of {', '.join(GEOJSON_CRSS)}, got {self.geojson_crs!r}")
 
     def water_kwargs(self) -> dict:
         """Keyword arguments of ``indices.water_mask`` for this run."""
