@@ -113,7 +113,9 @@ class BlackOdorousParams:
     shadow_nir_share: float = 0.08  # ours (test bed): NIR / (B+G+R) below -> shadow
     blue_guard: bool = True  # B > G -> clear water, not black-odorous (Wen et al. 2018 spectra)
     bright_max: float = 0.08  # ours, by hand: test-bed bright type <= 0.07, real turbid coast >= 0.11; rho
-    bright_type: bool = True  # detect the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark
+    #: screen for the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark, NIR/R; off by default
+    #: (tuning demo: it took whole dim turbid rivers with it; docs/blackodorous.md, the blind spot)
+    bright_type: bool = False
     #: the bright type also needs NIR / red >= this (ours: tuning demo; the test bed keeps >= 85 % of its
     #: bright-type detections): flat particle absorption keeps red as low as NIR, sediment does not
     bright_min_nir_red: float = 0.4
@@ -131,7 +133,8 @@ class BlackOdorousParams:
     mixed_min_fraction: float = 0.5  # NIR water fraction of a mixed pixel the screening takes as water (a majority)
     mixed_exclusion_px: int = 2  # land endmember: pixels more than this from the water mask ...
     mixed_window_px: int = 5  # ... within this many pixels (window 11 x 11) ...
-    mixed_min_land_pixels: int = 5  # ... and at least this many of them
+    mixed_min_land_pixels: int = 5  # ... and at least this many of them, ...
+    mixed_land_max_fraction: float = 0.25  # ... none of them more than a quarter water (a first pass)
     mixed_min_contrast: float = 0.05  # NIR land - water (rho) needed to compute a fraction
 
     def __post_init__(self) -> None:

@@ -18,8 +18,10 @@ Automated subpixel surface water mapping from heterogeneous urban environments u
 mixing: Adams J.B., Smith M.O., Johnson P.E. 1986, J. Geophys. Res. 91(B8): 8098-8112):
 
 1. **land endmember**, per pixel: the mean of each band over the land pixels (valid, outside
-   the water mask and more than ``mixed_exclusion_px`` pixels from it) of the surrounding
-   ``(2 mixed_window_px + 1)^2`` window; at least ``mixed_min_land_pixels`` of them, else none;
+   the water mask and more than ``mixed_exclusion_px`` pixels from it, and, after a first pass
+   of step 3, not more than ``mixed_land_max_fraction`` water: a ditch the mask missed is its
+   own neighbour) of the surrounding ``(2 mixed_window_px + 1)^2`` window; at least
+   ``mixed_min_land_pixels`` of them, else none;
 2. **water endmember**, per date: the median NIR of the water mask's interior (3 x 3 erosion);
 3. **water fraction** f = (N_land - N) / (N_land - N_water), clipped to 0..1, from the NIR
    band, where the two endmembers differ by at least ``mixed_min_contrast`` (reflectance).
@@ -115,18 +117,24 @@ def mixed_water(scene: xr.Dataset, water_mask: xr.DataArray, *, params: "BlackOd
         return out
 
     near = ndi.binary_dilation(mask, np.ones((2 * p.mixed_exclusion_px + 1,) * 2, bool)) if p.mixed_exclusion_px else mask
-    land = valid & ~near
-    land_mean, n_land = {}, None
-    for b, a in arr.items():
-        land_mean[b], n_land = _window_mean(a, land, p.mixed_window_px)
-    has_land = n_land >= p.mixed_min_land_pixels
     interior = ndi.binary_erosion(mask, np.ones((3, 3), bool))
     water_nir = float(np.median(arr["nir"][interior])) if interior.sum() >= 9 else float(np.median(arr["nir"][mask]))
     water_nir = max(water_nir, 0.0)
-    contrast = land_mean["nir"] - water_nir
-    ok = valid & has_land & (contrast >= p.mixed_min_contrast / _to_reflectance(units))  # type: ignore[arg-type]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(ok, np.clip((land_mean["nir"] - arr["nir"]) / contrast, 0.0, 1.0), np.nan)
+    min_contrast = p.mixed_min_contrast / _to_reflectance(units)  # type: ignore[arg-type]
+
+    def fraction(land):
+        nir_land, n_land = _window_mean(arr["nir"], land, p.mixed_window_px)
+        contrast = nir_land - water_nir
+        ok = valid & (n_land >= p.mixed_min_land_pixels) & (contrast >= min_contrast)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, np.clip((nir_land - arr["nir"]) / contrast, 0.0, 1.0), np.nan)
+
+    # the land endmember leaves out water the mask missed (a ditch is its own neighbour): a first
+    # pass finds the pixels more than ``mixed_land_max_fraction`` water, the second leaves them out
+    land = valid & ~near
+    land &= ~(np.nan_to_num(fraction(land), nan=0.0) > p.mixed_land_max_fraction)
+    frac = fraction(land)
+    land_mean = {b: _window_mean(a, land, p.mixed_window_px)[0] for b, a in arr.items()}
     candidate = valid & ~mask & (np.nan_to_num(frac, nan=0.0) >= p.mixed_min_fraction)
     screening = apply_hysteresis_threshold(mask * 2.0 + candidate * 1.0, 0.5, 1.5)
     unmix = screening & np.isfinite(frac) & (frac >= p.mixed_min_fraction) & (frac < 1.0)
