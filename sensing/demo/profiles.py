@@ -9,7 +9,9 @@ shadows on ponds, bright high-suspended-matter black-odorous water, an algal blo
 paddy), draws each water body's spectrum from published ranges (:mod:`sensing.demo.
 waterspectra`), and renders through :mod:`sensing.demo.optics` (mixed pixels from a 3x finer
 rendering, Sentinel-2's MTF, adjacency, an atmospheric-correction residual, sensor noise).
-No rule may be tuned on ``evaluation``; a third realisation is had with another ``seed``.
+``tuning`` has the evaluation profile's settings and its own salt: the development data of
+the black-odorous rules (issue #12), another draw of the same generator. No rule may be tuned
+on ``evaluation``; a third realisation is had with another ``seed``.
 
 A profile is independent of the acquisition dates: every effect is drawn per date from the
 date itself, so any list of dates renders.

@@ -232,6 +232,26 @@ def test_evaluation_truth_holds_every_confounder():
     assert ev.describe()["profile"] == EVAL and dev.describe()["profile"] == DEV
 
 
+def test_tuning_profile_is_another_draw_of_the_frozen_evaluation_profile():
+    """The black-odorous rules' development data (``tuning``) has the evaluation profile's settings
+    and another salt, so another realisation of each village; the evaluation profile is frozen as
+    it was first scored (salt 12, its settings; docs/validation.md: its before / after)."""
+    from aoi.registry import load_villages
+    from sensing.demo import PROFILES, DemoSource
+
+    ev, tu = PROFILES[EVAL].as_dict(), PROFILES["tuning"].as_dict()
+    assert ev == {"name": EVAL, "salt": 12, "supersample": 3, "mtf_sigma_px": 0.6, "adjacency": [0.01, 0.05],
+                  "adjacency_sigma_m": 300.0, "haze": [-0.001, 0.006], "haze_angstrom": [0.5, 2.0], "noise_sd": 0.0007,
+                  "confounders": True, "water_spectra": "published_ranges"}
+    assert {k: v for k, v in tu.items() if k not in ("name", "salt")} == {k: v for k, v in ev.items() if k not in ("name", "salt")}
+    assert tu["salt"] not in (None, ev["salt"])
+    v = load_villages(ids=[VILLAGES[0]])[0]
+    a = DemoSource(profile="tuning").layout(v).feature("black_channel").geometry
+    b = DemoSource(profile=EVAL).layout(v).feature("black_channel").geometry
+    assert a.symmetric_difference(b).area > 0.5 * a.area
+    assert DemoSource().profile == DEV  # the default demo night stays on the development profile
+
+
 def test_demo_every_planted_change_found(report):
     """docs: every planted change found (development): one of each per village."""
     for kind in ("vegetation_loss", "water_gain", "new_black_odorous"):
