@@ -37,7 +37,8 @@ mixing: Adams J.B., Smith M.O., Johnson P.E. 1986, J. Geophys. Res. 91(B8): 8098
    NIR contrast to unmix) keep their observed values.
 
 The written water mask (``indices.water``) is not changed: this is the screening's own view.
-NumPy (the windows and the connectivity need the whole date): Dask inputs are computed.
+NumPy (the windows and the connectivity need the whole date): Dask inputs are computed, and the
+result is chunked as the input was.
 """
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def mixed_water(scene: xr.Dataset, water_mask: xr.DataArray, *, params: "BlackOd
         out["water_fraction"] = grid(np.full(mask.shape, np.nan), "water_fraction")
         out["mixed_added"], out["unmixed"] = grid(no, "mixed_added"), grid(no, "unmixed")
         out.attrs.update(mixed_pixels_applied=0, water_nir=float("nan"))
-        return out
+        return _like_input(out, like)
 
     near = ndi.binary_dilation(mask, np.ones((2 * p.mixed_exclusion_px + 1,) * 2, bool)) if p.mixed_exclusion_px else mask
     interior = ndi.binary_erosion(mask, np.ones((3, 3), bool))
@@ -148,4 +149,10 @@ def mixed_water(scene: xr.Dataset, water_mask: xr.DataArray, *, params: "BlackOd
     out["mixed_added"] = grid(screening & ~mask, "mixed_added")
     out["unmixed"] = grid(unmix, "unmixed", formula="rho_w = (rho - (1 - f) rho_land) / f")
     out.attrs.update(mixed_pixels_applied=1, water_nir=water_nir)
-    return out
+    return _like_input(out, like)
+
+
+def _like_input(out: xr.Dataset, like: xr.DataArray) -> xr.Dataset:
+    """``out`` chunked as the input was: the votes that follow stay lazy (and run where the
+    input's Dask graph runs, e.g. on a cluster's workers)."""
+    return out.chunk(dict(like.chunksizes)) if like.chunks is not None else out

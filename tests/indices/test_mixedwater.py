@@ -132,3 +132,12 @@ def test_suspect_reach_needs_suspect_pixels_of_the_mask():
     assert both[1:4].all() and both[8:11].all()
     kept = suspect_reaches(da(sus), da(water), min_pixels=9, core=da(core), min_core_pixels=1).values
     assert not kept[1:4].any() and kept[8:11].all()
+
+
+def test_dask_input_gives_dask_output(ditch):
+    """A Dask scene gives a Dask result chunked alike, with the same values: the votes that follow
+    stay lazy."""
+    ds, mask = ditch
+    lazy = mixed_water(ds.chunk({"y": 20, "x": 20}), mask)
+    assert lazy["red"].chunks is not None and lazy["screening_water"].chunksizes["y"] == (20, 20)
+    np.testing.assert_allclose(lazy["red"].values, mixed_water(ds, mask)["red"].values)
