@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "6"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "8"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
-# 6: black-odorous screening on the water mask plus the mixed pixels joined to it, their colour unmixed
+# 6: relative (uncalibrated) imagery: no EVI/SAVI/AWEI, a water mask only from a bimodal Otsu threshold
+#    (never the fixed 0 fallback); an alpha band flagged by colour interpretation alone is applied
+# 7: every date writes true_colour.tif (stretched red, green, blue; flows.products.truecolour);
+#    Params.geojson_crs (GeoJSON in CGCS2000 on request)
+# 8: black-odorous screening on the water mask plus the mixed pixels joined to it, their colour unmixed
 #    (indices.mixed_water; bodies and share_mixed change), suspect reaches need a suspect pixel of the mask,
 #    the bright type off by default (NIR/R >= 0.4 when on): set on the demo's tuning profile (issue #12)
+#: the CRSs GeoJSON products can be written in (Params.geojson_crs)
+GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class Params:
 
     water_method: str = "edge_otsu"  # edge-buffered Otsu (Donchyts et al. 2016), then whole-date Otsu
     # no bimodal histogram: water where MNDWI > 0 and NDWI > 0 agree (indices.water, measured in
-    # docs/validation_water.md); "fixed" = the index > water_fallback_threshold alone
+    # docs/validation.md, "Water on real labelled scenes"); "fixed" = the index > water_fallback_threshold alone
     water_fallback_rule: str = "agreement"
     water_fallback_threshold: float = 0.0  # MNDWI/NDWI = 0 (McFeeters 1996; Xu 2006)
     water_min_area_m2: float = 400.0  # minimum mapping unit: 4 Sentinel-2 pixels ...
@@ -49,6 +55,13 @@ class Params:
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
+    #: CRS of every GeoJSON product: EPSG:4326 (RFC 7946, the default) or, on request, EPSG:4490
+    #: (CGCS2000, China's official datum: same numbers, PROJ applies no shift; aoi.chinacrs)
+    geojson_crs: str = "EPSG:4326"
+
+    def __post_init__(self) -> None:
+        if self.geojson_crs not in GEOJSON_CRSS:
+            raise ValueError(f"geojson_crs must be one of {', '.join(GEOJSON_CRSS)}, got {self.geojson_crs!r}")
 
     def water_kwargs(self) -> dict:
         """Keyword arguments of ``indices.water_mask`` for this run."""

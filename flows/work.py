@@ -1,11 +1,14 @@
 """One step of a village's plan, exactly as both executors run it (plain loop or Prefect task)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sensing.base import Source
 
 from . import scenes
+from .errors import RegisterError
+from .fieldcheck import refresh_village
 from .params import Params
 from .plan import ChangeStep, DateStep, Step, TableStep, VillagePlan, WatchStep
 from .products.change import process_change
@@ -15,6 +18,8 @@ from .products.tables import write_indicator_table
 from .products.watches import run_watches
 from .results import StepResult
 from .retry import with_read_retry
+
+log = logging.getLogger("villagewatch.flows")
 
 
 def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, params: Params) -> list[StepResult]:
@@ -32,5 +37,9 @@ def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, par
     if isinstance(step, WatchStep):
         return list(run_watches(source, village, out, params, step.dates))
     if isinstance(step, TableStep):
+        try:  # field-check statuses and sheets first (the register is an input of both)
+            refresh_village(out, village)
+        except RegisterError as exc:  # an unreadable register is left alone; the products stand
+            log.error("%s: field-check statuses not refreshed: %s", village.id, exc)
         return [write_indicator_table(out, village)]
     raise TypeError(f"not a plan step: {step!r}")

@@ -289,27 +289,30 @@ class IndexSpec:
     source: str
     valid_range: tuple[float, float] | None
     long_name: str = ""
+    #: the formula holds constants defined on reflectance (EVI's +1 and 6/7.5, SAVI's L, AWEI's
+    #: fitted weights): its values mean nothing on relative (uncalibrated) digital numbers
+    needs_reflectance: bool = False
 
     def missing(self, scene: xr.Dataset) -> list[str]:
         return missing_bands(scene, self.bands)
 
 
-def _spec(func, bands, valid_range) -> IndexSpec:
+def _spec(func, bands, valid_range, needs_reflectance: bool = False) -> IndexSpec:
     name = func.__name__
-    return IndexSpec(name, func, tuple(bands), _META[name][1], valid_range, _META[name][0])
+    return IndexSpec(name, func, tuple(bands), _META[name][1], valid_range, _META[name][0], needs_reflectance)
 
 
 INDICES: dict[str, IndexSpec] = {
     s.name: s
     for s in (
         _spec(ndvi, ("nir", "red"), (-1.0, 1.0)),
-        _spec(evi, ("nir", "red", "blue"), None),
-        _spec(savi, ("nir", "red"), (-1.5, 1.5)),
+        _spec(evi, ("nir", "red", "blue"), None, needs_reflectance=True),
+        _spec(savi, ("nir", "red"), (-1.5, 1.5), needs_reflectance=True),
         _spec(ndre, ("nir", "rededge1"), (-1.0, 1.0)),
         _spec(ndwi, ("green", "nir"), (-1.0, 1.0)),
         _spec(mndwi, ("green", "swir16"), (-1.0, 1.0)),
-        _spec(awei_nsh, ("green", "swir16", "nir", "swir22"), None),
-        _spec(awei_sh, ("blue", "green", "nir", "swir16", "swir22"), None),
+        _spec(awei_nsh, ("green", "swir16", "nir", "swir22"), None, needs_reflectance=True),
+        _spec(awei_sh, ("blue", "green", "nir", "swir16", "swir22"), None, needs_reflectance=True),
         _spec(exg, ("red", "green", "blue"), (-1.0, 2.0)),
         _spec(vari, ("green", "red", "blue"), None),
         _spec(ndbi, ("swir16", "nir"), (-1.0, 1.0)),
@@ -324,7 +327,9 @@ def compute_indices(scene: xr.Dataset, names: Sequence[str] | None = None) -> tu
 
     Returns ``(dataset, skipped)``: a Dataset with one float32 variable per computed index
     (lazy under Dask, the scene's coordinates and attrs), and ``{index: reason}`` for the
-    indices the bands do not allow, e.g. ``"needs nir, swir16; scene has red, green, blue"``.
+    indices the bands do not allow, e.g. ``"needs nir, swir16; scene has red, green, blue"``,
+    and, on relative (uncalibrated) values, for those whose formula holds constants defined on
+    reflectance (``IndexSpec.needs_reflectance``: EVI, SAVI, AWEI).
     Missing bands are never an error here; an unknown index name is (``IndicesError``).
     """
     if not isinstance(scene, xr.Dataset):
@@ -334,6 +339,7 @@ def compute_indices(scene: xr.Dataset, names: Sequence[str] | None = None) -> tu
     if unknown:
         raise IndicesError(f"unknown index {', '.join(unknown)}; known: {', '.join(INDICES)}")
     present = ", ".join(str(n) for n in scene.data_vars) or "no bands"
+    relative = str(scene.attrs.get("reflectance_units") or "reflectance") == "relative"
     out: dict[str, xr.DataArray] = {}
     skipped: dict[str, str] = {}
     for name in wanted:
@@ -341,6 +347,9 @@ def compute_indices(scene: xr.Dataset, names: Sequence[str] | None = None) -> tu
         lacking = spec.missing(scene)
         if lacking:
             skipped[name] = f"needs {', '.join(lacking)}; scene has {present}"
+        elif spec.needs_reflectance and relative:
+            skipped[name] = (f"{name}'s formula holds constants defined on reflectance ({spec.source}), but the "
+                             f"input is relative (uncalibrated digital numbers); give the imagery's scale and offset")
         else:
             out[name] = spec.func(scene)
     ds = xr.Dataset(out, coords=scene.coords, attrs=dict(scene.attrs))

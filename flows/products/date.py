@@ -4,8 +4,9 @@ ids, black-odorous suspects, the date's figures and its manifest.
 ``OUT/<village>/<date>[/<stream>]/``: ``<index>.tif`` for every index the bands allow,
 ``water_mask.tif`` (1 water, 0 land, 255 no valid observation), ``black_odorous.tif``,
 ``water_bodies.geojson``, ``black_odorous_suspects.geojson``, ``indicators.json``,
-``manifest.json``. Imagery that allows no water index (RGB-only drones) gets the indices it
-can and the water products are listed in the manifest's ``skipped_products`` with the reason.
+``true_colour.tif`` (stretched red, green, blue: ``flows.products.truecolour``), ``manifest.json``.
+Imagery that allows no water index (RGB-only drones) gets the indices it can and the water
+products are listed in the manifest's ``skipped_products`` with the reason.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .atomic import write_json
 from .cache import file_sha256, product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, dates, is_main
 from .rasters import mask_to_uint8, write_cog
+from .truecolour import write_true_colour
 from .vectors import empty_frame, jsonable, write_geojson
 
 log = logging.getLogger("villagewatch.flows")
@@ -85,11 +87,12 @@ def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) 
 # --------------------------------------------------------------------------- water
 def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) -> xr.DataArray | None:
     """The water mask from the best water index the bands allow, or ``None`` when they allow
-    none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
-    product is entered in ``skipped`` with the reason (a note, not an error)."""
+    none (RGB-only drone orthomosaics: see ``indices.water_index_for``) or, on relative values,
+    no histogram is bimodal (``indices.water_mask``); then every water product is entered in
+    ``skipped`` with the reason (a note, not an error)."""
     try:
         return indices.water_mask(scene, **params.water_kwargs())
-    except indices.MissingBandError as exc:
+    except (indices.MissingBandError, indices.UncalibratedError) as exc:  # no water index; relative, no bimodal threshold
         for name in WATER_PRODUCTS:
             skipped[name] = str(exc)
         return None
@@ -181,12 +184,12 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         classified["status"] = UNCLASSIFIED_STATUS
         why = str(indices.UncalibratedError("black_odorous_pixels", indices.reflectance_units(scene_t)))
         skipped.update({"black_odorous": why, "black_odorous_suspects": why})
-    outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta))
+    outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta, crs=params.geojson_crs))
     if calibrated(scene_t):
         suspects = suspects_of(classified)
         outputs.append(write_geojson(
             suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
-            folder / SUSPECTS, properties=meta))
+            folder / SUSPECTS, properties=meta, crs=params.geojson_crs))
     return outputs, classified
 
 
@@ -288,6 +291,9 @@ def process_date(
     outputs: list[Path] = []
     for name in idx.data_vars:
         outputs.append(write_cog(georef(idx[name], scene_t), folder / f"{name}.tif", tags=tags))
+    true_colour = write_true_colour(scene_t, inside, folder, tags)  # the picture the page and quicklook show
+    if true_colour is not None:
+        outputs.append(true_colour[0])
     meta = {"village": village.id, "date": date, "sensor": scene_t.attrs.get("sensor"), "item_id": item_id, "demo": demo}
     classified = None
     if water is not None:
@@ -316,7 +322,8 @@ def process_date(
                   if any(k in skipped for k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS) else {}),
                **({"water": jsonable({k: v for k, v in water.attrs.items() if k not in ("long_name", "source")})}
                   if water is not None else {}),
-               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
+               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {}),
+               **({"true_colour": true_colour[1].as_dict()} if true_colour is not None else {})},
     )
     result.paths = outputs + [manifest]
     result.indicators = row

@@ -85,12 +85,13 @@ def _bounded_gdal_cache():
 
 
 def _to_2d(da: xr.DataArray) -> xr.DataArray:
-    extra = [d for d in da.dims if d not in ("y", "x")]
-    for d in extra:
+    """``da`` as (y, x), or (band, y, x) when it has a ``band`` dimension of several bands."""
+    keep = ("band", "y", "x") if "band" in da.dims and da.sizes["band"] > 1 else ("y", "x")
+    for d in [d for d in da.dims if d not in keep]:
         if da.sizes[d] != 1:
-            raise ProductWriteError(f"{da.name}: write one 2-D layer at a time (dim {d} has {da.sizes[d]})")
+            raise ProductWriteError(f"{da.name}: write one 2-D layer (or bands) at a time (dim {d} has {da.sizes[d]})")
         da = da.isel({d: 0}, drop=True)
-    return da.transpose("y", "x")
+    return da.transpose(*keep)
 
 
 def write_cog(
@@ -103,7 +104,10 @@ def write_cog(
     tags: dict[str, str] | None = None,
     blocks_at_once: int = 4,
 ) -> Path:
-    """Write a 2-D georeferenced DataArray (CRS and transform via rioxarray) as a COG.
+    """Write a 2-D georeferenced DataArray (CRS and transform via rioxarray) as a COG; a
+    ``band`` dimension of several bands (e.g. red, green, blue) gives one COG band each, with
+    the ``band`` coordinate's names as band descriptions and, for red/green/blue, the RGB
+    colour interpretation.
 
     Floats get ``nodata=NaN`` by default; booleans/masks are written as ``uint8``
     (0/1, nodata 255 where the input is NaN-masked is the caller's choice via ``nodata``).
@@ -118,12 +122,13 @@ def write_cog(
         nodata = _FLOAT_NODATA
     if resampling is None:
         resampling = "average" if np.issubdtype(out_dtype, np.floating) else "nearest"
-    height, width = da.shape
+    height, width = da.shape[-2:]
+    names = [str(b) for b in da["band"].values] if da.ndim == 3 else [str(da.name)] if da.name else []
     profile = {
         "driver": "GTiff",
         "height": height,
         "width": width,
-        "count": 1,
+        "count": 1 if da.ndim == 2 else da.shape[0],
         "dtype": out_dtype.name,
         "crs": da.rio.crs,
         "transform": da.rio.transform(recalc=True),
@@ -135,7 +140,9 @@ def write_cog(
     }
     data = da.data
     if not isinstance(data, dask.array.Array):
-        data = dask.array.from_array(np.asarray(data), chunks=(2048, 2048))
+        data = dask.array.from_array(np.asarray(data), chunks=(2048, 2048) if da.ndim == 2 else (-1, 2048, 2048))
+    elif da.ndim == 3:
+        data = data.rechunk({0: -1})
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, stage_name = tempfile.mkstemp(prefix=f".{final.name}.stage.", suffix=".tif" + TMP_SUFFIX, dir=final.parent)
@@ -146,8 +153,12 @@ def write_cog(
             with _open_stage(stage, profile) as dst:
                 if tags:
                     dst.update_tags(**{k: str(v) for k, v in tags.items()})
-                if da.name:
-                    dst.set_band_description(1, str(da.name))
+                for i, name in enumerate(names, start=1):
+                    dst.set_band_description(i, name)
+                if names == ["red", "green", "blue"]:
+                    from rasterio.enums import ColorInterp
+
+                    dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
                 _write_blocks(dst, data, out_dtype, nodata, blocks_at_once)
             with atomic_path(final) as tmp:
                 rasterio.shutil.copy(
@@ -170,12 +181,13 @@ def _open_stage(stage: Path, profile: dict[str, Any]):
 
 
 def _write_blocks(dst, data, out_dtype: np.dtype, nodata, blocks_at_once: int) -> None:
-    row_starts = np.cumsum((0,) + data.chunks[0][:-1])
-    col_starts = np.cumsum((0,) + data.chunks[1][:-1])
+    bands = data.ndim == 3
+    row_starts = np.cumsum((0,) + data.chunks[-2][:-1])
+    col_starts = np.cumsum((0,) + data.chunks[-1][:-1])
     keys = list(itertools.product(range(len(row_starts)), range(len(col_starts))))
     for i in range(0, len(keys), max(1, blocks_at_once)):
         batch = keys[i : i + blocks_at_once]
-        arrays = dask.compute(*[data.blocks[r, c] for r, c in batch])
+        arrays = dask.compute(*[data.blocks[0, r, c] if bands else data.blocks[r, c] for r, c in batch])
         for (r, c), arr in zip(batch, arrays):
             arr = np.asarray(arr)
             if arr.dtype == bool:
@@ -186,8 +198,11 @@ def _write_blocks(dst, data, out_dtype: np.dtype, nodata, blocks_at_once: int) -
                 arr = np.where(np.isfinite(arr), arr, fill).astype(out_dtype, copy=False)
             else:
                 arr = arr.astype(out_dtype, copy=False)
-            win = Window(int(col_starts[c]), int(row_starts[r]), arr.shape[1], arr.shape[0])
-            dst.write(arr, 1, window=win)
+            win = Window(int(col_starts[c]), int(row_starts[r]), arr.shape[-1], arr.shape[-2])
+            if bands:
+                dst.write(arr, list(range(1, arr.shape[0] + 1)), window=win)
+            else:
+                dst.write(arr, 1, window=win)
 
 
 def mask_to_uint8(mask: xr.DataArray, valid: xr.DataArray | None = None, *, nodata: int = 255) -> xr.DataArray:

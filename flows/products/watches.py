@@ -258,7 +258,7 @@ def process_trees(source: Source, village: Village, out_root: str | Path, params
             "baseline": wparams.tree_baseline, **figures,
             "note": "canopy NDVI within buffer_m of each tree (10 m pixels: the tree's neighbourhood); "
                     "alert = latest NDVI at least decline_threshold below the baseline"}
-    outputs = [write_geojson(out, folder / "ancient_trees.geojson", properties=meta),
+    outputs = [write_geojson(out, folder / "ancient_trees.geojson", properties=meta, crs=params.geojson_crs),
                write_json(folder / "ancient_trees.json", {"figures": figures, **meta})]
     manifest = _write_watch_manifest(mpath, village=village, key=key, outputs=outputs, source=source, params=params,
                                      wparams=wparams, inputs={"dates": used, "ndvi": ids, "registry": origin,
@@ -379,7 +379,7 @@ def process_farmland(source: Source, village: Village, d_from: str, d_to: str, o
             "rule": "cropland with NDVI drop >= ndvi_drop, NDVI below its lowest since history start by "
                     "new_low_margin, and NDBI or BSI rise (built_or_bare) or water after (pond_dug)",
             **asdict(wparams)}
-    outputs.append(write_geojson(polys, folder / "farmland_conversion.geojson", properties=meta))
+    outputs.append(write_geojson(polys, folder / "farmland_conversion.geojson", properties=meta, crs=params.geojson_crs))
     outputs.append(write_json(folder / "farmland_conversion.json", {"figures": figures, **meta}))
     manifest = _write_watch_manifest(mpath, village=village, key=key, outputs=outputs, source=source, params=params,
                                      wparams=wparams, inputs={"from": d_from, "to": d_to, "products": ids,

@@ -185,7 +185,7 @@ NOT_MET = "not met (docs/validation.md); a strict xfail fails once the target is
 
 def test_evaluation_precision_of_national_list_suspects(eval_report):
     """Issue #12 target, met on the evaluation profile: precision >= 0.9 per body of >= 2,000 m2
-    (0.931 over the eleven villages; 0.71 with version 5's rules)."""
+    (0.931 over the eleven villages; 0.71 with version 7's rules)."""
     correct, predicted, _, _ = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
     assert predicted >= 5 and correct / predicted >= C.BO_NATIONAL_PRECISION_TARGET
 
@@ -200,7 +200,7 @@ def test_evaluation_recall_of_national_list_bodies(eval_report):
 
 def test_evaluation_dark_type_recall_and_what_the_mask_costs(eval_report):
     """docs: the dark type is found far more often than before (0.72 over the eleven villages,
-    0.20 with version 5's rules; here at least half), and on the truth water the classifier
+    0.20 with version 7's rules; here at least half), and on the truth water the classifier
     finds no more than 0.1 more of the bodies >= 2,000 m2 than on the water mask (the mask no
     longer costs much recall; it cost 0.46 before)."""
     _, _, found, reference = objects(_get(eval_report, "black-odorous", "recall of black_odorous_water objects >= 2000 m2", EVAL))

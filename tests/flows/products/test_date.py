@@ -49,3 +49,29 @@ def test_the_recorded_black_odorous_thresholds_are_the_ones_used(one_date, demo_
         assert bodies and all(json.loads(b["properties"]["bo_params"]) == p.black_odorous.as_dict() for b in bodies)
     assert {f.name for f in dataclasses.fields(type(Params().black_odorous))} == set(
         json.loads((tmp_path / "a" / VID / date / "manifest.json").read_text())["parameters"]["black_odorous"])
+
+
+def test_cgcs2000_on_request_reaches_the_date_products_and_the_field_check(one_date, demo_source, tmp_path):
+    """``--geojson-crs cgcs2000`` (``Params.geojson_crs``): every GeoJSON of the date, and the
+    field-check GeoJSON made from them, in EPSG:4490 with the same numbers as in WGS 84."""
+    import geopandas as gpd
+    import numpy as np
+
+    from flows.fieldcheck import refresh_village
+    from flows.products.date import process_date
+
+    village, scene = one_date
+    date = _date_with_suspects(scene)
+    process_date(demo_source, village, date, tmp_path / "w", Params(), scene=scene)
+    process_date(demo_source, village, date, tmp_path / "c", Params(geojson_crs="EPSG:4490"), scene=scene)
+    refresh_village(tmp_path / "c", village)
+    folder_w, folder_c = tmp_path / "w" / VID / date, tmp_path / "c" / VID / date
+    for name in ("water_bodies.geojson", "black_odorous_suspects.geojson", "field_check.geojson"):
+        doc = json.loads((folder_c / name).read_text())
+        assert doc["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::4490", name
+        assert gpd.read_file(folder_c / name).crs.to_epsg() == 4490
+    a = gpd.read_file(folder_w / "water_bodies.geojson")
+    b = gpd.read_file(folder_c / "water_bodies.geojson")
+    assert list(a["wb_id"]) == list(b["wb_id"])
+    assert np.allclose(a.geometry.bounds.to_numpy(), b.geometry.bounds.to_numpy(), atol=1e-7)
+    assert json.loads((folder_c / "manifest.json").read_text())["parameters"]["geojson_crs"] == "EPSG:4490"
