@@ -45,8 +45,9 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", choices=("demo", "stac", "files"), default="demo")
     p.add_argument("--seed", type=int, help="demo: random seed")
-    p.add_argument("--profile", help="demo: development (default) or the held-out evaluation profile "
-                                     "(confounders, mixed pixels, haze; sensing.demo.profiles)")
+    p.add_argument("--profile", help="demo: development (default), tuning (the black-odorous rules' development "
+                                     "data) or the held-out evaluation profile (confounders, mixed pixels, haze; "
+                                     "sensing.demo.profiles)")
     p.add_argument("--no-drone", action="store_true",
                    help="demo: leave out the drone orthomosaic stream (RGB, 0.5 m, two villages)")
     p.add_argument("--stac-url", help="stac: API URL or preset (earth-search, planetary-computer)")
@@ -381,8 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_village_options(p)
     p.add_argument("--seed", type=int, default=2024, help="demo seed (default 2024)")
     p.add_argument("--profile", default="development",
-                   help="demo profile(s), comma-separated: development (the rules were set on it) and/or "
-                        "evaluation (held out: every reported number; default development)")
+                   help="demo profile(s), comma-separated: development (the clean demo), tuning (the "
+                        "confounders; the black-odorous rules were set on it) and/or evaluation (held out: every "
+                        "reported number; another realisation with --seed); default development")
     p.add_argument("--no-testbed", action="store_true", help="skip the spectral test bed (about 15 s)")
     p.add_argument("--realdata", help="real-data folder (default: ../shared/realdata or $VILLAGEWATCH_REALDATA)")
     p.add_argument("--no-realdata", action="store_true", help="skip the real-data checks")

@@ -44,6 +44,7 @@ from .spectral import (
     savi,
     vari,
 )
+from .mixedwater import UNMIXED_BANDS, mixed_water
 from .persistence import PERSISTENT, WATCH, suspect_persistence
 from .screening import classify_water_bodies
 from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
@@ -94,6 +95,7 @@ __all__ = [
     "FARMLAND_CLASSES",
     # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
     "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
+    "mixed_water", "UNMIXED_BANDS",
     "suspect_persistence", "PERSISTENT", "WATCH",
     "params_of", "scene_matrix", "to_rrs", "boi", "boi_flag", "ndbwi", "ndbwi_flag", "green_red_ratio",
     "cie_purity", "cie_dominant_wavelength", "cie_flag", "brightness", "darkness", "nir_share", "shadow_flag",

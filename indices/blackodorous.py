@@ -53,26 +53,20 @@ Votes and guards (``black_odorous_pixels``): a water pixel is a suspect when at 
 * bright guard: max(B, G, R) >= ``bright_max`` is turbid, sediment-laden water (and mixed land
   pixels), never black-odorous of either type.
 
-The bright, high-suspended-matter type (Shen et al. 2019). It is bright, so the darkness vote
-can never find it. In the spectral test bed (``flows.evaluation.testbed``) it is BOI-negative
-and greyish, so a pixel that is not dark but below ``bright_max`` with BOI and CIE purity both
-flagging is a suspect of type ``bright`` (``bright_type=True``). Its limits, measured there:
-real greyish turbid water (the Wadden coast image: purity ~0.1) would pass the colour and BOI
-flags, so only ``bright_max`` separates the two; bright black-odorous water brighter than
-``bright_max`` stays a blind spot.
+The bright, high-suspended-matter type (Shen et al. 2019) is bright, so the darkness vote can
+never find it: a pixel that is not dark, below ``bright_max``, with BOI and CIE flagging and
+NIR / red >= ``bright_min_nir_red`` is a suspect of type ``bright``. Flat particle absorption
+keeps its red as low as its NIR; sediment-laden water reflects red far above NIR (spectral test
+bed: bright type NIR / R 0.45-0.90 on Sentinel-2, moderately and highly turbid water 0.11-0.55).
+Bright black-odorous water above ``bright_max`` stays a blind spot, and so does bright
+black-odorous water whose NIR / R is as low as turbid water's.
 
 Thresholds: BOI and NDBWI are published and unchanged. ``max_purity``, ``dark_threshold``,
 ``shadow_nir_share`` and ``min_votes`` are **ours**, chosen by ``flows.evaluation.testbed.tune``
-on the development draw of the spectral test bed (seed ``DEVELOPMENT_SEED``: among settings
-with at most 10 % false alarms for every other class on every sensor, the highest recall of
-the worse-found black-odorous type on its worse sensor; recalls within 0.01 are ties, won by
-the fewest false alarms) and reported on its held-out draw (``docs/validation_testbed.md``).
-``dark_threshold`` was searched from 0.032 up (pi x 0.01: in-situ black-odorous Rrs reaches
-about 0.01 sr^-1, Wen et al. 2018 / Shen et al. 2019, and must stay dark); ``bright_max`` is
-set by hand between the test bed's bright type (<= 0.07) and the real turbid coast (>= 0.11).
-The test bed finds this screening weak: at that false-alarm level only a minority of the
-black-odorous samples are found (held-out figures in the docs). None of these thresholds has
-been checked on field-verified black-odorous water.
+on the test bed's development draw and reported on its held-out draw; ``bright_max`` was set
+by hand; ``bright_min_nir_red``, the reach and the mixed-pixel settings (``indices.mixedwater``)
+on the demo's ``tuning`` profile (``docs/validation.md`` says which rule was set on which data).
+None of these thresholds has been checked on field-verified black-odorous water.
 """
 from __future__ import annotations
 
@@ -119,12 +113,29 @@ class BlackOdorousParams:
     shadow_nir_share: float = 0.08  # ours (test bed): NIR / (B+G+R) below -> shadow
     blue_guard: bool = True  # B > G -> clear water, not black-odorous (Wen et al. 2018 spectra)
     bright_max: float = 0.08  # ours, by hand: test-bed bright type <= 0.07, real turbid coast >= 0.11; rho
-    bright_type: bool = True  # detect the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark
+    #: screen for the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark, NIR/R; off by default
+    #: (tuning demo: it took whole dim turbid rivers with it; docs/blackodorous.md, the blind spot)
+    bright_type: bool = False
+    #: the bright type also needs NIR / red >= this (ours: tuning demo; the test bed keeps >= 85 % of its
+    #: bright-type detections): flat particle absorption keeps red as low as NIR, sediment does not
+    bright_min_nir_red: float = 0.4
     min_share: float = 0.5  # majority of a body's valid pixels
     min_pixels: int = 9  # 3 x 3 block (indices.waterbodies resolvable)
     small_body_weight: float = 0.5  # confidence factor of unresolvable bodies
     national_min_area_m2: float = NATIONAL_MIN_AREA_M2
     reach_min_pixels: int = 9  # indices.suspect_reaches: smallest suspect reach split off as a body
+    #: a suspect reach needs at least this many suspect pixels of the water mask itself (not only mixed
+    #: pixels the screening added); 0: no such need
+    reach_min_mask_pixels: int = 1
+    # mixed water-land pixels (indices.mixedwater; Xie et al. 2016, Xiong et al. 2018): the screening's water
+    # is the water mask plus mixed pixels joined to it, each unmixed with its local land endmember
+    mixed_pixels: bool = True
+    mixed_min_fraction: float = 0.5  # NIR water fraction of a mixed pixel the screening takes as water (a majority)
+    mixed_exclusion_px: int = 2  # land endmember: pixels more than this from the water mask ...
+    mixed_window_px: int = 5  # ... within this many pixels (window 11 x 11) ...
+    mixed_min_land_pixels: int = 5  # ... and at least this many of them, ...
+    mixed_land_max_fraction: float = 0.25  # ... none of them more than a quarter water (a first pass)
+    mixed_min_contrast: float = 0.05  # NIR land - water (rho) needed to compute a fraction
 
     def __post_init__(self) -> None:
         bad = [m for m in self.methods if m not in ALL_METHODS]
@@ -138,6 +149,14 @@ class BlackOdorousParams:
             raise ValueError(f"min_votes must be 1..{len(self.methods)} (the number of methods), got {self.min_votes}")
         if self.ndbwi_low > self.ndbwi_high:
             raise ValueError(f"ndbwi_low {self.ndbwi_low} > ndbwi_high {self.ndbwi_high}")
+        if not 0 < self.mixed_min_fraction <= 1:
+            raise ValueError(f"mixed_min_fraction must be in (0, 1], got {self.mixed_min_fraction}")
+        for name in ("mixed_exclusion_px", "mixed_window_px", "mixed_min_land_pixels", "reach_min_mask_pixels"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.mixed_window_px <= self.mixed_exclusion_px:
+            raise ValueError(f"mixed_window_px ({self.mixed_window_px}) must exceed mixed_exclusion_px "
+                             f"({self.mixed_exclusion_px}): the land endmember lies between them")
 
     def replace(self, **changes: Any) -> "BlackOdorousParams":
         unknown = [k for k in changes if k not in {f.name for f in dataclasses.fields(self)}]
@@ -455,9 +474,13 @@ def black_odorous_pixels(
     out["too_bright"] = (too_bright & water).assign_attrs(formula=f"max(B,G,R) as rho >= {p.bright_max}")
     guarded = shadow | blue | too_bright
     out["guarded"] = (guarded & water).assign_attrs(description="shadow | blue_dominant | too_bright")
-    bright_type = computed["boi"] & computed["cie"] & ~computed["dark"] if p.bright_type else false
+    bright_ok = p.bright_type and has_nir  # the NIR / red test needs NIR: without it, no bright type
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bright_type = (computed["boi"] & computed["cie"] & ~computed["dark"]
+                       & (scene["nir"] / scene["red"] >= p.bright_min_nir_red)) if bright_ok else false
     out["is_suspect_bright"] = (water & ~guarded & bright_type).assign_attrs(
-        formula="water & ~guarded & boi_flag & cie_flag & ~dark", description="bright high-SPM black-odorous type (Shen et al. 2019)")
+        formula=f"water & ~guarded & boi_flag & cie_flag & ~dark & NIR/R >= {p.bright_min_nir_red}",
+        applied=int(bright_ok), description="bright high-SPM black-odorous type (Shen et al. 2019)")
     out["is_suspect"] = (water & ~guarded & ((votes >= p.min_votes) | bright_type)).assign_attrs(
         formula="water & ~guarded & (votes >= min_votes | bright type)", min_votes=p.min_votes,
         description="black-odorous suspect pixel")
@@ -465,7 +488,8 @@ def black_odorous_pixels(
     sensor = p.sensor or scene.attrs.get("sensor")
     ds.attrs.update({**{k: (str(v) if v is None or isinstance(v, (list, bool)) else v) for k, v in p.as_dict().items()},
                      "methods": ",".join(p.methods), "units": units, "colour_sensor": str(sensor),
-                     "colour_matrix": str(np.round(matrix, 6).tolist()), "shadow_guard_applied": int(p.shadow_guard and has_nir)})
+                     "colour_matrix": str(np.round(matrix, 6).tolist()), "shadow_guard_applied": int(p.shadow_guard and has_nir),
+                     "bright_type_applied": int(bright_ok)})
     ds.attrs["params"] = p
     return ds
 

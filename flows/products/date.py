@@ -104,15 +104,21 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     """Water bodies of one date, black-odorous reaches split off as bodies of their own
     (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``) with the
     run's thresholds (``params``, default ``Params().black_odorous``); and the per-pixel flags.
-    What the flow writes and what ``flows.evaluation`` scores."""
+    The bodies and flags are on the screening's water: the mask plus the mixed pixels joined to
+    it, their colour unmixed (``indices.mixed_water``). What the flow writes and what
+    ``flows.evaluation`` scores."""
     params = params or Params().black_odorous
     water = water.compute()
-    flags = indices.black_odorous_pixels(scene_t, water, params=params).compute()  # used for split, classes, COG
+    screen = indices.mixed_water(scene_t, water, params=params)
+    swater = screen["screening_water"]
+    flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
+    flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
-        water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
-        split=indices.suspect_reaches(flags["is_suspect"], water, min_pixels=params.reach_min_pixels),
+        swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
+        split=indices.suspect_reaches(flags["is_suspect"], swater, min_pixels=params.reach_min_pixels,
+                                      core=water, min_core_pixels=params.reach_min_mask_pixels),
     )
-    return indices.classify_water_bodies(bodies, flags, scene=scene_t, params=params), flags
+    return indices.classify_water_bodies(bodies, flags, scene=screen, params=params), flags
 
 
 def suspects_of(bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

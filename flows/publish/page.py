@@ -330,6 +330,29 @@ def suspects_block(path: Path) -> str:
             + "".join(f"<th>{esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
+def screening_limits(manifest: dict[str, Any]) -> str:
+    """What the black-odorous screening of a date could not see, from the thresholds its
+    manifest recorded (``parameters.black_odorous``); empty without them. The bright type is named
+    as a blind spot when it was not screened, or above ``bright_max`` when it was."""
+    bo = (manifest.get("parameters") or {}).get("black_odorous") or {}
+    if not bo:
+        return ""
+    if bo.get("bright_type"):
+        bright = (f"明亮型（高悬浮物）黑臭水体仅在反射率低于 {bo.get('bright_max')} 时筛查。 The bright, "
+                  f"high-suspended-matter type is screened only below reflectance {bo.get('bright_max')} and with "
+                  f"NIR/red >= {bo.get('bright_min_nir_red')}; brighter, it cannot be told from turbid water.")
+    else:
+        bright = ("未筛查明亮型（高悬浮物）黑臭水体。 The bright, high-suspended-matter type of black-odorous water "
+                  "is not screened: on one date its colour cannot be told from moderately turbid river water, so a "
+                  "bright black-odorous pond or ditch is not flagged.")
+    items = [bright,
+             "窄于一个像元、或水体掩膜完全未覆盖的沟渠不在筛查之内。 Ditches narrower than a pixel, and water the water "
+             "mask misses entirely, are not screened (mixed pixels joined to mapped water are).",
+             "水面上的建筑与树木阴影可能被误判。 Building and tree shadows on water can still be called suspects."]
+    return ('<div class="note"><strong>黑臭水体筛查的盲区 What the black-odorous screening cannot see</strong><ul>'
+            + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul></div>")
+
+
 def _figures_table(figures: dict[str, Any]) -> str:
     rows = [(k, v) for k, v in sorted(figures.items()) if k not in ("from", "to")]
     body = "".join(f'<tr><th>{esc(k)}</th><td class="num">{esc(fmt_num(v))}</td></tr>' for k, v in rows)
@@ -399,6 +422,7 @@ def render_village(entry: VillageEntry, *, map_block: tuple[str, str] = ("", "")
         '<h2 id="changes">变化检测 Change between dates</h2>',
         "\n".join(_set_block(s, vdir) for s in changes) or "<p>尚无变化产品 No change products yet.</p>",
         '<h2 id="dates">各日期产品 Products per date</h2>',
+        screening_limits(dates[0].manifest) if dates else "",
         "\n".join(_set_block(s, vdir) for s in dates) or "<p>尚无产品 No products yet.</p>",
         trees_block(vp),
         '<h2 id="indicators">指标表 Indicator table</h2>', table_link, indicator_table(vp.table),

@@ -170,35 +170,44 @@ def test_development_no_confounder_called_a_suspect(report):
         assert int(m.value) == 0, m
 
 
-@pytest.mark.parametrize("name", ["algal pond", "cast shadow"])
-def test_evaluation_no_algal_or_shadowed_suspect(eval_report, name):
-    """Issue #12 target, met on the evaluation profile: no algal (bloom included) or shadowed body
-    called a suspect (the blue and shadow guards)."""
+@pytest.mark.parametrize("name", ["algal pond", "turbid river", "flooded paddy", "cast shadow"])
+def test_evaluation_no_confounder_suspect_in_two_villages(eval_report, name):
+    """Issue #12 targets, evaluation profile: no algal (bloom included), turbid-river or
+    flooded-paddy body called a suspect (met on all eleven villages since the bright type is not
+    screened: 44 river and 7 paddy suspects before), and none on a cast shadow in these two
+    villages (pooled over the eleven there are 3: not met, docs/validation.md, whose table the
+    results block checks in test_docs_issue12_table_is_the_results_block)."""
     assert int(_get(eval_report, "black-odorous", f"{name} bodies flagged suspect", EVAL).value) == 0
 
 
 NOT_MET = "not met (docs/validation.md); a strict xfail fails once the target is met"
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MET + ": the bright type takes the less turbid river and muddy paddy water")
-@pytest.mark.parametrize("name", ["turbid river", "flooded paddy"])
-def test_evaluation_no_turbid_or_paddy_suspect(eval_report, name):
-    """Issue #12 target: no turbid or flooded-paddy body called a suspect."""
-    assert int(_get(eval_report, "black-odorous", f"{name} bodies flagged suspect", EVAL).value) == 0
-
-
-@pytest.mark.xfail(strict=True, reason=NOT_MET + ": river and paddy suspects, suspect reaches of mixed pixels")
 def test_evaluation_precision_of_national_list_suspects(eval_report):
-    """Issue #12 target, evaluation profile: precision >= 0.9 per body of >= 2,000 m2."""
+    """Issue #12 target, met on the evaluation profile: precision >= 0.9 per body of >= 2,000 m2
+    (0.931 over the eleven villages; 0.71 with version 7's rules)."""
     correct, predicted, _, _ = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
     assert predicted >= 5 and correct / predicted >= C.BO_NATIONAL_PRECISION_TARGET
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MET + ": single-date screening finds about a quarter of the bodies")
+@pytest.mark.xfail(strict=True, reason=NOT_MET + ": 0.525 over the eleven villages (0.28 before): the bright type "
+                                                 "is not screened and water the mask misses entirely is not seen")
 def test_evaluation_recall_of_national_list_bodies(eval_report):
     """Issue #12 target, evaluation profile: recall >= 0.9 per body of >= 2,000 m2."""
     _, _, found, reference = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2", EVAL))
     assert reference >= 10 and found / reference >= C.BO_NATIONAL_RECALL_TARGET
+
+
+def test_evaluation_dark_type_recall_and_what_the_mask_costs(eval_report):
+    """docs: the dark type is found far more often than before (0.72 over the eleven villages,
+    0.20 with version 7's rules; here at least half), and on the truth water the classifier
+    finds no more than 0.1 more of the bodies >= 2,000 m2 than on the water mask (the mask no
+    longer costs much recall; it cost 0.46 before)."""
+    _, _, found, reference = objects(_get(eval_report, "black-odorous", "recall of black_odorous_water objects >= 2000 m2", EVAL))
+    assert reference >= 10 and found / reference >= 0.5
+    on_mask = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2", EVAL))
+    on_truth = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2, truth water", EVAL))
+    assert on_truth[3] == on_mask[3] and on_truth[2] / on_truth[3] - on_mask[2] / on_mask[3] <= 0.1
 
 
 def test_evaluation_truth_holds_every_confounder():
@@ -221,6 +230,26 @@ def test_evaluation_truth_holds_every_confounder():
     a, b = dev.layout(v).feature("black_channel").geometry, ev.layout(v).feature("black_channel").geometry
     assert a.symmetric_difference(b).area > 0.5 * a.area
     assert ev.describe()["profile"] == EVAL and dev.describe()["profile"] == DEV
+
+
+def test_tuning_profile_is_another_draw_of_the_frozen_evaluation_profile():
+    """The black-odorous rules' development data (``tuning``) has the evaluation profile's settings
+    and another salt, so another realisation of each village; the evaluation profile is frozen as
+    it was first scored (salt 12, its settings; docs/validation.md: its before / after)."""
+    from aoi.registry import load_villages
+    from sensing.demo import PROFILES, DemoSource
+
+    ev, tu = PROFILES[EVAL].as_dict(), PROFILES["tuning"].as_dict()
+    assert ev == {"name": EVAL, "salt": 12, "supersample": 3, "mtf_sigma_px": 0.6, "adjacency": [0.01, 0.05],
+                  "adjacency_sigma_m": 300.0, "haze": [-0.001, 0.006], "haze_angstrom": [0.5, 2.0], "noise_sd": 0.0007,
+                  "confounders": True, "water_spectra": "published_ranges"}
+    assert {k: v for k, v in tu.items() if k not in ("name", "salt")} == {k: v for k, v in ev.items() if k not in ("name", "salt")}
+    assert tu["salt"] not in (None, ev["salt"])
+    v = load_villages(ids=[VILLAGES[0]])[0]
+    a = DemoSource(profile="tuning").layout(v).feature("black_channel").geometry
+    b = DemoSource(profile=EVAL).layout(v).feature("black_channel").geometry
+    assert a.symmetric_difference(b).area > 0.5 * a.area
+    assert DemoSource().profile == DEV  # the default demo night stays on the development profile
 
 
 def test_demo_every_planted_change_found(report):
@@ -412,7 +441,7 @@ def test_docs_issue12_table_is_the_results_block():
     text = (C.REPO / "docs" / "validation.md").read_text(encoding="utf-8")
     rows = _results_rows(text)
     g = C.demo_group("black-odorous", EVAL)
-    prose = text.split("### Black-odorous suspects: the issue #12 targets", 1)[1].split("Why, measured", 1)[0]
+    prose = text.split("### Black-odorous suspects: the issue #12 targets", 1)[1].split("What changed, measured", 1)[0]
 
     def claimed(label):
         line = next(ln for ln in prose.splitlines() if ln.startswith(f"| {label} |"))
@@ -423,17 +452,24 @@ def test_docs_issue12_table_is_the_results_block():
               ("no algal body called a suspect", "algal pond bodies flagged suspect", 0, "<="),
               ("no shadowed body called a suspect", "cast shadow bodies flagged suspect", 0, "<="),
               ("no turbid body called a suspect", "turbid river bodies flagged suspect", 0, "<="),
-              ("no flooded-paddy body called a suspect", "flooded paddy bodies flagged suspect", 0, "<=")]
+              ("no flooded-paddy body called a suspect", "flooded paddy bodies flagged suspect", 0, "<="),
+              ("(diagnostic) recall ≥ 2,000 m² on the truth water instead of the water mask",
+               "suspect recall per water body >= 2000 m2, truth water", None, None)]
+    tuning = C.demo_group("black-odorous", "tuning")
     for label, metric, target, op in checks:
         value = float(rows[(g, metric, "all")][0])
         cell, verdict = claimed(label)
         assert float(re.search(r"\*\*([0-9.]+)\*\*|^ *([0-9.]+)", cell).group(1) or
                      re.search(r"^ *([0-9.]+)", cell).group(1)) == pytest.approx(value, abs=0.005), label
-        met = value >= target if op == ">=" else value <= target
-        assert verdict == ("met" if met else "**not met**"), label
+        met = None if target is None else value >= target if op == ">=" else value <= target
+        assert verdict == {True: "met", False: "**not met**", None: "-"}[met], label
         if metric.endswith("2000 m2"):
             n = re.search(r"\((\d+) of (\d+)", cell).groups()
             assert int(n[0]) / int(n[1]) == pytest.approx(value, abs=0.0005), label
+        # the tuning column: "before → after", after = the results block's tuning profile
+        tuned = next(ln for ln in prose.splitlines() if ln.startswith(f"| {label} |")).split("|")[5]
+        after = float(re.search(r"→ *\**([0-9.]+)", tuned).group(1))
+        assert after == pytest.approx(float(rows[(tuning, metric, "all")][0]), abs=0.0005), label
 
 
 def test_docs_testbed_auc_is_a_fresh_run():

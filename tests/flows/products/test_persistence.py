@@ -72,3 +72,18 @@ def test_date_manifests_record_every_threshold_and_what_persistence_read(demo_ou
             assert sorted(m["inputs"]["persistence_inputs"]) == ds[max(0, i - p.persistence_lookback): i]
             for s in _suspects(demo_out, vid, d):
                 assert json.loads(s["bo_params"]) == bo
+
+
+def test_page_states_the_screenings_blind_spots(demo_out):
+    """The village page says what the black-odorous screening cannot see, from the thresholds the
+    run recorded: the bright high-SPM type is not screened by default (issue #12: no rule separated
+    it from the tuning demo's dim turbid river), nor water the mask misses."""
+    from flows.publish.page import screening_limits
+
+    html = (village_dir(demo_out, VILLAGES[0]) / "index.html").read_text(encoding="utf-8")
+    assert html.count("What the black-odorous screening cannot see") == 1
+    assert "bright, high-suspended-matter type of black-odorous water is not screened" in html
+    on = {"parameters": {"black_odorous": {**Params().black_odorous.as_dict(), "bright_type": True}}}
+    text = screening_limits(on)
+    assert "screened only below reflectance 0.08 and with NIR/red &gt;= 0.4" in text and "is not screened" not in text
+    assert screening_limits({}) == ""
