@@ -105,13 +105,18 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``) with the
     run's thresholds (``params``, default ``Params().black_odorous``); and the per-pixel flags.
     The bodies and flags are on the screening's water: the mask plus the mixed pixels joined to
-    it, their colour unmixed (``indices.mixed_water``). What the flow writes and what
-    ``flows.evaluation`` scores."""
+    it, their colour unmixed (``indices.mixed_water``); suspect pixels where a house's or a tree's
+    shadow can lie are guarded (``indices.guard_cast_shadows``, the sun from the scene: ``indices.
+    scene_sun``). What the flow writes and what ``flows.evaluation`` scores."""
     params = params or Params().black_odorous
     water = water.compute()
     screen = indices.mixed_water(scene_t, water, params=params)
     swater = screen["screening_water"]
     flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
+    if params.cast_shadow_guard:  # houses' and trees' shadows on ponds (indices.castshadow)
+        zenith, azimuth = indices.scene_sun(scene_t)
+        flags = indices.guard_cast_shadows(flags, swater, water, sun_zenith=zenith, sun_azimuth=azimuth,
+                                           pixel_size_m=float(abs(scene_t.rio.resolution()[0])), params=params)
     flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
         swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
