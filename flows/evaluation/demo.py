@@ -16,6 +16,7 @@ from flows.params import Params
 from flows.products.change import new_suspect_rows, water_change_polygons
 from flows.products.date import classify_water
 
+from .bopersistence import EMPTY as NO_PERSISTENT, persistent_scores
 from .common import (BO_NATIONAL_MIN_AREA_M2, BO_NATIONAL_PRECISION_TARGET, BO_NATIONAL_RECALL_TARGET,
                      BO_PRECISION_TARGET, BO_RECALL_TARGET, CHANGE_PRECISION_TARGET, CHANGE_RECALL_TARGET, DEMO_SEED,
                      MIN_OVERLAP, MIN_TRUTH_PIXELS, WATER_IOU_TARGET, body_labels, conf_detail, demo_group, demo_window,
@@ -32,6 +33,8 @@ class _DemoTally:
     #: the same, classified on the truth water instead of the water mask (what the mask costs)
     national_truth_water: ObjectScores = field(default_factory=lambda: ObjectScores(0, 0, 0, 0, MIN_OVERLAP))
     by_type: dict = field(default_factory=dict)  # truth type -> ObjectScores (recall)
+    #: persistent suspects >= 2,000 m2 (flows.evaluation.bopersistence), dates where persistence is possible
+    persistent: ObjectScores = NO_PERSISTENT
     confounders: dict = field(default_factory=lambda: {k: 0 for k in CONFOUNDERS})
     n_bodies: int = 0
     change: dict = field(default_factory=dict)  # kind -> ObjectScores
@@ -63,6 +66,8 @@ def _demo_village(village, source, params: Params) -> _DemoTally:
     tally = _DemoTally()
     per_date: dict[str, dict[str, Any]] = {}
     previous = previous_t = None
+    history: list = []  # (date, classified bodies) of the earlier dates: what persistence reads
+    bo_by_date: dict[str, np.ndarray] = {}
     for i, date in enumerate(dates):
         ti = tdates.index(date)
         s = scene.isel(time=i)
@@ -76,6 +81,11 @@ def _demo_village(village, source, params: Params) -> _DemoTally:
         suspect = (cl["status"] == "suspect_black_odorous").to_numpy()
         sus_lab = select_labels(lab, suspect)
         bo_truth = truth["black_odorous"].values[ti] & valid
+        bo_by_date[date] = bo_truth
+        tally.persistent = tally.persistent + persistent_scores(
+            cl, date, history, lab, bo_by_date, valid, window=params.persistence_window,
+            min_flags=params.persistence_min_flags, min_pixels_truth=min_national_px)
+        history.append((date, cl))
         tally.bo_bodies = tally.bo_bodies + object_scores(
             sus_lab, bo_truth, min_overlap=MIN_OVERLAP, valid=valid, min_pixels_truth=MIN_TRUTH_PIXELS)
         tally.bo_pixels = tally.bo_pixels + confusion(sus_lab > 0, bo_truth, valid)
@@ -177,7 +187,7 @@ def _pool(a: _DemoTally, b: _DemoTally) -> _DemoTally:
 
     return _DemoTally(water=a.water + b.water, bo_bodies=a.bo_bodies + b.bo_bodies, bo_pixels=a.bo_pixels + b.bo_pixels,
                       national=a.national + b.national, national_truth_water=a.national_truth_water + b.national_truth_water,
-                      by_type=add(a.by_type, b.by_type),
+                      by_type=add(a.by_type, b.by_type), persistent=a.persistent + b.persistent,
                       confounders=add(a.confounders, b.confounders), n_bodies=a.n_bodies + b.n_bodies,
                       change=add(a.change, b.change))
 
@@ -206,6 +216,15 @@ def _bo_metrics(t: _DemoTally, scope: str, ds: str, group: str) -> list[Metric]:
         Metric(group, "suspect pixel recall", px.recall, None, ">=", scope, ds,
                "pixels of suspect bodies vs truth black-odorous pixels", conf_detail(px)),
     ]
+    pers = ("suspects of area_m2 >= 2,000 m2 that are persistent (indices.suspect_persistence: >= 2 of the last 3 "
+            "clear observations flag them) vs truth black-odorous objects >= 2,000 m2; a persistent suspect is correct "
+            f"when >= {MIN_OVERLAP:g} of it is black-odorous on this date and on every date that voted; dates with "
+            "an earlier date only, pooled")
+    if t.persistent.n_pred or t.persistent.n_truth:
+        out += [Metric(group, "persistent suspect precision per water body >= 2000 m2", t.persistent.precision, None,
+                       ">=", scope, ds, pers, obj_detail(t.persistent, "persistent suspect bodies")),
+                Metric(group, "persistent suspect recall per water body >= 2000 m2", t.persistent.recall, None,
+                       ">=", scope, ds, pers, obj_detail(t.persistent, "persistent suspect bodies"))]
     for kind, s in sorted(t.by_type.items()):
         if s.n_truth:
             out.append(Metric(group, f"recall of {kind} objects >= 2000 m2", s.recall, None, ">=", scope, ds,
