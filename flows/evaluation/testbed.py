@@ -274,12 +274,14 @@ def tune(seed: int = DEVELOPMENT_SEED, *, grid: dict[str, tuple] = TUNING_GRID, 
     sensor: neither type may be given up for the other); settings within ``recall_tolerance``
     of that recall count as ties, and the tie with the lowest worst false-alarm rate wins.
     Returns (that recall, worst false-alarm rate, setting), the chosen setting first, then the
-    rest by recall. About a minute and a half on two cores. ``base`` (default: the defaults with
-    the bright type screened, as when they were chosen; it is off by default since the tuning
-    demo, ``docs/blackodorous.md``) holds the settings the grid does not vary."""
+    rest by recall. About a minute and a half on two cores. ``base`` (default: the defaults, the
+    bright type off as it has been since the tuning demo, ``docs/blackodorous.md``) holds the
+    settings the grid does not vary; with the bright type screened (``BlackOdorousParams(
+    bright_type=True)``, as when the thresholds were first chosen) the rule picks darkness 0.032
+    and purity 0.20 instead of 0.04 and 0.25."""
     import itertools
 
-    base = base or bo.BlackOdorousParams(bright_type=True)
+    base = base or bo.BlackOdorousParams()
     data = draw(seed, n_per_class=n_per_class)
     keys = list(grid)
     out = []

@@ -348,9 +348,20 @@ def screening_limits(manifest: dict[str, Any]) -> str:
     items = [bright,
              "窄于一个像元、或水体掩膜完全未覆盖的沟渠不在筛查之内。 Ditches narrower than a pixel, and water the water "
              "mask misses entirely, are not screened (mixed pixels joined to mapped water are).",
-             "水面上的建筑与树木阴影可能被误判。 Building and tree shadows on water can still be called suspects."]
+             shadow_limit(bo)]
     return ('<div class="note"><strong>黑臭水体筛查的盲区 What the black-odorous screening cannot see</strong><ul>'
             + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul></div>")
+
+
+def shadow_limit(bo: dict[str, Any]) -> str:
+    """The shadow item of ``screening_limits`` from the recorded cast-shadow guard settings."""
+    if not bo.get("cast_shadow_guard"):
+        return "水面上的建筑与树木阴影可能被误判。 Building and tree shadows on water can still be called suspects."
+    h = bo.get("cast_shadow_max_height_m")
+    return (f"按太阳方位剔除房屋与树木（高至 {h} 米）投在水面的阴影；紧贴向阳岸的窄带黑臭水体当日可能漏判。 "
+            f"Shadows of houses and trees up to {h} m high are removed by the sun's position; black-odorous water in "
+            "a narrow strip along the sunward shore of ordinary water can be missed on that date, and taller casters' "
+            "shadows can still be called suspects.")
 
 
 def _figures_table(figures: dict[str, Any]) -> str:

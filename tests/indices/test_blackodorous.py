@@ -214,15 +214,19 @@ def _purity_spectrum(target):
 
 
 def test_cie_purity_threshold_both_sides():
-    ds = scene_of([_purity_spectrum(0.19), _purity_spectrum(0.21)])
-    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.19, 0.21], atol=1e-4)
+    """Purity 0.24 is flagged, 0.26 is not (default max_purity 0.25)."""
+    assert bo.MAX_PURITY == 0.25
+    ds = scene_of([_purity_spectrum(0.24), _purity_spectrum(0.26)])
+    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.24, 0.26], atol=1e-4)
     assert bo.cie_flag(ds).values[0].tolist() == [True, False]
     wl = bo.cie_dominant_wavelength(ds).values[0]
     assert bo.cie_flag(ds, wavelength_range=(wl[0] + 1, 700)).values[0].tolist() == [False, False]
 
 
 def test_darkness_threshold_both_sides_in_each_unit():
-    rho = [(0.01, 0.0314, 0.015), (0.01, 0.0326, 0.015)]
+    """Max rho 0.0392 is dark, 0.0408 is not (default dark_threshold 0.04), as rho and as Rrs."""
+    assert bo.DARK_THRESHOLD == 0.04
+    rho = [(0.01, 0.0392, 0.015), (0.01, 0.0408, 0.015)]
     assert bo.darkness(scene_of(rho, units="rrs"), units="reflectance").values[0].tolist() == [True, False]
     rrs = [tuple(v / math.pi for v in s) for s in rho]
     assert bo.darkness(scene_of(rrs, units="rrs"), units="rrs").values[0].tolist() == [True, False]
@@ -261,7 +265,7 @@ def test_units_same_water_as_rrs_and_rho_same_decision():
 
 def test_wrong_units_change_the_brightness_thresholds():
     # black-odorous water delivered as reflectance but declared Rrs: judged pi times too
-    # bright (max rho 0.0188 -> 0.059 > 0.032): the dark vote is lost (4 -> 3 votes), so it is
+    # bright (max rho 0.0188 -> 0.059 > 0.04): the dark vote is lost (4 -> 3 votes), so it is
     # no suspect; where the bright type is screened for (and NIR / R >= 0.4: NIR 0.5 x red here,
     # as black-odorous water keeps NIR), the water is taken for the bright type instead
     rho = scene_of([SPECTRA["black_odorous"]], units="reflectance")
@@ -279,7 +283,7 @@ def test_wrong_units_change_the_brightness_thresholds():
     rrs_bo = scene_of([SPECTRA["black_odorous"]], units="rrs")
     assert bo.black_odorous_pixels(rrs_bo, everywhere(rrs_bo), units="reflectance")["is_suspect"].item() is True
     # ordinary water delivered as Rrs but declared reflectance: judged pi times too dark
-    # (max 0.018 < 0.032 instead of 0.0565)
+    # (max 0.018 < 0.04 instead of 0.0565)
     rrs = scene_of([SPECTRA["ordinary"]], units="rrs")
     assert bo.darkness(rrs, units="rrs").item() is False
     assert bo.darkness(rrs, units="reflectance").item() is True
