@@ -80,7 +80,8 @@ def solar_position(when, lat_deg: float, lon_deg: float = 0.0, *, solar_hour: fl
 
 def scene_sun(scene: xr.Dataset | xr.DataArray) -> tuple[float, float]:
     """(zenith, azimuth) in degrees for a one-date scene: its ``sun_zenith`` / ``sun_azimuth``
-    attributes, else ``solar_position`` at the grid's centre and the scene's ``time``."""
+    attributes, else ``solar_position`` at the grid's centre and the scene's ``time``.
+    ``IndicesError`` when neither can be had (no time, or no CRS to place the grid)."""
     attrs = scene.attrs
     if attrs.get("sun_zenith") is not None and attrs.get("sun_azimuth") is not None:
         return float(attrs["sun_zenith"]), float(attrs["sun_azimuth"])
@@ -92,8 +93,11 @@ def scene_sun(scene: xr.Dataset | xr.DataArray) -> tuple[float, float]:
     from pyproj import Transformer
 
     crs = scene.rio.crs
+    if crs is None or "x" not in scene.coords or "y" not in scene.coords:
+        raise IndicesError("the sun's position needs the scene's CRS and x / y coordinates (or sun_zenith / "
+                           "sun_azimuth attributes)")
     x, y = float(scene["x"].mean()), float(scene["y"].mean())
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y) if crs is not None else (x, y)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     return solar_position(t[0], lat, lon)
 
 

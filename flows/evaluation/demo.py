@@ -1,5 +1,6 @@
 """Scores against the demo's truth, per profile (``sensing.demo.profiles``): water per date,
-black-odorous suspects per water body (all, and those of at least 2,000 m2), suspects on the
+black-odorous suspects per water body (all, and those of at least 2,000 m2; the persistent ones:
+``bopersistence``), suspects on the
 confounders (turbid river, algal ponds, cast shadows, flooded paddy), and the planted changes
 (vegetation loss, water gain, newly black-odorous bodies). Every date the source has is scored
 and the counts are pooled."""

@@ -113,17 +113,29 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     screen = indices.mixed_water(scene_t, water, params=params)
     swater = screen["screening_water"]
     flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
-    if params.cast_shadow_guard:  # houses' and trees' shadows on ponds (indices.castshadow)
-        zenith, azimuth = indices.scene_sun(scene_t)
-        flags = indices.guard_cast_shadows(flags, swater, water, sun_zenith=zenith, sun_azimuth=azimuth,
+    try:  # houses' and trees' shadows on ponds (indices.castshadow): where the sun puts them
+        sun = indices.scene_sun(scene_t) if params.cast_shadow_guard else None
+    except indices.IndicesError as exc:  # no time or CRS: the guard cannot apply (flags' attrs say so)
+        log.warning("cast-shadow guard not applied: %s", exc)
+        sun = None
+    if sun is not None:
+        flags = indices.guard_cast_shadows(flags, swater, water, sun_zenith=sun[0], sun_azimuth=sun[1],
                                            pixel_size_m=float(abs(scene_t.rio.resolution()[0])), params=params)
+    else:
+        flags.attrs["cast_shadow_guard_applied"] = 0
     flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
         swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
         split=indices.suspect_reaches(flags["is_suspect"], swater, min_pixels=params.reach_min_pixels,
                                       core=water, min_core_pixels=params.reach_min_mask_pixels),
     )
-    return indices.classify_water_bodies(bodies, flags, scene=screen, params=params), flags
+    classified = indices.classify_water_bodies(bodies, flags, scene=screen, params=params)
+    # what the screening took from the scene besides its thresholds (for the date's manifest)
+    classified.attrs["black_odorous_screening"] = {
+        "cast_shadow_guard_applied": int(flags.attrs.get("cast_shadow_guard_applied", 0)),
+        "sun_zenith": None if sun is None else round(float(sun[0]), 2),
+        "sun_azimuth": None if sun is None else round(float(sun[1]), 2)}
+    return classified, flags
 
 
 def suspects_of(bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -328,6 +340,8 @@ def process_date(
                **({"water": jsonable({k: v for k, v in water.attrs.items() if k not in ("long_name", "source")})}
                   if water is not None else {}),
                **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {}),
+               **({"black_odorous_screening": classified.attrs["black_odorous_screening"]}
+                  if classified is not None and "black_odorous_screening" in classified.attrs else {}),
                **({"true_colour": true_colour[1].as_dict()} if true_colour is not None else {})},
     )
     result.paths = outputs + [manifest]

@@ -110,3 +110,9 @@ def test_scene_sun_prefers_the_scenes_own_angles():
     assert cs.scene_sun(ds) == (33.0, 140.0)
     with pytest.raises(indices.IndicesError, match="time"):
         cs.scene_sun(ds.assign_attrs(sun_zenith=None))
+    with pytest.raises(indices.IndicesError, match="CRS"):  # no grid to place: no latitude
+        cs.scene_sun(ds.assign_attrs(sun_zenith=None).expand_dims(time=[np.datetime64("2024-01-15")]).isel(time=0))
+    utm = ds.assign_attrs(sun_zenith=None).rio.write_crs("EPSG:32649").assign_coords(
+        x=ds.x + 500000.0, y=ds.y + 2500000.0).expand_dims(time=[np.datetime64("2024-01-15")]).isel(time=0)
+    zen, az = cs.scene_sun(utm)  # about 22.6 N, 111 E: the bare date at 10:30 local solar time
+    assert (zen, az) == pytest.approx(cs.solar_position("2024-01-15", 22.6, 111.0), abs=0.3)

@@ -59,7 +59,8 @@ def test_page_lists_suspects_with_their_persistence(demo_out):
 
 def test_date_manifests_record_every_threshold_and_what_persistence_read(demo_out):
     """A demo run's manifests carry every black-odorous threshold used (each field of
-    BlackOdorousParams at its value), the persistence settings, and the earlier dates read."""
+    BlackOdorousParams at its value), the persistence settings, the earlier dates read, and the
+    sun's position the cast-shadow guard used (a morning sun in the south-east at ~22 N)."""
     fields = {f.name for f in dataclasses.fields(BlackOdorousParams)}
     p = Params()
     for vid in VILLAGES:
@@ -72,6 +73,9 @@ def test_date_manifests_record_every_threshold_and_what_persistence_read(demo_ou
             assert sorted(m["inputs"]["persistence_inputs"]) == ds[max(0, i - p.persistence_lookback): i]
             for s in _suspects(demo_out, vid, d):
                 assert json.loads(s["bo_params"]) == bo
+            # the sun the cast-shadow guard used (a bare demo date: 10:30 local solar time, indices.solar_position)
+            sun = m["black_odorous_screening"]
+            assert sun["cast_shadow_guard_applied"] == 1 and 0 < sun["sun_zenith"] < 70 and 90 < sun["sun_azimuth"] < 180
 
 
 def test_page_states_the_screenings_blind_spots(demo_out):
