@@ -44,7 +44,7 @@ from .spectral import (
     savi,
     vari,
 )
-from .castshadow import cast_shadow_strips, guard_cast_shadows, scene_sun, solar_position
+from .castshadow import cast_shadow_strips, guard_cast_shadows, guard_scene_cast_shadows, scene_sun, solar_position
 from .mixedwater import UNMIXED_BANDS, mixed_water
 from .persistence import PERSISTENT, WATCH, suspect_persistence
 from .screening import classify_water_bodies
@@ -97,7 +97,7 @@ __all__ = [
     # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
     "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
     "mixed_water", "UNMIXED_BANDS",
-    "cast_shadow_strips", "guard_cast_shadows", "scene_sun", "solar_position",
+    "cast_shadow_strips", "guard_cast_shadows", "guard_scene_cast_shadows", "scene_sun", "solar_position",
     "suspect_persistence", "PERSISTENT", "WATCH",
     "params_of", "scene_matrix", "to_rrs", "boi", "boi_flag", "ndbwi", "ndbwi_flag", "green_red_ratio",
     "cie_purity", "cie_dominant_wavelength", "cie_flag", "brightness", "darkness", "nir_share", "shadow_flag",

@@ -150,7 +150,7 @@ def cast_shadow_strips(suspect, water, *, sun_zenith: float, sun_azimuth: float,
                                "max_height_m": max_height_m})
 
 
-def guard_cast_shadows(flags: xr.Dataset, water, water_mask, *, sun_zenith: float, sun_azimuth: float,
+def guard_cast_shadows(flags: xr.Dataset, water, water_mask, *, sun_zenith: float | None, sun_azimuth: float | None,
                        pixel_size_m: float, params=None) -> xr.Dataset:
     """``flags`` (``black_odorous_pixels`` on the screening ``water``) with the cast-shadow guard
     applied (``params``: ``BlackOdorousParams``, its ``cast_shadow_*`` fields): ``cast_shadow``
@@ -163,7 +163,7 @@ def guard_cast_shadows(flags: xr.Dataset, water, water_mask, *, sun_zenith: floa
     p = params or DEFAULT_PARAMS
     out = flags.copy()
     sus = flags["is_suspect"]
-    if not p.cast_shadow_guard:
+    if not p.cast_shadow_guard or sun_zenith is None:
         out["cast_shadow"] = xr.zeros_like(sus, dtype=bool)
         out.attrs.update(cast_shadow_guard_applied=0)
         return out
@@ -182,5 +182,26 @@ def guard_cast_shadows(flags: xr.Dataset, water, water_mask, *, sun_zenith: floa
     out["is_suspect"] = (sus & ~cs).assign_attrs(sus.attrs)
     out["is_suspect_bright"] = (flags["is_suspect_bright"] & ~cs).assign_attrs(flags["is_suspect_bright"].attrs)
     out["guarded"] = (flags["guarded"] | cs).assign_attrs(description="shadow | blue_dominant | too_bright | cast_shadow")
-    out.attrs.update(cast_shadow_guard_applied=1, sun_zenith=float(sun_zenith), sun_azimuth=float(sun_azimuth))
+    out.attrs.update(cast_shadow_guard_applied=1, sun_zenith=round(float(sun_zenith), 2),
+                     sun_azimuth=round(float(sun_azimuth), 2))
     return out
+
+
+def guard_scene_cast_shadows(flags: xr.Dataset, water, water_mask, scene: xr.Dataset, params=None) -> xr.Dataset:
+    """``guard_cast_shadows`` with the sun of ``scene`` (``scene_sun``) and its pixel size. Where
+    the guard is off, or the sun cannot be placed (no time, no CRS), ``flags`` come back unguarded
+    with ``cast_shadow_guard_applied`` 0 (and the reason in ``cast_shadow_not_applied``)."""
+    from ._raster import transform_of
+    from .boparams import DEFAULT_PARAMS
+
+    p = params or DEFAULT_PARAMS
+    try:
+        zenith, azimuth = scene_sun(scene) if p.cast_shadow_guard else (None, None)
+    except IndicesError as exc:
+        out = flags.copy()
+        out["cast_shadow"] = xr.zeros_like(flags["is_suspect"], dtype=bool)
+        out.attrs.update(cast_shadow_guard_applied=0, cast_shadow_not_applied=str(exc))
+        return out
+    pixel = abs(float(transform_of(scene["blue"] if "blue" in scene else scene, "scene").a))
+    return guard_cast_shadows(flags, water, water_mask, sun_zenith=zenith, sun_azimuth=azimuth, pixel_size_m=pixel,
+                              params=p)

@@ -113,16 +113,8 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     screen = indices.mixed_water(scene_t, water, params=params)
     swater = screen["screening_water"]
     flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
-    try:  # houses' and trees' shadows on ponds (indices.castshadow): where the sun puts them
-        sun = indices.scene_sun(scene_t) if params.cast_shadow_guard else None
-    except indices.IndicesError as exc:  # no time or CRS: the guard cannot apply (flags' attrs say so)
-        log.warning("cast-shadow guard not applied: %s", exc)
-        sun = None
-    if sun is not None:
-        flags = indices.guard_cast_shadows(flags, swater, water, sun_zenith=sun[0], sun_azimuth=sun[1],
-                                           pixel_size_m=float(abs(scene_t.rio.resolution()[0])), params=params)
-    else:
-        flags.attrs["cast_shadow_guard_applied"] = 0
+    # houses' and trees' shadows on ponds, where the sun of the date puts them (indices.castshadow)
+    flags = indices.guard_scene_cast_shadows(flags, swater, water, scene_t, params=params)
     flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
         swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
@@ -132,9 +124,8 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     classified = indices.classify_water_bodies(bodies, flags, scene=screen, params=params)
     # what the screening took from the scene besides its thresholds (for the date's manifest)
     classified.attrs["black_odorous_screening"] = {
-        "cast_shadow_guard_applied": int(flags.attrs.get("cast_shadow_guard_applied", 0)),
-        "sun_zenith": None if sun is None else round(float(sun[0]), 2),
-        "sun_azimuth": None if sun is None else round(float(sun[1]), 2)}
+        k: flags.attrs[k] for k in ("cast_shadow_guard_applied", "sun_zenith", "sun_azimuth", "cast_shadow_not_applied")
+        if k in flags.attrs}
     return classified, flags
 
 
@@ -192,6 +183,9 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
         classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous,
                                            params=params.black_odorous)
+        if classified.attrs.get("black_odorous_screening", {}).get("cast_shadow_not_applied"):
+            log.warning("%s %s: cast-shadow guard not applied: %s", meta["village"], meta["date"],
+                        classified.attrs["black_odorous_screening"]["cast_shadow_not_applied"])
         classified = with_persistence(classified, meta["date"], history or {}, params)
         outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))

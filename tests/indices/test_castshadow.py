@@ -116,3 +116,25 @@ def test_scene_sun_prefers_the_scenes_own_angles():
         x=ds.x + 500000.0, y=ds.y + 2500000.0).expand_dims(time=[np.datetime64("2024-01-15")]).isel(time=0)
     zen, az = cs.scene_sun(utm)  # about 22.6 N, 111 E: the bare date at 10:30 local solar time
     assert (zen, az) == pytest.approx(cs.solar_position("2024-01-15", 22.6, 111.0), abs=0.3)
+
+
+def test_guard_from_the_scene_or_not_at_all():
+    """guard_scene_cast_shadows takes the sun and the pixel size from the scene; a scene whose
+    sun cannot be placed (no time) is left unguarded, and says why."""
+    g = _grid()
+    water = np.zeros((12, 12), bool)
+    water[2:8, 2:10] = True
+    bands = {b: np.full((12, 12), 0.1) for b in ("blue", "green", "red")}
+    for k, b in enumerate(("blue", "green", "red")):
+        bands[b][water] = math.pi * (0.008, 0.018, 0.010)[k]
+        bands[b][7, 2:10] = math.pi * (0.004, 0.006, 0.0058)[k]
+    ds = xr.Dataset({b: xr.DataArray(v, **g) for b, v in bands.items()}, attrs={"sensor": "sentinel-2-l2a"})
+    ds = ds.assign_coords(x=ds.x + 500000.0, y=ds.y + 2500000.0).rio.write_crs("EPSG:32649")
+    wm = xr.DataArray(water, dims=("y", "x"), coords={"y": ds.y, "x": ds.x})
+    flags = indices.black_odorous_pixels(ds, wm).compute()
+    dated = ds.expand_dims(time=[np.datetime64("2024-01-15")]).isel(time=0)
+    out = indices.guard_scene_cast_shadows(flags, wm, wm, dated)  # January, 22.6 N: the sun low in the south-south-east
+    assert out["cast_shadow"].values.sum() == 8 and out.attrs["sun_zenith"] > 45
+    undated = indices.guard_scene_cast_shadows(flags, wm, wm, ds)
+    assert undated["is_suspect"].values.sum() == 8 and undated.attrs["cast_shadow_guard_applied"] == 0
+    assert "time" in undated.attrs["cast_shadow_not_applied"]

@@ -34,7 +34,7 @@ VEG, BARE, WATER, DARK = 1, 2, 3, 4
 SCL_OF = {VEG: 4, BARE: 5, WATER: 6, DARK: 6}
 #: typical L2A surface reflectance x 10000 per band common name (vegetation: a green crop
 #: canopy; bare: dry soil/built; water: clear shallow pond; dark: a black-odorous pond, dark and
-#: flat (max rho 0.024 < 0.032); it was max rho 0.042, the bright high-SPM type, until that type
+#: flat (max rho 0.024 < 0.04); it was max rho 0.042, the bright high-SPM type, until that type
 #: stopped being screened by default, algorithm version 8)
 SPECTRA: dict[int, dict[str, int]] = {
     VEG: dict(coastal=250, blue=300, green=600, red=350, rededge1=1000, rededge2=2800, rededge3=3300,
