@@ -92,6 +92,6 @@ def test_page_states_the_screenings_blind_spots(demo_out):
     assert "screened only below reflectance 0.08 and with NIR/red &gt;= 0.4" in text and "is not screened" not in text
     assert screening_limits({}) == ""
     # the shadow item follows the recorded cast-shadow guard (on by default since version 9)
-    assert "Shadows of houses and trees up to 20.0 m high are removed by the sun's position" in html
+    assert "Shadows of houses and trees up to 20.0 m high are removed by the sun" in html  # (escaped apostrophe follows)
     off = {"parameters": {"black_odorous": {**Params().black_odorous.as_dict(), "cast_shadow_guard": False}}}
     assert "Building and tree shadows on water can still be called suspects." in screening_limits(off)
