@@ -35,7 +35,7 @@ import report  # noqa: E402
 MODES = {
     "full": {
         "index": {"size": 2048, "dates": 4, "repeats": 5},
-        "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "ours-legacy"]},
+        "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "gdal-our-options"]},
         "nightly": {"villages": None, "repeats": 2},
         "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
     },
@@ -165,7 +165,7 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
     cmds = bench_ndvi_s2.commands(Path(paths["red"]), Path(paths["nir"]), work, python=sys.executable,
                                   gdal_calc=gdal.get("gdal_calc"), gdal_translate=gdal.get("gdal_translate"),
                                   gdal_python=gdal.get("gdal_python"))
-    order = [n for n in ("ours", "rio", "gdal", "ours-legacy") if n in cmds and n in c["contenders"]]
+    order = [n for n in ("ours", "rio", "gdal", "gdal-our-options") if n in cmds and n in c["contenders"]]
     runs: dict[str, list[list[_measure.Measurement]]] = {n: [] for n in order}
     errors: dict[str, str] = {}
     for rep in range(c["repeats"]):
@@ -187,6 +187,10 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
             log(f"  {name} run {rep + 1}: {sum(s.wall_s for s in steps):.1f} s, "
                 f"{max(s.peak_rss_mib for s in steps):.0f} MiB")
             runs[name].append(steps)
+    log("benchmark 2: start-up floors (each step's program started with no work)")
+    floor_cmds = bench_ndvi_s2.floors(cmds, python=sys.executable)
+    floors = {n: [summarise([_measure.measure(cmd, cwd=ROOT) for _ in range(3)]) for cmd in floor_cmds[n]]
+              for n in order}
     log("benchmark 2: verifying outputs against ours")
     done = [n for n in order if n not in errors]
     v = _measure.measure([sys.executable, str(HERE / "bench_ndvi_s2.py"), "verify", "--work", str(work)] + done,
@@ -208,14 +212,30 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
             ms = [steps[i] for steps in runs[name]]
             per_step.append({"step": label, "cmd": " ".join(_short(a) for a in cmd), **summarise(ms)})
         loads = [getattr(s, "load", None) for steps in runs[name] for s in steps]
-        result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads}
+        result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads,
+                                      "beyond_startup": beyond_startup(runs[name], floors[name])}
         inner = [_json_tail(steps[0].stdout) for steps in runs[name]]
         if name.startswith("ours") and all(inner):
             result["contenders"][name]["inner"] = {
-                k: statistics.median(i[k] for i in inner) for k in ("import_s", "chain_s")}
+                k: statistics.median(i[k] for i in inner) for k in ("import_s", "chain_s", "import_rss_mib")
+                if all(k in i for i in inner)}
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def beyond_startup(runs: list[list[_measure.Measurement]], floors: list[dict]) -> dict:
+    """A contender's figures without its start-up: per run, the sum over its steps of (step
+    wall - that program's no-op wall), and the largest (step peak - no-op peak); minima and
+    medians over the runs, with the floors subtracted (medians of three no-op runs)."""
+    walls = [sum(s.wall_s - f["wall_median_s"] for s, f in zip(steps, floors)) for steps in runs]
+    cpus = [sum(s.cpu_s - f["cpu_median_s"] for s, f in zip(steps, floors)) for steps in runs]
+    peaks = [max(s.peak_rss_mib - f["peak_rss_median_mib"] for s, f in zip(steps, floors)) for steps in runs]
+    return {"wall_min_s": min(walls), "wall_median_s": statistics.median(walls), "walls_s": walls,
+            "cpu_median_s": statistics.median(cpus), "peak_rss_mib": max(peaks),
+            "peak_rss_median_mib": statistics.median(peaks),
+            "floor_wall_s": sum(f["wall_median_s"] for f in floors),
+            "floor_peak_rss_mib": max(f["peak_rss_median_mib"] for f in floors)}
 
 
 def _json_tail(text: str) -> dict | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "8"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "9"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -22,6 +22,7 @@ ALGORITHM_VERSION = "8"  # 2: suspect reaches split water bodies; water change a
 # 8: black-odorous screening on the water mask plus the mixed pixels joined to it, their colour unmixed
 #    (indices.mixed_water; bodies and share_mixed change), suspect reaches need a suspect pixel of the mask,
 #    the bright type off by default (NIR/R >= 0.4 when on): set on the demo's tuning profile (issue #12)
+# 9: float COGs DEFLATE level 1 with the floating-point predictor (flows.products.rasters): same values, other bytes
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 
