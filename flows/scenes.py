@@ -63,6 +63,32 @@ def select_date(scene: xr.Dataset, date: str) -> xr.Dataset:
     return one
 
 
+#: a date's scene with at most this many pixels per band (y * x) is read into memory once
+#: before its products are made, and every product is then computed with NumPy; a larger one
+#: stays lazy and is computed block by block with Dask. A village is a few hundred pixels
+#: wide: at that size Dask's scheduling of each product's graph costs more than the arithmetic
+#: and every product re-reads the bands (``docs/performance.md``, benchmark 5). The products
+#: are the same either way; the date manifest records which way a date went (``compute``).
+#: 2,000,000 pixels are 80 MB for ten float32 bands, about a 14 x 14 km area at 10 m.
+IN_MEMORY_MAX_PIXELS = 2_000_000
+
+
+def compute_route(scene_t: xr.Dataset) -> dict[str, object]:
+    """How the date step computes ``scene_t``'s products: ``{"engine": "numpy" | "dask",
+    "pixels": y * x, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}`` (for the manifest)."""
+    pixels = int(scene_t.sizes.get("y", 1) * scene_t.sizes.get("x", 1))
+    engine = "numpy" if pixels <= IN_MEMORY_MAX_PIXELS else "dask"
+    return {"engine": engine, "pixels": pixels, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}
+
+
+def for_products(scene_t: xr.Dataset) -> xr.Dataset:
+    """``scene_t`` read into memory (NumPy-backed, read once) when :func:`compute_route` says
+    ``numpy``, else unchanged (lazy)."""
+    if compute_route(scene_t)["engine"] == "numpy" and any(v.chunks for v in scene_t.data_vars.values()):
+        return scene_t.compute()
+    return scene_t
+
+
 def clear() -> None:
     with _lock:
         _cache.clear()
