@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import report_county
+
 LABELS = {
     "ours": "**ours**: rioxarray (chunks 1024) -> reflectance -> `indices.spectral.ndvi` -> `flows.products.rasters.write_cog`",
     "rio": "`rio calc` -> `rio cogeo create`",
@@ -98,6 +100,7 @@ def render(res: dict) -> str:
     parts += _bench_s2(res.get("s2"))
     parts += _bench_nightly(res.get("nightly"))
     parts += _bench_scaling(res.get("scaling"))
+    parts += report_county.section(res.get("county"), _load(res.get("county")))
     parts += _summary(res)
     return "\n".join(parts) + "\n"
 
@@ -378,6 +381,7 @@ def _summary(res: dict) -> list[str]:
                      _verdict(ni["share_min"] < 1 / 3)])
     else:
         rows.append(["Nightly demo: orchestration share < 1/3 of wall time", "-", _verdict(None)])
+    rows += report_county.targets(res.get("county"))
     ix = res.get("index") or {}
     for row in ix.get("rows", []):
         rows.append([f"{row['index'].upper()} step vs NumPy bound (no target; reported)",
@@ -445,5 +449,6 @@ def _summary(res: dict) -> list[str]:
                  "Prefect run, which a long-lived Prefect server would not pay per run" if noop else "")
         notes.append(f"- Prefect's share of the nightly demo's wall time ({which}) is "
                      f"{ni['share_min'] * 100:.0f} %{fixed}.")
+    notes += report_county.notes(res.get("county"))
     out += [n for n in notes if n]
     return out

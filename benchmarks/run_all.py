@@ -1,6 +1,6 @@
 """Run every benchmark and write ``docs/performance.md``.
 
-    python benchmarks/run_all.py            # full sizes (~15-25 min on 2 cores)
+    python benchmarks/run_all.py            # full sizes (hours on 2 cores: benchmark 5 runs 300 villages)
     python benchmarks/run_all.py --quick    # small sizes, a smoke run (~2 min)
     python benchmarks/run_all.py --only 3   # re-run benchmark 3, keep the others' last results
 
@@ -28,6 +28,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import _measure  # noqa: E402
+import bench_county  # noqa: E402  (stdlib-only at import)
 import bench_ndvi_s2  # noqa: E402  (stdlib-only at import)
 import bench_nightly  # noqa: E402
 import report  # noqa: E402
@@ -38,12 +39,16 @@ MODES = {
         "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "gdal-our-options"]},
         "nightly": {"villages": None, "repeats": 2},
         "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
+        "county": {"sizes": [11, 100, 300], "repeats": 2, "modes": list(bench_county.MODES), "window": None,
+                   "timeout_s": 4 * 3600},
     },
     "quick": {
         "index": {"size": 512, "dates": 2, "repeats": 3},
         "s2": {"size": 2500, "repeats": 1, "contenders": ["ours", "rio", "gdal"]},
         "nightly": {"villages": "meijiang-sanjiao-pankeng", "repeats": 1},
         "scaling": {"sizes": [256, 512, 1024], "dates": 4},
+        "county": {"sizes": [11], "repeats": 1, "modes": list(bench_county.MODES), "window": None,
+                   "timeout_s": 3600},
     },
 }
 
@@ -252,13 +257,17 @@ def _short(arg: str) -> str:
     return f"'{arg}'" if any(ch in arg for ch in " ()|") else arg
 
 
-# --------------------------------------------------------------------------- benchmark 3
-def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
-    c = cfg["nightly"]
-    vw = venv_tool("villagewatch")
-    work = ctx["work"] / "nightly"
+def _fresh(ctx: dict, name: str) -> Path:
+    """An empty work folder ``name`` under the cache's work folder."""
+    work = ctx["work"] / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    return work
+
+
+# --------------------------------------------------------------------------- benchmark 3
+def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
+    c, vw, work = cfg["nightly"], venv_tool("villagewatch"), _fresh(ctx, "nightly")
     probe = _measure.measure(bench_nightly.ready_command(vw, work / "probe"), cwd=work, timeout=900)
     if not probe.ok:
         return {"not_measured": "the demo flow is not ready: `villagewatch nightly --source demo --no-prefect "
@@ -328,14 +337,81 @@ def bench_scaling(cfg: dict, ctx: dict) -> dict:
     return {"dates": c["dates"], "rows": rows}
 
 
+# --------------------------------------------------------------------------- benchmark 5
+def bench_county_runs(cfg: dict, ctx: dict) -> dict:
+    c, vw, work = cfg["county"], venv_tool("villagewatch"), _fresh(ctx, "county")
+    env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
+    warm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
+    if not warm.ok:
+        return {"error": "Prefect warm-up run: " + failed(warm)}
+    threads = os.cpu_count() or 1
+    window = tuple(c["window"]) if c.get("window") else None
+    runs: dict[str, list[dict]] = {}
+    errors: dict[str, str] = {}
+    for n in c["sizes"]:
+        reg = _measure.measure(bench_county.registry_command(sys.executable, ctx["cache"], n), cwd=ROOT)
+        if not reg.ok:
+            errors[str(n)] = "registry: " + failed(reg)
+            continue
+        registry = bench_county.registry_path(ctx["cache"], n)
+        for rep in range(c["repeats"]):
+            for mode in c["modes"]:
+                key = f"{n}:{mode}"
+                if key in errors:
+                    continue
+                out = work / f"{mode}_{n}_{rep}"
+                load = os.getloadavg()[0]
+                helper = _measure.Background(bench_county.cluster_command(sys.executable, threads), cwd=work) \
+                    if mode == "by-address" else None
+                if helper is not None and not helper.first_line.startswith("tcp://"):
+                    errors[key] = f"cluster did not start: {failed(helper.stop())}"
+                    continue
+                m = _measure.measure(bench_county.command(vw, registry, out, dask_address=helper and helper.first_line,
+                                                          window=window), env=env, cwd=work, timeout=c["timeout_s"])
+                cl = helper.stop() if helper is not None else None
+                log(f"  {n} villages, {mode}, run {rep + 1}: {m.wall_s:.1f} s, {m.peak_rss_mib:.0f} MiB"
+                    + (f" (cluster {cl.peak_rss_mib:.0f} MiB)" if cl else "") + f", exit {m.returncode}")
+                if not m.ok:
+                    errors[key] = failed(m)
+                    continue
+                db = bench_nightly.prefect_stats(work / "prefect-home") or {}
+                runs.setdefault(key, []).append({
+                    "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "load_1min": load,
+                    "cluster_cpu_s": cl.cpu_s if cl else None, "cluster_peak_rss_mib": cl.peak_rss_mib if cl else None,
+                    "task_runs": db.get("task_runs"), "task_by_kind": {k: v["count"] for k, v in db.get("by_kind", {}).items()},
+                    "flow_seconds": db.get("flow_seconds"), "tifs": sum(1 for _ in out.rglob("*.tif"))})
+                if not ctx["keep"]:
+                    shutil.rmtree(out, ignore_errors=True)
+    rows = []
+    for key, rs in runs.items():
+        n, mode = key.split(":")
+        walls = [r["wall_s"] for r in rs]
+        med = statistics.median
+        rows.append({
+            "villages": int(n), "mode": mode, "runs": len(rs), "wall_min_s": min(walls), "wall_median_s": med(walls),
+            "villages_per_hour_best": bench_county.villages_per_hour(int(n), min(walls)),
+            "villages_per_hour_median": bench_county.villages_per_hour(int(n), med(walls)),
+            "cpu_median_s": med(r["cpu_s"] for r in rs), "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
+            "peak_rss_median_mib": med(r["peak_rss_mib"] for r in rs),
+            "cluster_peak_rss_mib": max((r["cluster_peak_rss_mib"] or 0) for r in rs) or None,
+            "cluster_cpu_median_s": med(r["cluster_cpu_s"] for r in rs) if rs[0]["cluster_cpu_s"] is not None else None,
+            "task_runs": med(r["task_runs"] or 0 for r in rs), "task_by_kind": rs[-1]["task_by_kind"],
+            "tifs": rs[-1]["tifs"], "loads": [r["load_1min"] for r in rs], "walls_s": walls})
+    rows.sort(key=lambda r: (r["villages"], r["mode"]))
+    if not ctx["keep"]:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"sizes": c["sizes"], "repeats": c["repeats"], "window": window, "threads": threads, "seed": bench_county.SEED,
+            "rows": rows, "errors": errors}
+
+
 BENCHMARKS = {"1": ("index", bench_index), "2": ("s2", bench_s2), "3": ("nightly", bench_nightly_run),
-              "4": ("scaling", bench_scaling)}
+              "4": ("scaling", bench_scaling), "5": ("county", bench_county_runs)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Run the villagewatch benchmarks and write docs/performance.md")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a couple of minutes")
-    p.add_argument("--only", default="1,2,3,4", help="comma list of benchmarks to (re-)run, e.g. 2,4")
+    p.add_argument("--only", default="1,2,3,4,5", help="comma list of benchmarks to (re-)run, e.g. 2,4")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     p.add_argument("--cache", type=Path, default=HERE / ".cache")
     p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 
 import pandas as pd
 import xarray as xr
@@ -19,6 +21,7 @@ from sensing.scene import check_scene
 
 from .products.layout import DATE_FMT, MAIN_STREAM
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _cache: dict[tuple, dict[str, xr.Dataset]] = {}
 MAX_CACHED = 64
@@ -79,6 +82,29 @@ def compute_route(scene_t: xr.Dataset) -> dict[str, object]:
     pixels = int(scene_t.sizes.get("y", 1) * scene_t.sizes.get("x", 1))
     engine = "numpy" if pixels <= IN_MEMORY_MAX_PIXELS else "dask"
     return {"engine": engine, "pixels": pixels, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}
+
+
+_numpy_pool: ThreadPoolExecutor | None = None
+
+
+def compute_date(scene: xr.Dataset, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, the making of one date's products of ``scene``: on one of this
+    process's NumPy threads (one per core, ``flows.cluster.local_cluster_threads``) when
+    :func:`compute_route` sends the date to NumPy, else in the calling thread (Dask does the
+    work on its cluster). NumPy work runs where it is called, not on the Dask cluster: without
+    this a Prefect night computes every village's date at once, each holding its arrays (about
+    100 MiB for a demo village) for no gain once the cores are busy, and in as many threads,
+    each keeping its own malloc arena of freed memory (measured: 1.9 GiB instead of 1.2 GiB
+    for an 11-village county night)."""
+    global _numpy_pool
+    if compute_route(scene)["engine"] != "numpy":
+        return fn(*args, **kwargs)
+    with _lock:
+        if _numpy_pool is None:
+            from .cluster import local_cluster_threads
+
+            _numpy_pool = ThreadPoolExecutor(local_cluster_threads(), thread_name_prefix="villagewatch-numpy")
+    return _numpy_pool.submit(fn, *args, **kwargs).result()
 
 
 def for_products(scene_t: xr.Dataset) -> xr.Dataset:

@@ -12,8 +12,8 @@ Compression: DEFLATE, readable by every GeoTIFF reader (``COG_OPTIONS``). Float 
 (indices, changes) at level 1 with TIFF's floating-point predictor (predictor 3, Adobe
 Photoshop TIFF Technical Note 3, 2005; ``FLOAT_COMPRESSION``): measured on a float32 NDVI of
 a Sentinel-2 tile (``docs/performance.md``, benchmark 2) the predictor makes the file 11 %
-smaller than DEFLATE alone and level 1 compresses about 40 % faster than the default level
-6 for 1 % more bytes. Integer rasters (masks, classes) keep DEFLATE's default level 6 without
+smaller than DEFLATE alone, and level 1 takes about a third less compression time than the
+default level 6 for 1 % more bytes. Integer rasters (masks, classes) keep DEFLATE's default level 6 without
 predictor: on 0/1/255 masks and class maps the predictor makes files 3-15 % larger and level
 1 makes them 40-60 % larger, for little time (they are small). Lossless either way: the
 values are those computed, bit for bit.

@@ -138,3 +138,32 @@ def test_orchestration_share_and_its_report_line():
         "share_median": bench_nightly.orchestration_share(150.0, 75.0)}})
     assert ("| Nightly demo (meijiang-sanjiao-pankeng): orchestration share < 1/3 of wall time | 50 % (medians: 50 %) "
             "| **not met** |") in slow
+
+
+def test_county_report_rates_targets_and_estimate():
+    """Benchmark 5's rows follow from the numbers: 300 villages in 1200 s is 900 villages/h
+    and misses 15 min; 600 -> 900 MiB peak is flat (1.5 < 2); 60 -> 1800 task runs for 11 ->
+    300 villages grows with the villages; 20,000 / 900 = 22.2 h, 3 machines for 8 h."""
+    import bench_county
+    import report_county
+
+    assert bench_county.villages_per_hour(300, 1200.0) == pytest.approx(900.0)
+
+    def row(n, wall, rss, tasks, mode="in-process"):
+        return {"villages": n, "mode": mode, "runs": 1, "wall_min_s": wall, "wall_median_s": wall + 10,
+                "villages_per_hour_best": bench_county.villages_per_hour(n, wall),
+                "villages_per_hour_median": bench_county.villages_per_hour(n, wall + 10), "cpu_median_s": wall,
+                "peak_rss_mib": rss, "cluster_peak_rss_mib": None, "task_runs": tasks, "task_by_kind": {"date": tasks},
+                "tifs": 1, "loads": [1.0]}
+
+    res = {"sizes": [11, 300], "repeats": 1, "window": None, "threads": 2, "seed": 15,
+           "rows": [row(11, 100.0, 600.0, 60), row(300, 1200.0, 900.0, 1800), row(300, 1100.0, 500.0, 1800, "by-address")]}
+    text = report.render({"mode": "full", "machine": {"date": "d"}, "county": res})
+    assert "| 300-village county night in at most 15 min (in-process) | 20.0 min (median 20.2) | **not met** |" in text
+    assert "| Flat memory: peak RSS at 300 villages / at 11 < 2 | 1.50 | met |" in text
+    assert ("| Prefect task runs bounded by tiles and batches, not villages x dates | 60 at 11, 1800 at 300 villages "
+            "(5.5 and 6.0 per village) | **not met** |") in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("| 300 | in-process |"))
+    assert "| 1,200.0 | 1,210.0 | 900 | 893 |" in line
+    assert "20,000 villages take 22.2 h" in text and "that is 3 machines like this one" in text
+    assert "120,000 a night for the province" in text
