@@ -33,17 +33,20 @@ def section(r: dict | None, load: str = "") -> list[str]:
         f"`villagewatch nightly --source demo --registry COUNTY` over {window} with Prefect (ephemeral API server, "
         "private `PREFECT_HOME`), each run into a fresh folder. *in-process*: the flow's own local Dask cluster; "
         f"*by-address*: a `LocalCluster` (one worker, {r['threads']} threads) started beforehand in its own process "
-        "and given as `--dask-address` (its peak memory is measured apart: *cluster peak*). "
+        "and given as `--dask-address` (its CPU time and peak memory are measured apart: *cluster CPU*, *cluster "
+        "peak*; *CPU* and *peak RSS* are the flow's process). "
         f"{r['repeats']} run(s) per size and mode, interleaved. {load}")
     rows = []
     for x in r["rows"]:
         rows.append([str(x["villages"]), x["mode"], _f(x["wall_min_s"]), _f(x["wall_median_s"]),
                      _f(x["villages_per_hour_best"], 0), _f(x["villages_per_hour_median"], 0), _f(x["cpu_median_s"]),
-                     _f(x["peak_rss_mib"], 0), _f(x.get("cluster_peak_rss_mib"), 0), _f(x["task_runs"], 0),
+                     _f(x["peak_rss_mib"], 0), _f(x.get("cluster_cpu_median_s")), _f(x.get("cluster_peak_rss_mib"), 0),
+                     _f(x["task_runs"], 0),
                      _f(x["task_runs"] / x["villages"], 1), str(x["tifs"]),
                      ", ".join(f"{v:.1f}" for v in x.get("loads", []))])
     out += ["", _table(["villages", "mode", "wall min (s)", "wall median (s)", "villages/h (best)",
-                        "villages/h (median)", "CPU (s)", "peak RSS (MiB)", "cluster peak (MiB)", "Prefect task runs",
+                        "villages/h (median)", "CPU (s)", "peak RSS (MiB)", "cluster CPU (s)", "cluster peak (MiB)",
+                        "Prefect task runs",
                         "task runs / village", "GeoTIFFs", "load (1 min) at start"], rows)]
     kinds = {x["villages"]: x.get("task_by_kind") for x in r["rows"] if x["mode"] == "in-process"}
     if kinds:

@@ -19,7 +19,8 @@ predictor: on 0/1/255 masks and class maps the predictor makes files 3-15 % larg
 values are those computed, bit for bit.
 
 Speed and memory: the staging file is not compressed (written once, read twice, deleted; it
-lives in the page cache), and GDAL's block cache is capped at ``GDAL_CACHE_BYTES`` while
+lives in the page cache), the driver computes overviews and compresses on every core
+(``GDAL_NUM_THREADS`` and ``NUM_THREADS``), and GDAL's block cache is capped at ``GDAL_CACHE_BYTES`` while
 writing (GDAL's default, 5 % of RAM, fills with blocks that are never read again), unless
 the ``GDAL_CACHEMAX`` environment variable says otherwise.
 """
