@@ -99,9 +99,12 @@ def notes(r: dict | None) -> list[str]:
     return [f"- Province estimate (arithmetic, not a measurement): at the {x['villages']}-village county's best "
             f"rate on this machine ({rate:,.0f} villages/h on {r.get('threads', '?')} threads), "
             f"{PROVINCE_VILLAGES:,} villages take {hours:,.1f} h; to fit in a {NIGHT_HOURS:g}-hour night that is "
-            f"{workers} machines like this one as Dask workers, assuming (i) the work per village stays that of this "
-            "benchmark's night (the demo's dates over villages a few hundred pixels square), (ii) villages are independent so the rate scales "
-            "linearly with workers (no shared bottleneck: the Prefect API, the output file system and the imagery "
-            "source keep up), (iii) one Prefect task per step as now: "
+            f"{workers} machines like this one, each running the nightly flow over its share of the villages, "
+            "assuming (i) the work per village stays that of this benchmark's night (the demo's dates over villages "
+            "a few hundred pixels square), (ii) villages are independent so the rate scales linearly with machines "
+            "(no shared bottleneck: the Prefect API, the output file system and the imagery source keep up), "
+            "(iii) one Prefect task per step as now: "
             f"{x['task_runs'] / x['villages']:.1f} task runs per village, "
-            f"{x['task_runs'] / x['villages'] * PROVINCE_VILLAGES:,.0f} a night for the province."]
+            f"{x['task_runs'] / x['villages'] * PROVINCE_VILLAGES:,.0f} a night for the province. More Dask workers "
+            "behind one flow process would not do: a village-sized date's products are computed in the flow's "
+            "process (`docs/operations.md`), the workers only read its imagery."]
