@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "9"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "10"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -25,6 +25,7 @@ ALGORITHM_VERSION = "9"  # 2: suspect reaches split water bodies; water change a
 # 9: black-odorous cast-shadow guard (indices.castshadow: the sun's geometry puts a house's or tree's shadow
 #    between a sunward shore and sunlit water), darkness < 0.04 and purity < 0.25 (the test bed's selection
 #    rule re-run with the bright type off): set on the demo's tuning profile (issue #12, round 3)
+# 10: float COGs DEFLATE level 1 with the floating-point predictor (flows.products.rasters): same values, other bytes
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 

@@ -28,9 +28,9 @@ def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, par
     village = plan.village
     if isinstance(step, DateStep):
         scene = scenes.load_all(source, village, plan.window.start, plan.window.end)[step.stream]
-        return [with_read_retry(process_date, source, village, step.date, out, params, scene=scene,
-                                stream=None if is_main(step.stream) else step.stream,
-                                previous_date=step.previous, what=f"{village.id} {step.date}")]
+        return [scenes.compute_date(scene, with_read_retry, process_date, source, village, step.date, out, params,
+                                    scene=scene, stream=None if is_main(step.stream) else step.stream,
+                                    previous_date=step.previous, what=f"{village.id} {step.date}")]
     if isinstance(step, ChangeStep):
         return [process_change(source, village, step.d_from, step.d_to, out, params,
                                stream=None if is_main(step.stream) else step.stream)]

@@ -26,7 +26,7 @@ from sensing.base import Source
 
 from ..params import Params
 from ..results import DateResult
-from ..scenes import select_date
+from ..scenes import compute_route, for_products, select_date
 from .atomic import write_json
 from .cache import file_sha256, product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, dates, is_main
@@ -292,6 +292,7 @@ def process_date(
         return result
 
     log.info("%s %s: computing indicators (%s, item %s)", village.id, date, scene_t.attrs.get("sensor"), item_id)
+    scene_t = for_products(scene_t)
     demo = bool(scene_t.attrs.get("demo", False))
     tags = provenance_tags(village, sensor=scene_t.attrs.get("sensor"), item_id=item_id, demo=demo)
     inside = aoi_mask(village, scene_t)
@@ -328,7 +329,8 @@ def process_date(
         inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
                 "previous_date": previous_date, "demo": demo, "persistence_inputs": used,
                 **radiometry_record(scene_t)},
-        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS + ABSOLUTE_PRODUCTS},
+        extra={"compute": compute_route(scene_t),
+               "skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS + ABSOLUTE_PRODUCTS},
                **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS}}
                   if any(k in skipped for k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS) else {}),
                **({"water": jsonable({k: v for k, v in water.attrs.items() if k not in ("long_name", "source")})}

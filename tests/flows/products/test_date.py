@@ -75,3 +75,27 @@ def test_cgcs2000_on_request_reaches_the_date_products_and_the_field_check(one_d
     assert list(a["wb_id"]) == list(b["wb_id"])
     assert np.allclose(a.geometry.bounds.to_numpy(), b.geometry.bounds.to_numpy(), atol=1e-7)
     assert json.loads((folder_c / "manifest.json").read_text())["parameters"]["geojson_crs"] == "EPSG:4490"
+
+
+def test_numpy_and_dask_routes_write_the_same_products(one_date, demo_source, tmp_path, monkeypatch):
+    """The date step reads a village-sized scene into memory and computes with NumPy
+    (``flows.scenes.IN_MEMORY_MAX_PIXELS``); forced through Dask it writes the same files,
+    byte for byte; the manifests differ only in the ``compute`` record of the route taken."""
+    import flows.scenes
+    from flows.products.date import process_date
+
+    village, scene = one_date
+    date = _date_with_suspects(scene)
+    pixels = scene.sizes["y"] * scene.sizes["x"]
+    assert pixels <= flows.scenes.IN_MEMORY_MAX_PIXELS  # a demo village is village-sized
+    process_date(demo_source, village, date, tmp_path / "numpy", Params(), scene=scene)
+    monkeypatch.setattr(flows.scenes, "IN_MEMORY_MAX_PIXELS", 0)
+    process_date(demo_source, village, date, tmp_path / "dask", Params(), scene=scene)
+    a, b = tmp_path / "numpy" / VID / date, tmp_path / "dask" / VID / date
+    files = sorted(p.name for p in a.iterdir())
+    assert files == sorted(p.name for p in b.iterdir()) and "ndvi.tif" in files and "water_bodies.geojson" in files
+    assert [f for f in files if f != "manifest.json" and (a / f).read_bytes() != (b / f).read_bytes()] == []
+    ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
+    assert ma.pop("compute") == {"engine": "numpy", "pixels": pixels, "in_memory_max_pixels": 2_000_000}
+    assert mb.pop("compute") == {"engine": "dask", "pixels": pixels, "in_memory_max_pixels": 0}
+    assert ma == mb
