@@ -14,6 +14,7 @@ from sensing.base import Source
 from sensing.errors import NoDataError
 from sensing.http import redact_text
 
+from . import batches
 from .params import Params
 from .plan import NightPlan, Window, plan_village
 from .results import VillageRun
@@ -45,13 +46,16 @@ def run_village(source: Source, village: Village, start: dt.date, end: dt.date, 
 
 
 def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Params()) -> list[VillageRun]:
-    """Every village of ``plan`` in turn."""
+    """Every village of ``plan``: the small ones in batches (``flows.batches``), the others in turn."""
     from tqdm import tqdm
 
-    runs = []
-    bar = tqdm(plan.villages, desc="villages", unit="village", disable=not sys.stderr.isatty())
+    small, large = batches.split(plan)
+    runs = {}
+    for batch in batches.make_batches(small):
+        runs.update((r.village_id, r) for r in batches.run_batch(batch.villages, plan, source, out, params))
+    bar = tqdm(large.villages, desc="villages", unit="village", disable=not sys.stderr.isatty())
     for v in bar:
         bar.set_postfix_str(v.id)
         w = plan.windows[v.id]
-        runs.append(run_village(source, v, w.start, w.end, out, params))
-    return runs
+        runs[v.id] = run_village(source, v, w.start, w.end, out, params)
+    return [runs[v.id] for v in plan.villages]

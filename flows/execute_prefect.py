@@ -17,6 +17,7 @@ from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
 
+from . import batches
 from .params import Params
 from .plan import NightPlan, Step, VillagePlan, Window, plan_village
 from .results import StepResult, VillageRun
@@ -67,11 +68,28 @@ def _exception(fut: PrefectFuture) -> BaseException:
     return RuntimeError(f"state {fut.state.type}")
 
 
+@task(task_run_name="{batch.id}")
+def batch_task(batch: batches.Batch, plan: NightPlan, source: Source, out: str, params: Params) -> list[VillageRun]:
+    """The nights of a batch of small villages (``flows.batches``): one task, not one per step."""
+    return batches.run_batch(batch.villages, plan, source, out, params)
+
+
+def _batch_runs(fut: PrefectFuture, batch: batches.Batch) -> list[VillageRun]:
+    fut.wait()
+    if fut.state.is_completed():
+        return fut.result()
+    reason = failure_reason(_exception(fut))
+    return [VillageRun(v.id, status="failed", reason=reason) for v in batch.villages]
+
+
 @flow(name="villagewatch-nightly", log_prints=True)
 def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()) -> list[VillageRun]:
-    """Every village's chain, villages in parallel; one ``VillageRun`` per village."""
+    """Every village's chain, villages in parallel; one ``VillageRun`` per village. Small
+    villages run in batches, one task each (``flows.batches``)."""
     logger = get_run_logger()
     Path(out).mkdir(parents=True, exist_ok=True)
+    whole, (small, plan) = plan, batches.split(plan)  # small villages in batches, the others step by step
+    batched = {b: batch_task.submit(b, whole, source, out, params) for b in batches.make_batches(small)}
     discovered = {v.id: discover.submit(source, v, w, params) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}
@@ -99,7 +117,8 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
             logger.error("village %s failed: %s", vid, run.reason)
     for run in runs.values():
         run.finish()
-    return [runs[v.id] for v in plan.villages]
+    runs.update((r.village_id, r) for b, fut in batched.items() for r in _batch_runs(fut, b))
+    return [runs[v.id] for v in whole.villages]
 
 
 def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Params()) -> list[VillageRun]:

@@ -7,9 +7,10 @@ extra *streams* whose products go in a sub-folder named after the stream.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import pandas as pd
 import xarray as xr
@@ -17,14 +18,18 @@ import xarray as xr
 from aoi import Village
 from sensing.base import ExtraScenes, Source
 from sensing.errors import NoDataError, SceneContractError
+from sensing import tileshare
 from sensing.scene import check_scene
 
 from .products.layout import DATE_FMT, MAIN_STREAM
 
 T = TypeVar("T")
+log = logging.getLogger("villagewatch.flows")
 _lock = threading.Lock()
 _cache: dict[tuple, dict[str, xr.Dataset]] = {}
-MAX_CACHED = 64
+#: lazy scenes kept (cheap: graphs, not pixels); a batch of villages (``flows.batches``) keeps
+#: its villages' scenes from discovery to its last date
+MAX_CACHED = 512
 
 
 def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> dict[str, xr.Dataset]:
@@ -33,7 +38,34 @@ def load_all(source: Source, village: Village, start: dt.date, end: dt.date) -> 
     with _lock:
         if key in _cache:
             return _cache[key]
-    scenes = {MAIN_STREAM: source.load(village, start, end)}
+    return _keep(source, village, key, source.load(village, start, end))
+
+
+def load_many(source: Source, villages: Sequence[Village], start: dt.date, end: dt.date) -> None:
+    """Load the villages' scenes (one window) into the cache, sharing each tile's read among
+    the villages that read it (``sensing.tileshare``); a village the shared load does not
+    cover, or fails for, is left to :func:`load_all` (its own load, its own error)."""
+    todo = [v for v in villages if (source, v.id, v.boundary_source, start, end) not in _cache]
+    shared = tileshare.load_many(source, todo, start, end)
+    for v in todo:
+        scene = shared.get(v.id)
+        if isinstance(scene, xr.Dataset):
+            try:
+                _keep(source, v, (source, v.id, v.boundary_source, start, end), scene)
+            except Exception as exc:  # noqa: BLE001 - its own load (load_all) reports it
+                log.info("village %s: shared scene not kept (%s); loaded alone", v.id, exc)
+
+
+def cached(source: Source, village: Village, start: dt.date, end: dt.date) -> list[xr.Dataset]:
+    """The village's cached scenes for the window (every stream; none when not loaded)."""
+    with _lock:
+        return list(_cache.get((source, village.id, village.boundary_source, start, end), {}).values())
+
+
+def _keep(source: Source, village: Village, key: tuple, main: xr.Dataset) -> dict[str, xr.Dataset]:
+    """The village's streams (``main`` and the source's extra scenes), checked and cached."""
+    start, end = key[-2:]
+    scenes = {MAIN_STREAM: main}
     if isinstance(source, ExtraScenes):
         scenes.update(source.extra_scenes(village, start, end))
     for stream, scene in scenes.items():  # a source breaking the contract (DN ints, float64...)
@@ -108,10 +140,11 @@ def compute_date(scene: xr.Dataset, fn: Callable[..., T], /, *args: Any, **kwarg
 
 
 def for_products(scene_t: xr.Dataset) -> xr.Dataset:
-    """``scene_t`` read into memory (NumPy-backed, read once) when :func:`compute_route` says
-    ``numpy``, else unchanged (lazy)."""
+    """``scene_t`` read into memory (NumPy-backed, read once; with the same date of the other
+    villages of a shared tile read, ``sensing.tileshare.read_date``) when :func:`compute_route`
+    says ``numpy``, else unchanged (lazy)."""
     if compute_route(scene_t)["engine"] == "numpy" and any(v.chunks for v in scene_t.data_vars.values()):
-        return scene_t.compute()
+        return tileshare.read_date(scene_t)  # with the other villages of its tile when shared
     return scene_t
 
 

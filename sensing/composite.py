@@ -58,3 +58,19 @@ def median_composite(scene: xr.Dataset, start: Any, end: Any, *, min_count: int 
             pass
     return out
 
+
+
+def fuse_same_day(ds: xr.Dataset, valid: xr.DataArray, days: list[str]) -> tuple[xr.Dataset, xr.DataArray]:
+    """Time steps of the same solar day (``days``, one per step) fused into one: the first
+    valid pixel wins, in time order; the quality masks are or-ed."""
+    out, vout = [], []
+    for day in dict.fromkeys(days):
+        idx = [i for i, d in enumerate(days) if d == day]
+        fused = ds.isel(time=idx[0])
+        v = valid.isel(time=idx[0])
+        for i in idx[1:]:
+            fused = fused.combine_first(ds.isel(time=i).drop_vars("time"))
+            v = v | valid.isel(time=i).drop_vars("time")
+        out.append(fused)
+        vout.append(v)
+    return xr.concat(out, dim="time"), xr.concat(vout, dim="time")

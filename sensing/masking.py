@@ -90,15 +90,17 @@ def aoi_mask(geometry: BaseGeometry, grid: Any, *, src_crs: str = "EPSG:4326",
     return xr.DataArray(inside, dims=("y", "x"), coords={"y": y, "x": x}, name="aoi")
 
 
-def aoi_valid_fraction(valid: xr.DataArray, aoi: xr.DataArray) -> xr.DataArray:
-    """Per date, the share of AOI pixels that are valid (eager: small). ``valid`` is a
-    ``(time, y, x)`` bool array on the same pixels as the ``(y, x)`` ``aoi``."""
+def aoi_valid_fraction(valid: xr.DataArray, aoi: xr.DataArray, *, compute: bool = True) -> xr.DataArray:
+    """Per date, the share of AOI pixels that are valid (eager: small; lazy with
+    ``compute=False``). ``valid`` is a ``(time, y, x)`` bool array on the same pixels as the
+    ``(y, x)`` ``aoi``."""
     n = int(np.asarray(aoi).sum())
     if n == 0:
-        return xr.zeros_like(valid.isel(y=0, x=0), dtype="float64").compute()
-    a = xr.DataArray(np.asarray(aoi), dims=("y", "x"))
-    counts = (valid.astype("int32") * a).sum(dim=("y", "x"))
-    return (counts / n).astype("float64").compute()
+        frac = xr.zeros_like(valid.isel(y=0, x=0), dtype="float64")
+    else:
+        a = xr.DataArray(np.asarray(aoi), dims=("y", "x"))
+        frac = ((valid.astype("int32") * a).sum(dim=("y", "x")) / n).astype("float64")
+    return frac.compute() if compute else frac
 
 
 def aoi_valid_fractions(scene: xr.Dataset, aoi: xr.DataArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -106,18 +108,30 @@ def aoi_valid_fractions(scene: xr.Dataset, aoi: xr.DataArray) -> tuple[np.ndarra
     ``(overall, {band: fractions})``, computed in one pass over the bands (eager: small)."""
     import dask
 
+    return valid_fractions_from(*dask.compute(aoi_valid_counts(scene, aoi))[0])
+
+
+def aoi_valid_counts(scene: xr.Dataset, aoi: xr.DataArray) -> tuple[int, list[str], list[Any]]:
+    """What :func:`aoi_valid_fractions` computes, lazy: ``(n AOI pixels, bands, [count valid
+    in every band, count valid per band])`` (computed together for many villages at once:
+    ``sensing.tileshare``)."""
     n = int(np.asarray(aoi).sum())
     bands = [str(b) for b in scene.data_vars]
     if n == 0:
-        zeros = np.zeros(scene.sizes["time"], dtype="float64")
-        return zeros, {b: zeros.copy() for b in bands}
+        return 0, bands, [np.zeros(scene.sizes["time"], dtype="int64")] * (len(bands) + 1)
     a = xr.DataArray(np.asarray(aoi), dims=("y", "x"))
     fin = {b: np.isfinite(scene[b]) for b in bands}
     every = None
     for f in fin.values():
         every = f if every is None else every & f
-    counts = [(every.astype("int32") * a).sum(dim=("y", "x"))] + [
+    return n, bands, [(every.astype("int32") * a).sum(dim=("y", "x"))] + [
         (fin[b].astype("int32") * a).sum(dim=("y", "x")) for b in bands]
-    counts = dask.compute(*counts)
-    fracs = [np.asarray(c.values, dtype="float64") / n for c in counts]
+
+
+def valid_fractions_from(n: int, bands: list[str], counts: list[Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`aoi_valid_fractions`' result from the computed :func:`aoi_valid_counts`."""
+    if n == 0:
+        zeros = np.zeros(len(np.asarray(counts[0])), dtype="float64")
+        return zeros, {b: zeros.copy() for b in bands}
+    fracs = [np.asarray(getattr(c, "values", c), dtype="float64") / n for c in counts]
     return fracs[0], dict(zip(bands, fracs[1:]))

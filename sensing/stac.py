@@ -33,11 +33,12 @@ from aoi import Village, grid_for
 
 from .errors import NoDataError, SensingError, SourceOptionError, SourceUnavailableError
 from .http import (call_with_retries, is_transient_body_error, redact, redact_text, stac_api_io)
+from .composite import fuse_same_day
 from .masking import aoi_mask, aoi_valid_fraction, quality_valid
 from .radiometry import Radiometry, asset_radiometry, to_reflectance
 from .scene import DEFAULT_CHUNKS, assign_valid_fractions, check_scene
 from .sensors import SENSORS, Sensor
-from .stacitems import (_as_date, _item_time, item_json_for_provenance, resolve_asset,  # noqa: F401
+from .stacitems import (LoadPlan, _as_date, _item_time, item_json_for_provenance, resolve_asset,  # noqa: F401
                         resolve_quality_asset, save_item_json)
 
 log = logging.getLogger("villagewatch.sensing.stac")
@@ -207,6 +208,12 @@ class StacSource:
         }
 
     # ------------------------------------------------------------------ search
+    def fetch(self, village: Village, start: dt.date, end: dt.date) -> list[pystac.Item]:
+        """Every item the catalog or API offers for ``village``'s area and the window (unfiltered)."""
+        with warnings.catch_warnings():  # pystac's storage-extension migration chatter
+            warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
+            return self._fetch_local() if self.is_local else self._fetch_api(village, start, end)
+
     def _fetch_local(self) -> list[pystac.Item]:
         path = Path(self.api_url.removeprefix("file://"))
         if not path.exists():
@@ -297,16 +304,15 @@ class StacSource:
                 return f"platform {platform} (only Landsat 8/9 OLI)"
         return None
 
-    def search(self, village: Village, start: Any, end: Any) -> list[pystac.Item]:
+    def search(self, village: Village, start: Any, end: Any, *, fetched: list[pystac.Item] | None = None
+               ) -> list[pystac.Item]:
         """The items covering ``village`` between ``start`` and ``end`` (inclusive days) that pass
         the collection, date, cloud and footprint filters, sorted by time then id (signed when
-        signing applies)."""
+        signing applies). ``fetched``: the answer of one search over several villages' area."""
         start, end = _as_date(start), _as_date(end)
         if end < start:
             raise SourceOptionError(f"village {village.id}: end {end} is before start {start}")
-        with warnings.catch_warnings():  # pystac's storage-extension migration chatter
-            warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
-            raw = self._fetch_local() if self.is_local else self._fetch_api(village, start, end)
+        raw = self.fetch(village, start, end) if fetched is None else fetched
         kept: dict[str, pystac.Item] = {}
         for it in raw:
             why = self._keep(it, village, start, end)
@@ -328,8 +334,15 @@ class StacSource:
     def load(self, village: Village, start: Any, end: Any) -> xr.Dataset:
         """The village's Scene between ``start`` and ``end`` (inclusive days)."""
         start, end = _as_date(start), _as_date(end)
+        lp = self.prepare(village, self.search(village, start, end), start, end)
+        ds, valid = self.reflectance(lp, self.read(lp, lp.grid))
+        return self.select(village, lp, ds, self.valid_fraction(village, lp, valid))
+
+    def prepare(self, village: Village, items: Sequence[pystac.Item], start: dt.date, end: dt.date) -> LoadPlan:
+        """What a load of ``village`` reads: the usable items, their assets and radiometry, the
+        grid and the time steps (solar day, radiometry); ``NoDataError`` when nothing is usable.
+        Villages with equal :meth:`LoadPlan.share_key` read the same pixels (``sensing.tileshare``)."""
         window = f"{start}..{end}"
-        items = self.search(village, start, end)
         if not items:
             raise NoDataError(
                 f"village {village.id}: no {self._collection} items at {redact(self.api_url)} for {window} "
@@ -357,8 +370,6 @@ class StacSource:
         if not usable:
             raise NoDataError(f"village {village.id}: no {self._collection} item for {window} has the bands "
                               f"{', '.join(names)}" + (f" and {sen.mask.band}" if quality is None else ""))
-
-        grid = grid_for(village, self.grid_resolution)
         rad: dict[str, dict[str, Radiometry]] = {
             it.id: {cn: asset_radiometry(it, assets[cn], sen) for cn in names} for it in usable}
         lon = float(village.geometry.centroid.x)
@@ -371,40 +382,58 @@ class StacSource:
         groups = sorted(set(key_of.values()))
         members = {g: sorted((it for it in usable if key_of[it.id] == g), key=lambda i: (_item_time(i), i.id))
                    for g in groups}
+        return LoadPlan(window, usable, assets, quality, grid_for(village, self.grid_resolution), rad, key_of,
+                        groups, members)
 
-        raw = self._odc_load(usable, assets, quality, grid, key_of)
-        if raw.sizes.get("time", 0) != len(groups):  # pragma: no cover - odc-stac contract
-            raise SensingError(f"odc-stac returned {raw.sizes.get('time')} time steps for {len(groups)} groups")
+    def read(self, lp: LoadPlan, grid: Any) -> xr.Dataset:
+        """The raw assets of ``lp`` on ``grid`` (lazy; one time step per group)."""
+        raw = self._odc_load(lp.usable, lp.assets, lp.quality, grid, lp.key_of)
+        if raw.sizes.get("time", 0) != len(lp.groups):  # pragma: no cover - odc-stac contract
+            raise SensingError(f"odc-stac returned {raw.sizes.get('time')} time steps for {len(lp.groups)} groups")
+        return raw
 
+    def reflectance(self, lp: LoadPlan, raw: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray]:
+        """Reflectance of every band, masked by the quality band, and the quality mask (lazy,
+        per pixel: a window of ``raw`` gives that window of the result); days with several
+        radiometries fused."""
+        names = self.band_names
         refl = {}
         for cn in names:
-            g_rad = [rad[members[g][0].id][cn] for g in groups]
+            g_rad = [lp.rad[lp.members[g][0].id][cn] for g in lp.groups]
             scale = xr.DataArray([r.scale for r in g_rad], dims="time")
             offset = xr.DataArray([r.offset for r in g_rad], dims="time")
             nodata = xr.DataArray([np.nan if r.nodata is None else float(r.nodata) for r in g_rad], dims="time")
-            refl[cn] = to_reflectance(raw[assets[cn]], scale, offset, nodata)
-        if quality is not None:
-            valid = quality_valid(raw[quality], sen.mask)
+            refl[cn] = to_reflectance(raw[lp.assets[cn]], scale, offset, nodata)
+        if lp.quality is not None:
+            valid = quality_valid(raw[lp.quality], self._sensor.mask)
         else:
             valid = refl[names[0]].notnull()
         ds = xr.Dataset({cn: refl[cn].where(valid) for cn in names})
         ds = ds.assign_coords(time=pd.DatetimeIndex(raw["time"].values).as_unit("ns"))
-        item_ids = ["+".join(i.id for i in members[g]) for g in groups]
-        days = [g[0] for g in groups]
+        if len(lp.days) < len(lp.groups):  # one day, several radiometries: fuse after scaling
+            ds, valid = fuse_same_day(ds, valid, lp.days_unfused)
+        return ds, valid
 
-        if len(set(days)) < len(days):  # one day, several radiometries: fuse after scaling
-            ds, valid, item_ids, days = _fuse_same_day(ds, valid, item_ids, days)
-
-        aoi = aoi_mask(village.geometry, grid)
+    def valid_fraction(self, village: Village, lp: LoadPlan, valid: xr.DataArray, *,
+                       compute: bool = True) -> Any:
+        """Per time step, the share of the village polygon's pixels that the quality band
+        keeps (read now unless ``compute=False``: then lazy, for one read of many villages)."""
         try:
-            vf = aoi_valid_fraction(valid, aoi)
+            vf = aoi_valid_fraction(valid, aoi_mask(village.geometry, lp.grid), compute=compute)
         except (SensingError, ValueError):
             raise
         except Exception as exc:  # rasterio / HTTP errors while reading the quality band
             raise SourceUnavailableError(
                 f"village {village.id}: reading {self._collection} assets from {redact(self.api_url)} "
                 f"failed: {type(exc).__name__}: {redact_text(str(exc))}") from exc
-        vf_values = np.asarray(vf.values, dtype="float64")
+        return vf
+
+    def select(self, village: Village, lp: LoadPlan, ds: xr.Dataset, vf: Any) -> xr.Dataset:
+        """The Scene: the time steps whose valid fraction ``vf`` reaches ``min_valid_fraction``
+        (the rest dropped with a log line), with their item ids, valid fractions and provenance."""
+        names = self.band_names
+        item_ids, days = lp.item_ids, lp.days
+        vf_values = np.asarray(getattr(vf, "values", vf), dtype="float64")
         keep = vf_values >= float(self.min_valid_fraction)
         for d, f, k in zip(days, vf_values, keep):
             if not k:
@@ -415,16 +444,17 @@ class StacSource:
         if not keep.any():
             best = int(np.argmax(vf_values))
             raise NoDataError(
-                f"village {village.id}: all {len(days)} date(s) in {window} are under the valid fraction "
+                f"village {village.id}: all {len(days)} date(s) in {lp.window} are under the valid fraction "
                 f"{float(self.min_valid_fraction):.2f} over the village (best {vf_values[best]:.2f} on {days[best]})")
         idx = np.flatnonzero(keep)
         ds = ds.isel(time=idx)
         kept_ids = [item_ids[i] for i in idx]
         ds = ds.assign_coords(item_id=("time", kept_ids))
         ds = assign_valid_fractions(ds, vf_values[idx], {cn: vf_values[idx] for cn in names}, over="aoi",
-                                    source=f"quality band {quality}" if quality else f"band {names[0]}")
-        ds = self._finish(ds, grid, kept_ids, [rad[members[groups[0]][0].id][cn].rule for cn in names],
-                          {i.id: i for i in usable})
+                                    source=f"quality band {lp.quality}" if lp.quality else f"band {names[0]}")
+        ds = self._finish(ds, lp.grid, kept_ids,
+                          [lp.rad[lp.members[lp.groups[0]][0].id][cn].rule for cn in names],
+                          {i.id: i for i in lp.usable})
         return check_scene(ds)
 
     def _odc_load(self, items: list[pystac.Item], assets: Mapping[str, str], quality: str | None,
@@ -476,19 +506,3 @@ class StacSource:
                     save_item_json(by_id[iid], self.items_dir)
         return ds
 
-
-def _fuse_same_day(ds: xr.Dataset, valid: xr.DataArray, item_ids: list[str], days: list[str]):
-    """Fuse time steps of the same solar day (first valid pixel wins, time order)."""
-    out, vout, ids_out, days_out = [], [], [], []
-    for day in dict.fromkeys(days):
-        idx = [i for i, d in enumerate(days) if d == day]
-        fused = ds.isel(time=idx[0])
-        v = valid.isel(time=idx[0])
-        for i in idx[1:]:
-            fused = fused.combine_first(ds.isel(time=i).drop_vars("time"))
-            v = v | valid.isel(time=i).drop_vars("time")
-        out.append(fused)
-        vout.append(v)
-        ids_out.append("+".join(item_ids[i] for i in idx))
-        days_out.append(day)
-    return (xr.concat(out, dim="time"), xr.concat(vout, dim="time"), ids_out, days_out)

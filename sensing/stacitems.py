@@ -1,6 +1,6 @@
 """STAC items as the STAC source reads them: which asset holds a band or the quality layer,
-the item's time, and the item JSON saved for provenance (signed tokens stripped, written
-atomically under a safe name)."""
+the item's time, the item JSON saved for provenance (signed tokens stripped, written
+atomically under a safe name), and a village's load plan (:class:`LoadPlan`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pystac
 
 from .errors import SensingError
 from .http import strip_signed_query
+from .radiometry import Radiometry
 from .sensors import Sensor
 
 
@@ -94,3 +96,38 @@ def _item_time(item: pystac.Item) -> dt.datetime:
     if t is None:
         raise SensingError(f"STAC item {item.id} has no datetime")
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one village's load reads (``sensing.stac.StacSource.prepare``)."""
+
+    window: str
+    usable: list[pystac.Item]
+    assets: dict[str, str]
+    quality: str | None
+    grid: Any
+    rad: dict[str, dict[str, Radiometry]]
+    key_of: dict[str, tuple[str, int]]
+    groups: list[tuple[str, int]]
+    members: dict[tuple[str, int], list[pystac.Item]]
+
+    @property
+    def item_ids(self) -> list[str]:
+        """Per time step (after same-day fusion), the ids of its items joined by ``+``."""
+        ids = ["+".join(i.id for i in self.members[g]) for g in self.groups]
+        return ["+".join(ids[i] for i, d in enumerate(self.days_unfused) if d == day) for day in self.days]
+
+    @property
+    def days_unfused(self) -> list[str]:
+        return [g[0] for g in self.groups]
+
+    @property
+    def days(self) -> list[str]:
+        return list(dict.fromkeys(self.days_unfused))
+
+    def share_key(self) -> tuple:
+        """Equal for villages whose loads read the same items, assets and time steps on one
+        pixel lattice: a window of one load over all of them is each one's load."""
+        return (self.grid.crs, self.grid.resolution, tuple(sorted(self.key_of.items())),
+                tuple(sorted(self.assets.items())), self.quality)
