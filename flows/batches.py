@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -128,6 +129,21 @@ def _discover(source: Source, village: Village, window: Window, params: Params, 
     return with_read_retry(plan_village, source, village, window, params, what=f"{village.id} load")
 
 
+_publish_lock = threading.Lock()
+
+
+def _publish(village: Village, out: str | Path) -> None:
+    """The village's quicklooks, map images and change zips (one village at a time: the
+    pictures are drawn by matplotlib, which is not thread-safe)."""
+    from .publish import publish_village
+
+    try:
+        with _publish_lock:
+            publish_village(village, Path(out).resolve())
+    except Exception as exc:  # noqa: BLE001 - the run's publishing tries again and reports it
+        log.warning("%s: publishing during the night failed (%s); left to the run's publishing", village.id, exc)
+
+
 def _fail(run: VillageRun, exc: BaseException) -> None:
     if isinstance(exc, NoDataError):
         run.fail(redact_text(str(exc)), status="no-data")
@@ -157,15 +173,19 @@ def step_order(plans: Sequence[VillagePlan]) -> list[tuple[int, Step]]:
 
 
 def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], list[StepResult]], *,
-              threads: int, on_error: Callable[[int, BaseException], None]) -> dict[str, list[StepResult]]:
+              threads: int, on_error: Callable[[int, BaseException], None],
+              after: Callable[[VillagePlan], None] | None = None) -> dict[str, list[StepResult]]:
     """``call(step, plan)`` for every step of ``plans`` on ``threads`` threads, each step once
     the steps it needs are done, in :func:`step_order`; a step that raises stops its village's
-    later steps (``on_error(plan index, exception)``). The results by step id."""
+    later steps (``on_error(plan index, exception)``); ``after(plan)`` once a village's steps
+    are all done (on the same threads: its publishing, while other villages compute). The
+    results by step id."""
     pending = step_order(plans)
+    left = [len(vp.steps()) for vp in plans]
     done: set[str] = set()
     failed: set[int] = set()
     results: dict[str, list[StepResult]] = {}
-    running: dict[Future, tuple[int, Step]] = {}
+    running: dict[Future, tuple[int, Step | None]] = {}
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="villagewatch-batch") as pool:
         while pending or running:
             for item in list(pending):
@@ -186,6 +206,8 @@ def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], 
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 pi, step = running.pop(fut)
+                if step is None:  # an ``after``: its own errors are its own
+                    continue
                 try:
                     results[step.id] = fut.result()
                     done.add(step.id)
@@ -193,14 +215,21 @@ def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], 
                     if pi not in failed:
                         failed.add(pi)
                         on_error(pi, exc)
+                    continue
+                left[pi] -= 1
+                if not left[pi] and after is not None and pi not in failed:
+                    running[pool.submit(after, plans[pi])] = (pi, None)
     return results
 
 
 def run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out: str | Path,
-              params: Params = Params()) -> list[VillageRun]:
+              params: Params = Params(), *, publish: bool = True) -> list[VillageRun]:
     """The nights of ``villages`` (of ``plan``) in one call: the same products and run
     records as :func:`flows.execute_plain.run_village` for each; never raises for data
-    problems (a failing village gets ``status`` and ``reason``)."""
+    problems (a failing village gets ``status`` and ``reason``). ``publish``: each village's
+    pictures, map images and change zips made as soon as its steps are done, while the others
+    compute (``flows.publish.publish_village``: the run's publishing then finds them up to
+    date)."""
     from .cluster import local_cluster_threads
 
     runs = {v.id: VillageRun(v.id) for v in villages}
@@ -228,7 +257,8 @@ def run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out:
     def call(step: Step, vp: VillagePlan) -> list[StepResult]:
         return run_step(step, vp, source, out, params)
 
-    results = run_steps(plans, call, threads=threads, on_error=lambda pi, exc: _fail(runs[plans[pi].village.id], exc))
+    results = run_steps(plans, call, threads=threads, on_error=lambda pi, exc: _fail(runs[plans[pi].village.id], exc),
+                        after=(lambda vp: _publish(vp.village, out)) if publish else None)
     for vp in plans:  # in each plan's order, as the plain executor adds them
         for step in vp.steps():
             for result in results.get(step.id, []):

@@ -227,6 +227,7 @@ def cie_flag(
     max_purity: float = MAX_PURITY,
     wavelength_range: tuple[float, float] | None = None,
     matrix: np.ndarray | None = None,
+    where: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """Black-odorous by colour (the CIE colour-purity method of Shen et al. 2019): low
     excitation purity, ``purity < max_purity``, and, if ``wavelength_range`` is given, a
@@ -235,9 +236,13 @@ def cie_flag(
     Default ``max_purity=0.20`` is ours, set on the spectral test bed's development draw (the
     published GF-2 threshold could not be verified). ``matrix`` None: the scene's sensor's
     RGB -> XYZ. The dominant-wavelength band is off by default: black-odorous and turbid water
-    share it (test bed: both about 580-595 nm on Sentinel-2). Unit-free. False where NaN.
+    share it (test bed: both about 580-595 nm on Sentinel-2). Unit-free. False where NaN, and
+    where ``where`` (a boolean mask, e.g. the water) is False: the purity, a ray traced to the
+    spectral locus per pixel, is then computed only where it is used.
     """
     x, y = chromaticity(scene, matrix=scene_matrix(scene) if matrix is None else matrix)
+    if where is not None:
+        x, y = x.where(where), y.where(where)
     out = colour_purity(x, y) < max_purity
     if wavelength_range is not None:
         lo, hi = wavelength_range
@@ -358,7 +363,8 @@ def black_odorous_pixels(
     flags = {
         "boi": lambda: boi_flag(scene, threshold=p.boi_threshold),
         "ndbwi": lambda: ndbwi_flag(scene, low=p.ndbwi_low, high=p.ndbwi_high),
-        "cie": lambda: cie_flag(scene, max_purity=p.max_purity, wavelength_range=p.wavelength_range, matrix=matrix),
+        "cie": lambda: cie_flag(scene, max_purity=p.max_purity, wavelength_range=p.wavelength_range, matrix=matrix,
+                                where=water),  # only ever used on water
         "dark": lambda: darkness(scene, threshold=p.dark_threshold, units=units),
     }
     computed = {m: flags[m]() for m in dict.fromkeys([*p.methods, "boi", "cie", "dark"])}

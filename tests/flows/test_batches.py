@@ -15,6 +15,7 @@ from aoi.county import CountySpec, make_county
 from flows import batches
 from flows.execute_plain import run_village
 from flows.params import Params
+from flows.publish import publish
 from flows.plan import ChangeStep, DateStep, NightPlan, TableStep, VillagePlan, Window
 from sensing.stac import StacSource
 
@@ -103,7 +104,7 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_a_batch_writes_the_bytes_of_villages_run_one_by_one(tmp_path):
+def test_a_batch_writes_the_bytes_of_villages_run_one_by_one(tmp_path, caplog):
     for it in s2_items(tmp_path / "cogs"):
         write_item(tmp_path / "items", it)
     src = StacSource(url=str(tmp_path / "items"))
@@ -114,6 +115,10 @@ def test_a_batch_writes_the_bytes_of_villages_run_one_by_one(tmp_path):
     assert [r.summary_row() for r in runs] == [r.summary_row() for r in alone]
     assert all(r.status == "ok" and r.dates == ["2020-06-16", "2020-07-16"] for r in runs)
     assert [r.dropped_dates for r in runs] == [r.dropped_dates for r in alone]
+    for folder, rs in (("batched", runs), ("alone", alone)):  # the batch drew its pictures already
+        publish(tmp_path / folder, vs, rs)
     batched, one_by_one = _files(tmp_path / "batched"), _files(tmp_path / "alone")
     assert len(batched) > 3 * 20 and batched.keys() == one_by_one.keys()
+    assert sum(k.endswith("quicklook.png") for k in batched) == 3 * 2 + 3  # dates and change pairs
+    assert "publishing during the night failed" not in caplog.text
     assert [k for k in batched if batched[k] != one_by_one[k]] == []
