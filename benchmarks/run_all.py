@@ -426,9 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     p.add_argument("--cache", type=Path, default=HERE / ".cache")
     p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")
+    p.add_argument("--county-sizes", help="benchmark 5's county sizes, e.g. 11,100 (default: the mode's)")
+    p.add_argument("--county-modes", help="benchmark 5's modes, e.g. in-process (default: both)")
+    p.add_argument("--repeats", type=int, help="runs per contender of benchmarks 3 and 5 (default: the mode's)")
     a = p.parse_args(argv)
     mode = "quick" if a.quick else "full"
-    cfg = MODES[mode]
+    cfg = json.loads(json.dumps(MODES[mode]))
+    if a.county_sizes:
+        cfg["county"]["sizes"] = [int(n) for n in a.county_sizes.split(",")]
+    if a.county_modes:
+        cfg["county"]["modes"] = [m.strip() for m in a.county_modes.split(",")]
+    if a.repeats:
+        cfg["county"]["repeats"] = cfg["nightly"]["repeats"] = a.repeats
     a.cache.mkdir(parents=True, exist_ok=True)
     results_path = a.cache / f"results-{mode}.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}

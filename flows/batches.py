@@ -48,6 +48,9 @@ BATCH_VILLAGES = 32
 #: 1,000,000 pixels, inside ``flows.scenes.IN_MEMORY_MAX_PIXELS`` with its 200 m buffer; a
 #: larger area (a district) keeps one task per step, its dates computed block by block
 SMALL_VILLAGE_KM2 = 100.0
+#: batches a process runs at once: two overlap one batch's last, sequential steps with the
+#: next one's first
+CONCURRENT_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,27 @@ def run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out:
     pictures, map images and change zips made as soon as its steps are done, while the others
     compute (``flows.publish.publish_village``: the run's publishing then finds them up to
     date)."""
+    with _slots():
+        return _run_batch(villages, plan, source, out, params, publish=publish)
+
+
+_slots_lock = threading.Lock()
+_slots_sem: threading.BoundedSemaphore | None = None
+
+
+def _slots() -> threading.BoundedSemaphore:
+    """At most :data:`CONCURRENT_BATCHES` batches of this process at once (Prefect starts as
+    many tasks as its thread pool has threads): a batch keeps every core busy on its own, more
+    at once only add memory."""
+    global _slots_sem
+    with _slots_lock:
+        if _slots_sem is None:
+            _slots_sem = threading.BoundedSemaphore(CONCURRENT_BATCHES)
+    return _slots_sem
+
+
+def _run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out: str | Path,
+               params: Params, *, publish: bool) -> list[VillageRun]:
     from .cluster import local_cluster_threads
 
     runs = {v.id: VillageRun(v.id) for v in villages}

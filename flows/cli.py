@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -181,9 +182,11 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     print(f"villagewatch nightly: {len(villages)} villages, source {args.source}, {start}..{end} -> {out}")
     from flows.products.atomic import output_lock
 
+    began = time.time()
     with output_lock(out):
         runs = _run_and_publish(args, villages, source, out, start, end, params)
     print(format_table([r.summary_row() for r in runs]))
+    print(_wall_time(began, len(runs)))
     failed = [r for r in runs if r.status == "failed"]
     print(f"\noutputs: {out}")
     layout = _layout()
@@ -195,6 +198,18 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} village(s) failed: {', '.join(r.village_id for r in failed)}", file=sys.stderr)
     return 1 if failed and len(failed) == len(runs) else 0
+
+
+def _wall_time(began: float, villages: int) -> str:
+    """The night's wall time: from the process's start (Python, imports) and from the run's."""
+    now = time.time()
+    try:
+        import psutil
+
+        total = f"{now - psutil.Process().create_time():.1f} s from the process's start, "
+    except Exception:  # noqa: BLE001 - psutil is optional here
+        total = ""
+    return f"wall time: {total}{now - began:.1f} s for the run and publishing ({villages} villages)"
 
 
 def _run_and_publish(args, villages, source, out: Path, start: dt.date, end: dt.date, params):
