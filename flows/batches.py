@@ -7,8 +7,8 @@ reads its own window of the same tiles. :func:`make_batches` puts neighbouring s
 runs a batch's nights in one call (one Prefect task, or a loop of the plain executor):
 discovery with the scenes loaded together (``flows.scenes.load_many``: villages reading the same
 tile and date share the read, ``sensing.tileshare``), then every village's steps through
-``flows.work.run_step``, date by date across the villages (so a date of a tile is read once for
-all of them), on a pool of one thread per core, each step after the steps it needs
+``flows.work.run_step`` (date by date across the villages that share tile reads, so a date of a
+tile is read once for all of them; village by village otherwise), on a pool of one thread per core, each step after the steps it needs
 (``Step.needs``). Each village's results are added in its plan's order (``VillageRun.add``),
 so a batch gives the same products and run records as the villages run one by one; a failing
 village is reported with its reason and the others finish.
@@ -157,33 +157,38 @@ def _fail(run: VillageRun, exc: BaseException) -> None:
                   "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 
-def step_order(plans: Sequence[VillagePlan]) -> list[tuple[int, Step]]:
-    """Every step of ``plans`` (with its plan's index) in the order a batch starts them: the
-    steps before a village's first date, then every date across the villages in calendar
-    order (a tile's date is read once for all), then the rest village by village; each plan's
-    own order is kept, so every step comes after the steps it needs."""
+def step_order(plans: Sequence[VillagePlan], shared: frozenset[int] | set[int] = frozenset()) -> list[tuple[int, Step]]:
+    """Every step of ``plans`` (with its plan's index) in the order a batch starts them. The
+    villages of ``shared`` (plan indices: their scenes share tile reads) first: the steps before
+    their first date, then their dates across villages in calendar order (a tile's date is then
+    read once for all of them), then the rest village by village; the other villages after,
+    village by village (each village's data stays warm in its source's caches). Each plan's own
+    order is kept, so every step comes after the steps it needs."""
     keyed = []
     for pi, vp in enumerate(plans):
         steps = vp.steps()
         first = next((i for i, s in enumerate(steps) if isinstance(s, DateStep)), len(steps))
         for i, s in enumerate(steps):
-            if isinstance(s, DateStep):
-                key = (1, s.date, s.stream, pi, i)
+            if pi not in shared:
+                key = (1, 0, "", "", pi, i)
+            elif isinstance(s, DateStep):
+                key = (0, 1, s.date, s.stream, pi, i)
             else:
-                key = (0 if i < first else 2, "", "", pi, i)
+                key = (0, 0 if i < first else 2, "", "", pi, i)
             keyed.append((key, pi, s))
     return [(pi, s) for _, pi, s in sorted(keyed, key=lambda k: k[0])]
 
 
 def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], list[StepResult]], *,
               threads: int, on_error: Callable[[int, BaseException], None],
-              after: Callable[[VillagePlan], None] | None = None) -> dict[str, list[StepResult]]:
+              after: Callable[[VillagePlan], None] | None = None,
+              shared: frozenset[int] | set[int] = frozenset()) -> dict[str, list[StepResult]]:
     """``call(step, plan)`` for every step of ``plans`` on ``threads`` threads, each step once
     the steps it needs are done, in :func:`step_order`; a step that raises stops its village's
     later steps (``on_error(plan index, exception)``); ``after(plan)`` once a village's steps
     are all done (on the same threads: its publishing, while other villages compute). The
     results by step id."""
-    pending = step_order(plans)
+    pending = step_order(plans, shared)
     left = [len(vp.steps()) for vp in plans]
     done: set[str] = set()
     failed: set[int] = set()
@@ -281,8 +286,10 @@ def _run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out
     def call(step: Step, vp: VillagePlan) -> list[StepResult]:
         return run_step(step, vp, source, out, params)
 
+    shared = {pi for pi, vp in enumerate(plans)
+              if any(tileshare.is_shared(sc) for sc in scenes.cached(source, vp.village, vp.window.start, vp.window.end))}
     results = run_steps(plans, call, threads=threads, on_error=lambda pi, exc: _fail(runs[plans[pi].village.id], exc),
-                        after=(lambda vp: _publish(vp.village, out)) if publish else None)
+                        after=(lambda vp: _publish(vp.village, out)) if publish else None, shared=shared)
     for vp in plans:  # in each plan's order, as the plain executor adds them
         for step in vp.steps():
             for result in results.get(step.id, []):

@@ -68,9 +68,11 @@ def _vplan(vid: str, dates: tuple[str, ...]) -> VillagePlan:
 
 def test_steps_run_after_their_needs_date_by_date_across_villages():
     plans = [_vplan("a", ("2020-06-16", "2020-07-16")), _vplan("b", ("2020-06-11", "2020-07-01", "2020-07-21"))]
-    order = [s for _, s in batches.step_order(plans)]
+    order = [s for _, s in batches.step_order(plans, {0, 1})]  # both share tile reads
     dates = [s.date for s in order if isinstance(s, DateStep)]
     assert dates == sorted(dates)
+    alone = [s.village_id for _, s in batches.step_order(plans)]  # nothing shared: village by village
+    assert alone == sorted(alone) and len(alone) == len(order)
     seen: list[str] = []
     lock = threading.Lock()
 
