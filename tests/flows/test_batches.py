@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aoi.county import CountySpec, make_county
-from flows import batches
+from flows import batches, scenes
 from flows.execute_plain import run_village
 from flows.params import Params
 from flows.publish import publish
@@ -118,6 +118,7 @@ def test_a_batch_writes_the_bytes_of_villages_run_one_by_one(tmp_path, caplog):
     vs = [village(village_geometry(r, c), vid) for vid, (r, c) in
           {"va": ((47, 81), (49, 83)), "vb": ((81, 131), (50, 90)), "vc": ((61, 101), (91, 133))}.items()]
     runs = batches.run_batch(vs, _plan(vs), src, tmp_path / "batched", Params())
+    scenes.clear()  # the villages' own loads, not the batch's cached scenes
     alone = [run_village(src, v, *WINDOW, tmp_path / "alone", Params()) for v in vs]
     assert [r.summary_row() for r in runs] == [r.summary_row() for r in alone]
     assert all(r.status == "ok" and r.dates == ["2020-06-16", "2020-07-16"] for r in runs)
@@ -129,3 +130,28 @@ def test_a_batch_writes_the_bytes_of_villages_run_one_by_one(tmp_path, caplog):
     assert sum(k.endswith("quicklook.png") for k in batched) == 3 * 2 + 3  # dates and change pairs
     assert "publishing during the night failed" not in caplog.text
     assert [k for k in batched if batched[k] != one_by_one[k]] == []
+
+
+def test_a_batch_searches_a_stac_api_once_and_writes_the_bytes_of_one_by_one(tmp_path):
+    """Against the replayed Earth Search API: one search over the batch's area (not one per
+    village), the same products as each village's own search and load."""
+    from support.flow_items import search_page
+    from support.stac_fixtures import CASSETTES, need
+    from support.stac_replay import ReplayServer
+
+    es = "https://earth-search.aws.element84.com/v1"
+    items = s2_items(tmp_path / "cogs")
+    vs = [village(village_geometry(r, c), vid) for vid, (r, c) in
+          {"va": ((47, 81), (49, 83)), "vb": ((81, 131), (50, 90)), "vc": ((61, 101), (91, 133))}.items()]
+    with ReplayServer(need(CASSETTES / "TestCLISearch.test_filter[inprocess].yaml")) as srv:
+        srv.add_route("POST", f"{es}/search", search_page(items))
+        src = StacSource(url=srv.url_for(es), max_retries=2, backoff=0.05, timeout=5.0)
+        runs = batches.run_batch(vs, _plan(vs), src, tmp_path / "batched", Params(), publish=False)
+        batch_searches = sum(r.method == "POST" for r in srv.requests)
+        scenes.clear()  # the villages' own searches and loads
+        alone = [run_village(src, v, *WINDOW, tmp_path / "alone", Params()) for v in vs]
+        all_searches = sum(r.method == "POST" for r in srv.requests)
+    assert batch_searches == 1 and all_searches - batch_searches == 3
+    assert [r.summary_row() for r in runs] == [r.summary_row() for r in alone]
+    batched, one_by_one = _files(tmp_path / "batched"), _files(tmp_path / "alone")
+    assert batched.keys() == one_by_one.keys() and [k for k in batched if batched[k] != one_by_one[k]] == []
