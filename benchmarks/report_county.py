@@ -103,8 +103,12 @@ def notes(r: dict | None) -> list[str]:
             "assuming (i) the work per village stays that of this benchmark's night (the demo's dates over villages "
             "a few hundred pixels square), (ii) villages are independent so the rate scales linearly with machines "
             "(no shared bottleneck: the Prefect API, the output file system and the imagery source keep up), "
-            "(iii) one Prefect task per step as now: "
-            f"{x['task_runs'] / x['villages']:.1f} task runs per village, "
-            f"{x['task_runs'] / x['villages'] * PROVINCE_VILLAGES:,.0f} a night for the province. More Dask workers "
+            "(iii) Prefect task runs as measured: "
+            f"{x['task_runs'] / x['villages']:.2f} per village (one task per batch of up to 32 small villages, "
+            "`flows.batches`), "
+            f"{x['task_runs'] / x['villages'] * PROVINCE_VILLAGES:,.0f} a night for the province; "
+            "(iv) the imagery is read once per tile and date for the villages in it (`sensing.tileshare`; the "
+            "demo renders each village, so this benchmark cannot show that saving). More Dask workers "
             "behind one flow process would not do: a village-sized date's products are computed in the flow's "
-            "process (`docs/operations.md`), the workers only read its imagery."]
+            "process (`docs/operations.md`), the workers only read its imagery; the flow's process uses about "
+            "one core of Python (the GIL) plus the NumPy, GDAL and Dask work that releases it."]
