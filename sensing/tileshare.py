@@ -11,8 +11,10 @@ cuts each group into clusters whose union box stays small (:data:`MAX_UNION_PIXE
 :data:`MAX_UNION_RATIO` times the villages' own boxes), loads each cluster once (lazily) and
 cuts every village's window from it: the pixels are those of the village's own load (same
 lattice, same resampling per output pixel: tested byte for byte on the products), the valid
-fractions are computed over each village's polygon in one pass over the cluster, the Scene
-contract holds (``check_scene``).
+fractions are computed over each village's polygon in one pass over the cluster (files: a
+second pass, as the union's own load computes its valid fractions first), the Scene contract
+holds (``check_scene``). STAC items are searched once for the villages' area and filtered per
+village as its own search does.
 
 The reads then happen once per cluster and date: a Scene of a cluster carries
 ``attrs[SHARED]`` (a token) and ``attrs[SHARED_VILLAGE]``; :func:`read_date` (called by
