@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -77,7 +78,7 @@ def save_item_json(item: pystac.Item, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9._-]", "_", str(item.id)).lstrip(".") or "item"
     target = folder / f"{name}.json"
-    tmp = folder / f".{name}.json.{os.getpid()}.tmp"
+    tmp = folder / f".{name}.json.{os.getpid()}.{threading.get_ident()}.tmp"  # threads save the same item
     tmp.write_text(json.dumps(item_json_for_provenance(item), indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, target)
     return target
