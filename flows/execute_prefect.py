@@ -41,9 +41,10 @@ def _worth_retrying(task, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_worth_retrying,
       task_run_name="discover-{village.id}")
-def discover(source: Source, village: Village, window: Window, params: Params) -> VillagePlan:
+def discover(source: Source, village: Village, window: Window, params: Params,
+             cropland: str | None = None) -> VillagePlan:
     """The village's plan: its scenes loaded lazily, the usable dates per stream."""
-    return plan_village(source, village, window, params)
+    return plan_village(source, village, window, params, cropland)
 
 
 @task(task_run_name="step")
@@ -72,7 +73,7 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
     """Every village's chain, villages in parallel; one ``VillageRun`` per village."""
     logger = get_run_logger()
     Path(out).mkdir(parents=True, exist_ok=True)
-    discovered = {v.id: discover.submit(source, v, w, params) for v, w in plan}
+    discovered = {v.id: discover.submit(source, v, w, params, plan.cropland.get(v.id)) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}
     for v in plan.villages:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from indices import BlackOdorousParams
+from indices import BlackOdorousParams, SeasonalChangeParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "4"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "5"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
+# 5: change against the same season (baseline, alerts with candidate/confirmed status, monthly
+#    clear-sky composites), land-cover aware; the farmland watch is an alert kind
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,11 @@ class Params:
     #: every black-odorous threshold (methods, votes, guards, body and reach rules; sources in
     #: ``indices.BlackOdorousParams``), passed to the classifier and recorded in each manifest
     black_odorous: BlackOdorousParams = field(default_factory=BlackOdorousParams)
-    ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
-    change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
+    #: the seasonal change and its alerts (baseline, anomalies, land cover, confirmation; sources
+    #: in ``indices.SeasonalChangeParams``)
+    change: SeasonalChangeParams = field(default_factory=SeasonalChangeParams)
+    ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain (extra streams' date pairs)
+    change_min_area_m2: float = 1000.0  # change and alert polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
@@ -49,4 +54,5 @@ class Params:
     def as_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["black_odorous"] = self.black_odorous.as_dict()
+        d["change"] = self.change.as_dict()
         return {**d, "algorithm_version": ALGORITHM_VERSION}

@@ -27,6 +27,7 @@ from ..params import Params
 from ..results import DateResult
 from ..scenes import select_date
 from .atomic import write_json
+from .baseline import land_cover_for
 from .cache import product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, is_main
 from .rasters import mask_to_uint8, write_cog
@@ -129,11 +130,13 @@ def _previous_bodies(out_root, village: Village, previous_date: str | None, stre
 
 def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, folder: Path,
                    tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
-                   skipped: dict[str, str], params: Params) -> tuple[list[Path], gpd.GeoDataFrame]:
+                   skipped: dict[str, str], params: Params,
+                   land_cover: xr.DataArray | None = None) -> tuple[list[Path], gpd.GeoDataFrame]:
     """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON,
     each valid where its own bands are; returns the paths written and the water bodies. On
     relative (uncalibrated) imagery the black-odorous products are skipped (reason in
-    ``skipped``) and every body is ``not_classified``."""
+    ``skipped``) and every body is ``not_classified``. With the baseline's ``land_cover``, a
+    suspect on cropland that is not open water is a flooded field (``flooded_cropland``)."""
     windex = water.attrs.get("water_index")
     wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
     outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
@@ -141,6 +144,9 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
         classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous,
                                            params=params.black_odorous)
+        if land_cover is not None and "ndwi" in idx:  # the crop calendar's flooding is not black-odorous
+            classified = indices.cropland_water_status(classified, land_cover, idx["ndwi"],
+                                                       open_water_ndwi=params.change.open_water_ndwi)
         outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))
     else:
@@ -225,7 +231,8 @@ def process_date(
     scene_t = select_date(scene, date)
     folder = date_dir(out_root, village, date, stream)
     item_id = scene_t.attrs["item_id"]
-    key = product_key(village, [item_id, previous_date or ""], source, params, f"date:{stream}")
+    land_cover, land_key = land_cover_for(out_root, village, date) if is_main(stream) else (None, "")
+    key = product_key(village, [item_id, previous_date or "", land_key], source, params, f"date:{stream}")
     result = DateResult(village.id, stream or MAIN_STREAM, date=date)
     reused = up_to_date(folder, key)
     if reused is not None:
@@ -250,7 +257,7 @@ def process_date(
     if water is not None:
         written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
                                              _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
-                                             skipped, params)
+                                             skipped, params, land_cover)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",

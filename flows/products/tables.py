@@ -14,19 +14,23 @@ from aoi import Village
 
 from ..results import TableResult
 from .atomic import atomic_path
-from .layout import (CHANGE_FIGURES, CHANGE_FOLDER, DATE_FIGURES, MAIN_STREAM, TABLE, run_table, village_dir,
-                     village_table, watches_dir)
+from .layout import (ALERTS_FIGURES, CHANGE_FIGURES, CHANGE_FOLDER, DATE_FIGURES, MAIN_STREAM, TABLE, run_table,
+                     village_dir, village_table, watches_dir)
 
 INDICATOR_COLUMNS = [
     "village_id", "date", "stream", "sensor", "item_ids", "demo", "valid_fraction", "valid_bands", "resolution_m",
     "ndvi_valid_fraction", "water_valid_fraction", "ndvi_mean", "ndvi_p10", "ndvi_p50", "ndvi_p90", "vegetation_cover", "dense_canopy_share",
     "water_area_m2", "n_water_bodies", "n_black_odorous_suspects", "black_odorous_area_m2",
     "vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2", "water_loss_area_m2",
-    "new_black_odorous_suspects", "farmland_conversion_area_m2", "ancient_tree_alerts",
+    "new_black_odorous_suspects", "new_black_odorous_area_m2", "farmland_conversion_area_m2", "ancient_tree_alerts",
 ]
-#: figures of a change pair, put into the row of its later date
+#: figures of a change pair (an extra stream's), put into the row of its later date
 CHANGE_COLUMNS = ("vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2",
                   "water_loss_area_m2", "new_black_odorous_suspects", "farmland_conversion_area_m2")
+#: the change alerts first detected on a main-stream date (``alerts.json``), put into its row
+ALERT_COLUMNS = {"vegetation_loss_area_m2": "vegetation_loss_area_m2", "water_gain_area_m2": "water_gain_area_m2",
+                 "water_loss_area_m2": "water_loss_area_m2", "new_black_odorous_area_m2": "black_odorous_area_m2",
+                 "farmland_conversion_area_m2": "farmland_conversion_area_m2"}
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
@@ -37,8 +41,9 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
 
 def write_indicator_table(out_root: str | Path, village: Village) -> TableResult:
     """``<village>/indicators.parquet``: one row per (date, stream) from the per-date
-    ``indicators.json``, with the figures of the change into each date, the farmland watch's
-    and the ancient-tree alerts of that date."""
+    ``indicators.json``; a main-stream row has the area of the change alerts first detected on
+    that date (against the same season; ``flows.products.alerts``) and the ancient-tree alerts,
+    an extra stream's the figures of the pair change into that date."""
     vdir = village_dir(out_root, village)
     rows = []
     for p in sorted(vdir.glob(f"*/{DATE_FIGURES}")) + sorted(vdir.glob(f"*/*/{DATE_FIGURES}")):
@@ -51,18 +56,21 @@ def write_indicator_table(out_root: str | Path, village: Village) -> TableResult
         ch = json.loads(p.read_text())
         stream = p.parent.name if p.parent.parent.name != CHANGE_FOLDER else MAIN_STREAM
         changes[(ch["to"], stream)] = ch
-    for p in sorted(cdir.glob("*/farmland_conversion.json")):  # flows.products.watches
-        fc = json.loads(p.read_text())
-        changes.setdefault((fc["to"], MAIN_STREAM), {})["farmland_conversion_area_m2"] = \
-            fc.get("figures", {}).get("farmland_conversion_area_m2")
+    alerts_path = watches_dir(out_root, village) / ALERTS_FIGURES
+    new_by_date = json.loads(alerts_path.read_text()).get("new_by_first_date", {}) if alerts_path.exists() else None
     trees = watches_dir(out_root, village) / "ancient_trees.geojson"
     alerts = Counter(d for f in json.loads(trees.read_text())["features"]
                      for d in f["properties"].get("alert_dates") or []) if trees.exists() else None
     for r in rows:
-        ch = changes.get((r["date"], r.get("stream", MAIN_STREAM)), {})
-        for k in CHANGE_COLUMNS:
-            r[k] = ch.get(k)
         main = r.get("stream", MAIN_STREAM) == MAIN_STREAM
+        if main and new_by_date is not None:
+            new = new_by_date.get(r["date"], {})
+            for col, key in ALERT_COLUMNS.items():
+                r[col] = float(new.get(key, 0.0))
+        elif not main:
+            ch = changes.get((r["date"], r.get("stream", MAIN_STREAM)), {})
+            for k in CHANGE_COLUMNS:
+                r[k] = ch.get(k)
         r["ancient_tree_alerts"] = alerts.get(r["date"], 0) if alerts is not None and main else None
     df = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
     df = df.sort_values(["stream", "date"]).drop_duplicates(["date", "stream"], keep="last").reset_index(drop=True)
