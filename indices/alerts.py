@@ -50,9 +50,15 @@ class SeasonalChangeParams:
     Baseline: ``baseline_years`` (3) earlier years, observations within ``season_half_window_days``
     (15: a 31-day window) of the target's day of year, as OPERA DIST-ALERT; a target with no
     baseline observation in that window widens it to ``fallback_half_window_days`` (45).
-    Vegetation loss: NDVI at least ``ndvi_loss`` (0.2) below the season's baseline *minimum*
-    (DIST-ALERT counts loss against the baseline minimum; 0.2 is the conventional NDVI drop of a
-    cleared canopy, Lyon et al. 1998). Water: a pixel was water in the season when at least
+    Vegetation loss (``vegetation_model``): ``harmonic`` (the default, chosen on the development
+    data: ``flows.evaluation.realchange``): NDVI below the history's harmonic model
+    (``n_harmonics`` 1, ``indices.harmonic_fit``) by ``max(ndvi_loss, rmse_factor x RMSE)``
+    (CCDC's test of a residual beyond three times the model's RMSE, Zhu & Woodcock 2014), the
+    same-season rule where the model cannot be fitted; ``season``: NDVI at least ``ndvi_loss``
+    (0.2) below the season's baseline *minimum* (DIST-ALERT counts loss against the baseline
+    minimum; 0.2 is the conventional NDVI drop of a cleared canopy, Lyon et al. 1998). Water,
+    black-odorous water and the farmland watch are flags, compared with their share in the
+    same season. Water: a pixel was water in the season when at least
     ``water_was_share`` (0.75) of the season's clear observations saw water, was dry when at most
     ``water_dry_share`` (0.25) did; permanent water has an occurrence of at least
     ``permanent_water_share`` (0.75) over the whole history, seasonal water at least
@@ -71,6 +77,9 @@ class SeasonalChangeParams:
     baseline_years: int = 3
     season_half_window_days: float = 15.0
     fallback_half_window_days: float = 45.0
+    vegetation_model: str = "harmonic"
+    n_harmonics: int = 1
+    rmse_factor: float = 3.0
     ndvi_loss: float = 0.2
     water_was_share: float = 0.75
     water_dry_share: float = 0.25
@@ -88,6 +97,8 @@ class SeasonalChangeParams:
     def __post_init__(self) -> None:
         if self.confirm_obs < 1 or self.revert_obs < 1 or self.baseline_years < 1:
             raise IndicesError("confirm_obs, revert_obs and baseline_years must be at least 1")
+        if self.vegetation_model not in ("harmonic", "season"):
+            raise IndicesError(f"vegetation_model {self.vegetation_model!r}: use 'harmonic' or 'season'")
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -148,7 +159,8 @@ def seasonal_anomalies(current: xr.Dataset, season: xr.Dataset, land_cover: xr.D
     ``current``: ``ndvi``, ``ndwi``, ``ndbi`` (NaN where not clear), ``water``, ``suspect``
     (1/0, NaN where not clear) of dates or composites; ``season``: their same-season summaries
     at the same times (``ndvi_min``, ``ndbi_median``, ``water_share``, ``suspect_share``;
-    ``indices.seasonal.season_summary``); ``land_cover`` (:func:`land_cover_from_history`);
+    ``indices.seasonal.season_summary``) and, for the harmonic vegetation model, ``ndvi_expected``
+    and ``ndvi_rmse`` (``indices.harmonic_predict``); ``land_cover`` (:func:`land_cover_from_history`);
     ``annual_low``: the lowest NDVI the history showed. Variables ``current`` lacks are not
     assessed (all False)."""
     p = params
@@ -168,8 +180,11 @@ def seasonal_anomalies(current: xr.Dataset, season: xr.Dataset, land_cover: xr.D
     false = xr.zeros_like(current[next(iter(current.data_vars))], dtype=bool)
     if has("ndvi") and "ndvi_min" in season:
         nd = current["ndvi"]
-        put("vegetation_loss", (nd <= season["ndvi_min"] - p.ndvi_loss) & ~crop & ~wet,
-            np.isfinite(nd) & np.isfinite(season["ndvi_min"]))
+        low = season["ndvi_min"] - p.ndvi_loss
+        if p.vegetation_model == "harmonic" and "ndvi_expected" in season:
+            model = season["ndvi_expected"] - np.maximum(p.ndvi_loss, p.rmse_factor * season["ndvi_rmse"])
+            low = model.where(np.isfinite(model), low)  # the same-season rule where no model fits
+        put("vegetation_loss", (nd <= low) & ~crop & ~wet, np.isfinite(nd) & np.isfinite(low))
     else:
         put("vegetation_loss", false, false)
     if has("water", "ndwi") and "water_share" in season:

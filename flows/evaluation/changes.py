@@ -121,7 +121,7 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
         planted = {k: truth[k].values.astype(bool) for k in FINDS}
         any_planted = binary_dilation(np.any(list(planted.values()), axis=0), iterations=1)
         crop = truth["cropland"].values.astype(bool) & ~any_planted
-        worst, on_crop = (0.0, ""), 0.0
+        worst, on_crop = (0.0, "none (every product 0)"), 0.0
         for name, gj in products_of(out, v).items():
             kind = name.split("/")[1]
             got = _mask(gj, shape, transform, crs)
@@ -130,7 +130,7 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
                 allowed |= planted[t]
             false = got & ~binary_dilation(allowed, iterations=1)
             pct = 100.0 * false.sum() * px / area
-            if pct >= worst[0]:
+            if pct > worst[0]:
                 worst = (pct, name)
             on_crop += float((got & crop).sum()) * px
         metrics.append(Metric(GROUP, "false-alarm area, worst published product (% of village)", worst[0],
@@ -145,6 +145,23 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
             sus += int((_mask(s, shape, transform, crs) & crop).sum())
         sus_crop_all += sus
         metrics += _detection(out, v, source, truth, planted, window, ds)
+    found = [m for m in metrics if m.name == "planted change found (share covered)"]
+    delays = [m for m in metrics if m.name == "confirmation delay (clear observations)"]
+    if found:
+        low = min(found, key=lambda m: m.value)
+        metrics.append(Metric(GROUP, "planted change found (share covered)", low.value, 0.5, ">=", f"all {window}", ds,
+                              "the least-covered planted change over the villages and the alert kinds that must find it",
+                              f"{sum(m.passed for m in found)}/{len(found)} found; least: {low.scope}"))
+    if delays:
+        known = [m for m in delays if m.value == m.value]
+        top = max(known, key=lambda m: m.value) if known else delays[0]
+        pending = len(delays) - len(known)
+        metrics.append(Metric(GROUP, "confirmation delay (clear observations)", top.value if known else float("nan"),
+                              CONFIRM_DELAY_TARGET, "<=", f"all {window}", ds,
+                              "the slowest confirmation of a planted change, in clear observations after it happened",
+                              f"{sum(m.value <= CONFIRM_DELAY_TARGET for m in known)}/{len(delays)} confirmed within "
+                              f"{CONFIRM_DELAY_TARGET}; {pending} with fewer than two clear passes left in the window; "
+                              f"slowest: {top.scope}"))
     if worst_all:
         top = max(worst_all)
         metrics.append(Metric(GROUP, "false-alarm area, worst published product (% of village)", top[0],

@@ -26,8 +26,11 @@ class _DemoTally:
 
 
 def _demo_village(village, source, params: Params) -> _DemoTally:
-    scene = source.load(village, *DEMO_WINDOW).compute()
-    truth = source.truth(village)
+    scene = source.load(village, *DEMO_WINDOW)
+    # the dates the flow processes (valid fraction >= Params.min_valid_fraction), as it does
+    scene = scene.isel(time=[i for i, f in enumerate(scene["valid_fraction"].values)
+                             if f >= params.min_valid_fraction]).compute()
+    truth = source.truth(village, *DEMO_WINDOW)
     dates = [str(t)[:10] for t in scene["time"].values]
     tdates = [str(t)[:10] for t in truth["time"].values]
     lc_names = {v: k for k, v in truth["land_cover"].attrs.get("classes", {}).items()}

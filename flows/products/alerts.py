@@ -103,7 +103,7 @@ def process_alerts(source: Source, village: Village, out_root: str | Path, param
     result = AlertResult(village.id)
     folder = watches_dir(out_root, village)
     mon = monitored_dates(out_root, village)
-    base = baselines_for(out_root, village, mon) if mon else None
+    base = baselines_for(out_root, village, mon, params) if mon else None
     if not mon or base is None or not base.history:
         result.skipped["alerts"] = "no monitored date with a same-season baseline (no history before the window?)"
         log.info("%s: alerts skipped: %s", village.id, result.skipped["alerts"])

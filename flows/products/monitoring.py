@@ -4,6 +4,7 @@ the scene again, and nothing reads the demo's truth."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +102,15 @@ class Baselines:
     annual_low: xr.DataArray
     keys: list[str]
     cropland_source: str
+    n_harmonics: int = 1
+
+    @functools.cached_property
+    def harmonic(self) -> xr.Dataset:
+        """The NDVI history's harmonic model (``indices.harmonic_fit``)."""
+        return indices.harmonic_fit(self.history["ndvi"], n_harmonics=self.n_harmonics)
 
 
-def baselines_for(out_root: str | Path, village: Village, dates: list[str]) -> Baselines | None:
+def baselines_for(out_root: str | Path, village: Village, dates: list[str], params: Params = Params()) -> Baselines | None:
     """The baselines of the quarters of ``dates`` (None when none is written)."""
     found = [(s, b) for s in sorted({season_of(d) for d in dates}) if (b := read_baseline(out_root, village, s))]
     if not found:
@@ -117,7 +124,7 @@ def baselines_for(out_root: str | Path, village: Village, dates: list[str]) -> B
             history[layer] = merged.isel(time=np.sort(first))
     newest = found[-1][1]
     return Baselines(history, newest["land_cover"], newest["annual_low"], [f"{s}:{b['key']}" for s, b in found],
-                     newest["figures"].get("cropland_source", ""))
+                     newest["figures"].get("cropland_source", ""), params.change.n_harmonics)
 
 
 def season_for(base: Baselines, targets, params: Params, *, extra_days: float = 0.0) -> xr.Dataset:
@@ -138,4 +145,9 @@ def season_for(base: Baselines, targets, params: Params, *, extra_days: float = 
         for st in stats:
             out[f"{layer}_{names.get(st, st)}"] = s[st]
         out[f"{layer}_n"] = s["n_obs"]
+    if p.vegetation_model == "harmonic" and base.history.get("ndvi") is not None:
+        fit = base.harmonic
+        pred = indices.harmonic_predict(fit, targets)
+        out["ndvi_expected"] = pred.assign_coords(time=out["ndvi_min"]["time"].values) if "ndvi_min" in out else pred
+        out["ndvi_rmse"] = fit["rmse"].expand_dims(time=out["ndvi_expected"]["time"].values)
     return xr.Dataset(out)

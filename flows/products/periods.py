@@ -119,7 +119,7 @@ def process_period(source: Source, village: Village, start: str, end: str, out_r
     result = ChangeResult(village.id, MAIN_STREAM, d_from=start, d_to=end)
     folder = change_dir(out_root, village, start, end)
     mon = [d for d in monitored_dates(out_root, village) if start <= d <= end]
-    base = baselines_for(out_root, village, mon) if mon else None
+    base = baselines_for(out_root, village, mon, params) if mon else None
     if not mon or base is None or not base.history:
         result.skipped["period_change"] = f"no monitored date with a baseline in {start}..{end}"
         log.info("%s %s..%s: period change skipped: %s", village.id, start, end, result.skipped["period_change"])

@@ -142,4 +142,4 @@ def clear_share(clouds: CloudScene, area: BaseGeometry) -> float:
     if area.area <= 0:
         return 1.0
     covered = unary_union([g for g in (clouds.fringe, clouds.shadow) if not g.is_empty])
-    return 1.0 if covered.is_empty else float(1.0 - area.intersection(covered).area / area.area)
+    return 1.0 if covered.is_empty else float(min(1.0, max(0.0, 1.0 - area.intersection(covered).area / area.area)))
