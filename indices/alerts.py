@@ -68,8 +68,12 @@ class SeasonalChangeParams:
     absorbs it. Cropland (the phenology rule of ``indices.cropland_from_ndvi_series``: peak NDVI
     >= ``crop_min_max``, amplitude >= ``crop_min_amplitude``) is converted when NDVI falls
     ``new_low_margin`` (0.05) below its history's lowest and NDBI rises ``ndbi_rise`` (0.1) above
-    the season's median (built or bare), or it becomes open water (pond dug). Forest: median
-    NDVI >= ``forest_min_ndvi`` (0.6) and not cropland. Alerts: confirmed after
+    the season's median (built or bare), or it becomes open water (pond dug); a built or bare
+    conversion is only claimed once it has lasted ``farmland_min_days`` (45: longer than the
+    bare phases of the crop calendar, puddling or a vegetable plot between crops). A pixel that
+    was flooded at times (seasonal water) and green (NDVI >= ``paddy_min_max``, 0.4) at others
+    is a paddy (Xiao et al. 2005). Forest: median NDVI >= ``forest_min_ndvi`` (0.6) and not
+    cropland. Alerts: confirmed after
     ``confirm_obs`` (2) consecutive anomalous clear observations, reverted after
     ``revert_obs`` (2) consecutive normal ones; polygons of at least the run's change minimum.
     """
@@ -88,6 +92,8 @@ class SeasonalChangeParams:
     open_water_ndwi: float = 0.0
     crop_min_max: float = 0.5
     crop_min_amplitude: float = 0.3
+    paddy_min_max: float = 0.4
+    farmland_min_days: float = 45.0
     forest_min_ndvi: float = 0.6
     new_low_margin: float = 0.05
     ndbi_rise: float = 0.1
@@ -131,16 +137,21 @@ def land_cover_from_history(ndvi: xr.DataArray, water: xr.DataArray, params: Sea
             warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(v, axis=0) if v.shape[0] else np.full(v.shape[1:], np.nan)
     sufficient = len(times) >= min_dates and span >= min_span_days
+    seasonal = (occ >= params.seasonal_water_share) & (occ < params.permanent_water_share)
     if cropland is not None:
         crop = np.asarray(cropland.values, dtype=bool)
         source = "official cropland layer"
     else:
         crop = (hi >= params.crop_min_max) & ((hi - lo) >= params.crop_min_amplitude) & (n_ok >= min_dates) & sufficient
+        # paddy: flooded for part of the year and green at another time (the flooding-then-growth
+        # signal of rice, Xiao et al. 2005), even when the cloudy season hid its peak
+        crop |= seasonal & (hi >= params.paddy_min_max) & (n_ok >= min_dates) & sufficient
         source = (f"NDVI phenology over {len(times)} dates ({span:.0f} days): peak >= {params.crop_min_max}, "
-                  f"amplitude >= {params.crop_min_amplitude}" + ("" if sufficient else " [history too short: no cropland]"))
+                  f"amplitude >= {params.crop_min_amplitude}, or flooded at times and NDVI >= {params.paddy_min_max} "
+                  "at others" + ("" if sufficient else " [history too short: no cropland]"))
     cls = np.full(v.shape[1:], OTHER, "uint8")
     cls[(med >= params.forest_min_ndvi) & ~crop] = FOREST
-    cls[(occ >= params.seasonal_water_share) & (occ < params.permanent_water_share)] = SEASONAL_WATER
+    cls[seasonal] = SEASONAL_WATER
     cls[crop] = CROPLAND  # a paddy flooded at transplanting is cropland, its water part of its cycle
     cls[occ >= params.permanent_water_share] = PERMANENT_WATER
     cls[(n_ok == 0) & (n_w == 0)] = UNKNOWN

@@ -13,8 +13,8 @@ is read back and scored:
   fallow, flooded transplanting reported as loss, water gain, suspect or conversion), and the
   date products' black-odorous suspects on cropland;
 - **detection and delay** of each planted change: found when half its pixels are covered by its
-  kind's alerts; the delay counts the clear observations of the changed area (its pixels more
-  than half clear on a processed pass) from the day it happened to the alert's first and
+  kind's alerts; the delay counts the clear observations of the changed area (processed passes
+  on which at least a tenth of it is clear) from the day it happened to the alert's first and
   confirmation dates;
 - **the page's figure**: the index page's vegetation-loss headline per village, against the
   planted clearing's area;
@@ -177,12 +177,17 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
     return metrics
 
 
+#: a pass observes a changed area when at least this share of it is clear
+CLEAR_SHARE = 0.1
+
+
 def _clear_passes(out: Path, village, truth, mask: np.ndarray, after: str) -> list[str]:
-    """Processed passes after ``after`` on which more than half of ``mask`` is clear."""
+    """Processed passes after ``after`` on which at least :data:`CLEAR_SHARE` of ``mask`` is
+    clear (a pass that shows a tenth of a clearing observes it)."""
     times = [str(t)[:10] for t in truth["time"].values]
     cloud = truth["cloud"].values
     return [d for d in product_dates(out, village)
-            if d > after and d in times and (~cloud[times.index(d)][mask]).mean() > 0.5]
+            if d > after and d in times and (~cloud[times.index(d)][mask]).mean() >= CLEAR_SHARE]
 
 
 def _detection(out: Path, village, source, truth, planted, window: str, ds: str) -> list[Metric]:
@@ -205,8 +210,8 @@ def _detection(out: Path, village, source, truth, planted, window: str, ds: str)
             conf = [day_of(c) for c in rows["confirmed_date"] if day_of(c)] if len(rows) else []
             conf = min(conf) if conf else None
             n = len(passes)
-            d_first = passes.index(first) + 1 if first in passes else float("nan")
-            d_conf = passes.index(conf) + 1 if conf in passes else (n + 1 if n >= CONFIRM_DELAY_TARGET else float("nan"))
+            d_first = sum(p <= first for p in passes) if first else float("nan")
+            d_conf = sum(p <= conf for p in passes) if conf else (n + 1 if n >= CONFIRM_DELAY_TARGET else float("nan"))
             scope = f"{village.id} {kind} {window}"
             detail = (f"happened {day}; clear passes after it: {', '.join(passes)}; first {first}, confirmed {conf}; "
                       f"{cover:.0%} of the change covered")

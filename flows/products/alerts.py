@@ -72,8 +72,29 @@ def compute_alerts(stack: xr.Dataset, base, params: Params) -> dict[str, Any]:
     p = params.change
     out: dict[str, Any] = {"anomalies": an, "season": season}
     for kind in ALERT_PRODUCTS:
+        if kind == "farmland_conversion":
+            out[kind] = _farmland_status(an, p)
+            continue
         out[kind] = indices.alert_status(an[kind], an[f"{kind}_assessed"], confirm_obs=p.confirm_obs,
                                          revert_obs=p.revert_obs)
+    return out
+
+
+def _farmland_status(an: xr.Dataset, p) -> xr.Dataset:
+    """The farmland watch's states: a pond dug as any alert; a conversion to built or bare land
+    only once confirmed and lasting ``farmland_min_days`` (bare soil is part of the crop cycle
+    for weeks), else not claimed (status none)."""
+    pond = indices.alert_status(an["farmland_pond"], an["farmland_pond_assessed"], confirm_obs=p.confirm_obs,
+                                revert_obs=p.revert_obs)
+    built = indices.alert_status(an["farmland_built"], an["farmland_built_assessed"], confirm_obs=p.confirm_obs,
+                                 revert_obs=p.revert_obs)
+    lasted = (built["last"] - built["first"]) >= np.timedelta64(int(p.farmland_min_days), "D")
+    claimed = (built["status"] == indices.alerts.CONFIRMED) & lasted.fillna(False)
+    use_built = claimed & ~pond["status"].isin([indices.alerts.CANDIDATE, indices.alerts.CONFIRMED])
+    out = pond.copy()
+    for var in ("status", "first", "confirmed", "last", "n_anomalous"):
+        out[var] = xr.where(use_built, built[var], pond[var])
+    out["status"] = out["status"].astype("uint8")
     return out
 
 

@@ -10,8 +10,8 @@ cropland layer given with ``--cropland``); ``ndvi_low.tif`` (the lowest NDVI of 
 farmland watch's guard); ``baseline.json``; ``manifest.json``.
 
 The history read is lazy and bounded: the same quarter (with ``season_half_window_days`` on
-either side) of the ``baseline_years`` earlier years, and the clearest pass of each of the twelve
-months before the quarter (the phenology that tells cropland), only for the bands the layers
+either side) of the ``baseline_years`` earlier years, and the clearest pass of each half-month of
+the twelve months before the quarter (the phenology that tells cropland), only for the bands the layers
 need (blue, green, red, nir, swir16), only on passes whose valid fraction reaches
 ``Params.min_valid_fraction``. Its key is the village, the history's item ids, the cropland
 layer, the source and the parameters: every night of the quarter reuses it.
@@ -69,8 +69,8 @@ def history_window(season: str, params: Params) -> tuple[dt.date, dt.date]:
 
 def history_dates(dates: list[str], valid: list[float], season: str, params: Params) -> list[str]:
     """The usable passes of the history: those in the quarter's season of earlier years (within
-    the half window) and the clearest pass of each of the twelve months before the quarter
-    (:func:`season_passes` tells them apart)."""
+    the half window) and the clearest pass of each half-month of the twelve months before the
+    quarter (the phenology; :func:`season_passes` tells them apart)."""
     start, end = season_bounds(season)
     keep = {d for d, f in zip(dates, valid) if f >= params.min_valid_fraction}
     targets = pd.date_range(start, end, freq="D")
@@ -79,12 +79,13 @@ def history_dates(dates: list[str], valid: list[float], season: str, params: Par
     ordered = sorted(keep)
     season_set = {ordered[j] for j in np.flatnonzero(member.any(axis=0))}
     year_ago = dt.date(start.year - 1, start.month, 1).isoformat()
-    monthly: dict[str, tuple[float, str]] = {}
+    halves: dict[str, tuple[float, str]] = {}
     for d, f in zip(dates, valid):
         if d in keep and year_ago <= d < start.isoformat():
-            if d[:7] not in monthly or f > monthly[d[:7]][0]:
-                monthly[d[:7]] = (f, d)
-    return sorted(season_set | {d for _, d in monthly.values()})
+            half = d[:7] + ("a" if int(d[8:]) <= 15 else "b")
+            if half not in halves or f > halves[half][0]:
+                halves[half] = (f, d)
+    return sorted(season_set | {d for _, d in halves.values()})
 
 
 def season_passes(dates: list[str], season: str, params: Params) -> set[str]:

@@ -73,15 +73,19 @@ def test_land_cover_from_the_history():
     other = [0.3, 0.32, 0.35, 0.33, 0.34, 0.3, 0.31, 0.36, 0.33, 0.3, 0.32, 0.3]
     pond = [-0.3] * 12
     margin = [0.15] * 12  # a reedy pond margin, wet two months of twelve
-    nd = series(np.array([crop, forest, other, pond, margin, crop]).T, dates)
-    water = np.zeros((12, 6))
+    # a paddy whose ripe rice the clouds hid: peak seen 0.45 (< 0.5), but flooded in April-May
+    cloudy_paddy = [0.25, 0.25, 0.3, 0.05, 0.05, 0.45, 0.3, 0.1, 0.45, 0.4, 0.3, 0.25]
+    nd = series(np.array([crop, forest, other, pond, margin, crop, cloudy_paddy]).T, dates)
+    water = np.zeros((12, 7))
     water[:, 3] = 1
     water[3:5, 4] = 1  # occurrence 1/6: seasonal water
     water[3:5, 5] = 1  # a paddy flooded at transplanting: still cropland (its water is its cycle)
+    water[3:5, 6] = 1
     lc = indices.land_cover_from_history(nd, series(water, dates))
-    assert lc.values[0].tolist() == [A.CROPLAND, A.FOREST, A.OTHER, A.PERMANENT_WATER, A.SEASONAL_WATER, A.CROPLAND]
+    assert lc.values[0].tolist() == [A.CROPLAND, A.FOREST, A.OTHER, A.PERMANENT_WATER, A.SEASONAL_WATER,
+                                     A.CROPLAND, A.CROPLAND]
     assert "phenology" in lc.attrs["cropland_source"]
-    official = xr.DataArray(np.array([[False, False, True, False, False, False]]), dims=("y", "x"))
+    official = xr.DataArray(np.array([[False, False, True, False, False, False, False]]), dims=("y", "x"))
     lc2 = indices.land_cover_from_history(nd, series(water, dates), cropland=official)
     # the official layer decides cropland: the crop-like pixel outside it is other (median NDVI 0.4)
     assert lc2.values[0, :3].tolist() == [A.OTHER, A.FOREST, A.CROPLAND]
