@@ -300,7 +300,9 @@ def alert_polygons(alerts: xr.Dataset, *, kind: str, min_area_m2: float = 1000.0
                    magnitude: xr.DataArray | None = None) -> gpd.GeoDataFrame:
     """One polygon per 8-connected region of candidate or confirmed pixels of ``alerts``
     (:func:`alert_status`) of at least ``min_area_m2``, in the grid's CRS, with ``status``
-    (``confirmed`` when at least half its pixels are, else ``candidate``), ``first_date``
+    (``confirmed`` when its confirmed pixels are half of it or cover ``min_area_m2`` themselves:
+    a clearing half under cloud on one pass and whole on the next is confirmed by the part seen
+    twice; else ``candidate``), ``first_date``
     (its earliest first detection), ``confirmed_date`` (the earliest confirmation of its
     confirmed pixels, None for a candidate), ``last_date`` (its latest assessed observation),
     ``n_observations`` (the most anomalous observations of a pixel), ``area_m2``,
@@ -327,7 +329,7 @@ def alert_polygons(alerts: xr.Dataset, *, kind: str, min_area_m2: float = 1000.0
         m = labels == lab
         is_conf = status[m] == CONFIRMED
         share = float(is_conf.mean())
-        confirmed = share >= 0.5
+        confirmed = share >= 0.5 or is_conf.sum() >= min_px
         c = conf[m][is_conf]
         fm = mag[m][np.isfinite(mag[m])] if mag is not None else np.array([])
         rows.append({"kind": kind, "status": "confirmed" if confirmed else "candidate",

@@ -174,3 +174,13 @@ def test_alert_polygons_carry_status_and_dates():
         ("confirmed", "2025-11-07", "2025-11-17", "2025-12-02")
     assert row.area_m2 == 4200.0 and row.n_pixels == 42 and row.confirmed_share == pytest.approx(36 / 42)
     assert row.geometry.area == pytest.approx(4200.0)
+    # a clearing seen whole on one pass but only partly on the one before: its part seen twice
+    # (12 px = 1,200 m2, over the minimum area) confirms it although most of it is a candidate
+    part = ds.copy(deep=True)
+    part["status"].values[:] = 0
+    part["status"].values[2:8, 2:10] = A.CANDIDATE
+    part["status"].values[2:4, 2:8] = A.CONFIRMED
+    row = indices.alert_polygons(part, kind="vegetation_loss", min_area_m2=1000).iloc[0]
+    assert row.status == "confirmed" and row.confirmed_share == pytest.approx(12 / 48)
+    part["status"].values[3, 2:8] = A.CANDIDATE  # 6 px seen twice: under the minimum, a candidate
+    assert indices.alert_polygons(part, kind="vegetation_loss", min_area_m2=1000).iloc[0].status == "candidate"
