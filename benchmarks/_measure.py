@@ -116,3 +116,51 @@ def which(name: str, *candidates: str) -> str | None:
         if os.path.isfile(c) and os.access(c, os.X_OK):
             return c
     return None
+
+
+class Background:
+    """A helper process started now and measured when stopped (``stop``: SIGTERM, then its
+    wall time since start, CPU time and peak RSS from ``wait4``), e.g. a Dask cluster that the
+    measured command uses by address. ``first_line`` is the first line it printed."""
+
+    def __init__(self, cmd: Sequence[str], *, env: Mapping[str, str | None] | None = None,
+                 cwd: str | os.PathLike | None = None, ready_timeout: float = 120.0) -> None:
+        full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+        self.cmd = list(map(str, cmd))
+        self._t0 = time.perf_counter()
+        self._err = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"vwbench.bg.{os.getpid()}.{time.monotonic_ns()}.err",
+                         "w+")  # a file, not a pipe: a chatty helper must never block on a full pipe
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=self._err, text=True,
+                                     env=full_env, cwd=cwd)
+        self.first_line = ""
+        deadline = time.perf_counter() + ready_timeout
+        while time.perf_counter() < deadline and self.proc.poll() is None:
+            line = self.proc.stdout.readline()
+            if line.strip():
+                self.first_line = line.strip()
+                break
+
+    def stop(self, timeout: float = 60.0) -> Measurement:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        deadline = time.perf_counter() + timeout
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                self.proc.kill()
+                pid, status, usage = os.wait4(self.proc.pid, 0)
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - self._t0
+        code = os.waitstatus_to_exitcode(status)
+        self.proc.returncode = code
+        self._err.seek(0)
+        err = self._err.read()
+        self._err.close()
+        Path(self._err.name).unlink(missing_ok=True)
+        return Measurement(self.cmd, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, code,
+                           self.first_line, err[-4000:])

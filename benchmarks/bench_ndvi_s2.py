@@ -7,12 +7,21 @@ Every contender computes ``NDVI = (nir - red) / (nir + red)`` on L2A reflectance
 512-px tiles and ``average`` overviews:
 
 * ours: ``rioxarray.open_rasterio(chunks=...)`` -> reflectance -> ``indices.spectral.ndvi``
-  -> ``flows.products.rasters.write_cog`` (one Python process);
+  -> ``flows.products.rasters.write_cog`` (one Python process; DEFLATE level 1 with the
+  floating-point predictor, ``flows.products.rasters.FLOAT_COMPRESSION``);
 * rio: ``rio calc`` (tiled DEFLATE intermediate) then ``rio cogeo create -p deflate``;
-* GDAL: ``gdal_calc.py`` (tiled DEFLATE intermediate) then ``gdal_translate -of COG``.
+* GDAL: ``gdal_calc.py`` (tiled DEFLATE intermediate) then ``gdal_translate -of COG``;
+* GDAL with our options (informative, no target): ``gdal_calc.py`` with an uncompressed tiled
+  intermediate, then ``gdal_translate -of COG`` with ours' compression options, i.e. the
+  same file format as ours from the command-line tools.
 
 The CLIs get the algebraically identical ``(N - R) / (N + R - 2000)`` on DNs (the scale
 cancels, the offsets add up), i.e. fewer operations than ours.
+
+Start-up (each contender's import floor): ``floors()`` gives, per step, a command that starts
+the same program and exits without work (ours: the same imports; the CLIs: ``--help`` or
+``--version``); ``run_all.py`` subtracts its time and peak memory to give the figures
+beyond start-up.
 
 Sub-commands (each run in its own process by ``run_all.py``): ``prepare``, ``ours``,
 ``verify``. ``commands()`` builds the contenders' command lines (stdlib only).
@@ -46,9 +55,6 @@ def commands(red: Path, nir: Path, work: Path, *, python: str, gdal_calc: str | 
     out = {
         "ours": [("ndvi + write_cog", [python, str(HERE / "bench_ndvi_s2.py"), "ours", "--red", str(red),
                                         "--nir", str(nir), "--out", str(work / "ours.tif")])],
-        "ours-legacy": [("ndvi + write_cog (DEFLATE-6 staging, GDAL default cache)",
-                         [python, str(HERE / "bench_ndvi_s2.py"), "ours", "--legacy", "--red", str(red),
-                          "--nir", str(nir), "--out", str(work / "ours_legacy.tif")])],
         "rio": [
             ("rio calc", [rio, "calc", "-t", "float32", "--overwrite",
                           "--co", "compress=deflate", "--co", "tiled=true", "--co", "blockxsize=512",
@@ -61,22 +67,47 @@ def commands(red: Path, nir: Path, work: Path, *, python: str, gdal_calc: str | 
     }
     if gdal_calc and gdal_translate:
         calc = [gdal_python, gdal_calc] if gdal_python else [gdal_calc]
-        out["gdal"] = [
-            ("gdal_calc.py", calc + ["--quiet", "-A", str(red), "-B", str(nir), "--type=Float32",
-                                     "--hideNoData", "--NoDataValue=nan", "--overwrite",
-                                     "--co", "COMPRESS=DEFLATE", "--co", "TILED=YES", "--co", "BLOCKXSIZE=512",
-                                     "--co", "BLOCKYSIZE=512", "--co", "BIGTIFF=IF_SAFER",
-                                     f"--calc={GDAL_EXPR}", "--outfile", str(work / "gdal_calc.tif")]),
-            ("gdal_translate -of COG", [gdal_translate, "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
-                                        "-co", "BLOCKSIZE=512", "-co", "RESAMPLING=AVERAGE", "-co", "OVERVIEWS=AUTO",
-                                        "-co", "NUM_THREADS=ALL_CPUS", "-co", "BIGTIFF=IF_SAFER",
-                                        str(work / "gdal_calc.tif"), str(work / "gdal.tif")]),
-        ]
+
+        def gdal(name: str, intermediate: str, cog: list[str]) -> list[tuple[str, list[str]]]:
+            tmp = str(work / f"{name}_calc.tif")
+            return [
+                ("gdal_calc.py", calc + ["--quiet", "-A", str(red), "-B", str(nir), "--type=Float32",
+                                         "--hideNoData", "--NoDataValue=nan", "--overwrite",
+                                         "--co", f"COMPRESS={intermediate}", "--co", "TILED=YES",
+                                         "--co", "BLOCKXSIZE=512", "--co", "BLOCKYSIZE=512",
+                                         "--co", "BIGTIFF=IF_SAFER", f"--calc={GDAL_EXPR}", "--outfile", tmp]),
+                ("gdal_translate -of COG", [gdal_translate, "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE",
+                                            "-co", "BLOCKSIZE=512", "-co", "RESAMPLING=AVERAGE",
+                                            "-co", "OVERVIEWS=AUTO", "-co", "NUM_THREADS=ALL_CPUS",
+                                            "-co", "BIGTIFF=IF_SAFER", *cog, tmp, str(work / f"{name}.tif")]),
+            ]
+
+        out["gdal"] = gdal("gdal", "DEFLATE", [])
+        out["gdal-our-options"] = gdal("gdal_our_options", "NONE", ["-co", "PREDICTOR=YES", "-co", "LEVEL=1"])
     return out
 
 
-OUTPUTS = {"ours": "ours.tif", "ours-legacy": "ours_legacy.tif", "rio": "rio.tif", "gdal": "gdal.tif"}
-INTERMEDIATES = {"rio": "rio_calc.tif", "gdal": "gdal_calc.tif"}
+def floors(cmds: dict[str, list[tuple[str, list[str]]]], *, python: str) -> dict[str, list[list[str]]]:
+    """Per contender, per step: the same program started with no work (its start-up floor)."""
+    out: dict[str, list[list[str]]] = {}
+    for name, steps in cmds.items():
+        out[name] = []
+        for label, argv in steps:
+            if label.startswith("ndvi"):
+                out[name].append([python, str(HERE / "bench_ndvi_s2.py"), "floor"])
+            elif label == "rio calc":
+                out[name].append([argv[0], "calc", "--help"])
+            elif label == "rio cogeo create":
+                out[name].append([argv[0], "cogeo", "create", "--help"])
+            elif label == "gdal_calc.py":
+                out[name].append(argv[:argv.index("--quiet")] + ["--help"])
+            else:
+                out[name].append([argv[0], "--version"])
+    return out
+
+
+OUTPUTS = {"ours": "ours.tif", "rio": "rio.tif", "gdal": "gdal.tif", "gdal-our-options": "gdal_our_options.tif"}
+INTERMEDIATES = {"rio": "rio_calc.tif", "gdal": "gdal_calc.tif", "gdal-our-options": "gdal_our_options_calc.tif"}
 
 
 def prepare(cache: Path, size: int) -> dict:
@@ -89,33 +120,50 @@ def prepare(cache: Path, size: int) -> dict:
     return {b: str(p) for b, p in paths.items()}
 
 
-def ours(red: Path, nir: Path, out: Path, chunk: int, legacy: bool) -> dict:
+def _imports() -> None:
+    """What ours imports (its start-up floor, also measured alone by ``floor``)."""
+    import dask  # noqa: F401
+    import rioxarray  # noqa: F401
+    import xarray  # noqa: F401
+
+    import _synth  # noqa: F401
+    import flows.products.rasters  # noqa: F401
+    import indices.spectral  # noqa: F401
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux ``VmHWM``), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ours(red: Path, nir: Path, out: Path, chunk: int) -> dict:
     """The pipeline's way: lazy reflectance Scene -> indices.spectral.ndvi -> write_cog.
-    Returns the seconds spent importing and in the chain itself."""
+    Returns the seconds spent importing and in the chain itself, and the peak memory after
+    the imports."""
     t0 = time.perf_counter()
+    _imports()
     import dask
     import rioxarray
     import xarray as xr
 
     import _synth
-    import flows.products.rasters
     from flows.products.rasters import write_cog
     from indices.spectral import ndvi
-
-    if legacy:  # write_cog as first committed: DEFLATE (level 6) staging file, GDAL's default cache
-        flows.products.rasters.STAGE_COMPRESSION = ({"compress": "DEFLATE"},)
-        os.environ["GDAL_CACHEMAX"] = "5%"
 
     def band(path: Path) -> xr.DataArray:
         dn = rioxarray.open_rasterio(path, chunks={"y": chunk, "x": chunk}, lock=False).squeeze("band", drop=True)
         return _synth.reflectance(dn).expand_dims(time=1)
 
     t1 = time.perf_counter()
+    import_rss = _peak_rss_mib()
     red_r, nir_r = band(red), band(nir)
     scene = xr.Dataset({"red": red_r, "nir": nir_r}).rio.write_crs(red_r.rio.crs)
     with dask.config.set(scheduler="threads"):
         write_cog(ndvi(scene), out)
-    return {"import_s": t1 - t0, "chain_s": time.perf_counter() - t1}
+    return {"import_s": t1 - t0, "chain_s": time.perf_counter() - t1, "import_rss_mib": import_rss}
 
 
 def verify(work: Path, names: list[str]) -> dict:
@@ -163,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     po.add_argument("--nir", type=Path, required=True)
     po.add_argument("--out", type=Path, required=True)
     po.add_argument("--chunk", type=int, default=1024)
-    po.add_argument("--legacy", action="store_true")
+    sub.add_parser("floor")
     pv = sub.add_parser("verify")
     pv.add_argument("--work", type=Path, required=True)
     pv.add_argument("names", nargs="+")
@@ -171,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "prepare":
         print(json.dumps(prepare(a.cache, a.size)))
     elif a.cmd == "ours":
-        print(json.dumps(ours(a.red, a.nir, a.out, a.chunk, a.legacy)))
+        print(json.dumps(ours(a.red, a.nir, a.out, a.chunk)))
+    elif a.cmd == "floor":
+        _imports()
     else:
         print(json.dumps(verify(a.work, a.names)))
     return 0

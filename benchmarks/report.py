@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import report_county
+
 LABELS = {
     "ours": "**ours**: rioxarray (chunks 1024) -> reflectance -> `indices.spectral.ndvi` -> `flows.products.rasters.write_cog`",
     "rio": "`rio calc` -> `rio cogeo create`",
     "gdal": "`gdal_calc.py` -> `gdal_translate -of COG`",
-    "ours-legacy": "ours with `write_cog` as first committed (DEFLATE-6 staging file, GDAL's default block cache)",
+    "gdal-our-options": "`gdal_calc.py` (uncompressed intermediate) -> `gdal_translate -of COG` with ours' compression "
+                        "options (DEFLATE level 1, floating-point predictor): the same file format as ours from the "
+                        "GDAL tools; informative, no target",
 }
 
 
@@ -36,12 +40,13 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _speed_verdict(ours: dict, other: dict) -> str:
-    """met in every run / met on the minima with overlapping run ranges / not met."""
+def _speed_verdict(ours: dict, other: dict, factor: float = 1.0) -> str:
+    """Ours at least ``factor`` times as fast: met in every run / met on the minima with
+    overlapping run ranges / not met."""
     mine, theirs = ours.get("walls_s") or [ours["wall_min_s"]], other.get("walls_s") or [other["wall_min_s"]]
-    if max(mine) < min(theirs):
+    if max(mine) * factor <= min(theirs):
         return "met (every run)"
-    if min(mine) < min(theirs):
+    if min(mine) * factor <= min(theirs):
         return "met on the minima (run ranges overlap)"
     return _verdict(False)
 
@@ -95,6 +100,7 @@ def render(res: dict) -> str:
     parts += _bench_s2(res.get("s2"))
     parts += _bench_nightly(res.get("nightly"))
     parts += _bench_scaling(res.get("scaling"))
+    parts += report_county.section(res.get("county"), _load(res.get("county")))
     parts += _summary(res)
     return "\n".join(parts) + "\n"
 
@@ -167,6 +173,7 @@ def _bench_s2(r: dict | None) -> list[str]:
         out += ["", f"Inside its process, ours spent {inner['import_s']:.1f} s importing the Python stack and "
                 f"{inner['chain_s']:.1f} s on the chain itself (medians): in a long-running flow that processes "
                 "many tiles, the imports are paid once, so the per-tile cost is the second figure."]
+    out += _beyond_startup(c)
     out += ["", "*its wall / ours* > 1: ours is faster. *our RSS / its RSS* < 1: ours uses that fraction of "
             "its peak memory. Validity from `rio_cogeo.cogeo.cog_validate`; values compared with ours "
             "pixel by pixel over the whole tile.", "", "Per step (medians over the runs):", ""]
@@ -188,13 +195,20 @@ def _bench_s2(r: dict | None) -> list[str]:
             "`--hideNoData` and an explicit `where((A==0)|(B==0), nan, ...)` because GDAL 3.6's "
             "`gdal_calc.py` turns the whole output into NaN with `--NoDataValue=nan` (it multiplies by the "
             "nodata value).",
-            "- Intermediate: both CLIs write a 512-px tiled DEFLATE (level 6) GeoTIFF and convert it; ours "
-            "writes a 512-px tiled ZSTD level 1 staging file and converts it with the same GDAL COG driver, "
-            "in the same process.",
-            "- COG step: `gdal_translate -of COG` and ours use GDAL's COG driver (DEFLATE level 6, "
-            "`NUM_THREADS=ALL_CPUS`, `average` overviews down to < 512 px); `rio cogeo create` builds the "
-            "overviews itself and copies with the GTiff driver (`--threads ALL_CPUS`). rio and ours use "
-            "rasterio's bundled GDAL, `gdal_*` the Debian GDAL (versions above).",
+            "- Intermediate: `rio` and `gdal` write a 512-px tiled DEFLATE (level 6) GeoTIFF and convert it; "
+            "ours writes a 512-px tiled uncompressed staging file (written once, read twice, deleted: it stays "
+            "in the page cache) and converts it with the same GDAL COG driver, in the same process; "
+            "`gdal-our-options` writes an uncompressed intermediate too.",
+            "- COG step: `gdal_translate -of COG` and ours use GDAL's COG driver (`NUM_THREADS=ALL_CPUS`, "
+            "`average` overviews down to < 512 px); `rio cogeo create` builds the overviews itself and copies "
+            "with the GTiff driver (`--threads ALL_CPUS`). rio and ours use rasterio's bundled GDAL, `gdal_*` "
+            "the Debian GDAL (versions above).",
+            "- Compression: `rio` and `gdal` use DEFLATE at its default level 6 without predictor (their "
+            "`deflate` profile and default); ours (`flows.products.rasters.FLOAT_COMPRESSION`) and "
+            "`gdal-our-options` use DEFLATE level 1 with the floating-point predictor (TIFF predictor 3): "
+            "lossless like theirs, the column *COG MB* shows the files' sizes.",
+            "- Durability: ours fsyncs the COG before renaming it into place (`flows.products.atomic`); the "
+            "CLIs do not.",
             "- Parallelism: ours reads, computes and stages with Dask's threaded scheduler (one thread per "
             "core); `rio calc` and `gdal_calc.py` are single-threaded; the COG steps compress on all cores.",
             ]
@@ -203,6 +217,30 @@ def _bench_s2(r: dict | None) -> list[str]:
     if r.get("errors"):
         out += ["", "Failed contenders: " + "; ".join(f"`{k}`: {v}" for k, v in r["errors"].items())]
     return out
+
+
+def _beyond_startup(c: dict) -> list[str]:
+    """The contenders' figures with each program's start-up (a no-op run) subtracted."""
+    ours = (c.get("ours") or {}).get("beyond_startup")
+    if not ours:
+        return []
+    rows = []
+    for name, s in c.items():
+        b = s.get("beyond_startup")
+        if not b:
+            continue
+        rows.append([f"`{name}`", _f(b["floor_wall_s"], 2), _f(b["floor_peak_rss_mib"], 0), _f(b["wall_min_s"]),
+                     _f(b["wall_median_s"]), _f(b["cpu_median_s"]), _f(b["peak_rss_mib"], 0),
+                     _ratio(b["wall_min_s"], ours["wall_min_s"]) if name != "ours" else "1.00",
+                     _ratio(ours["peak_rss_mib"], b["peak_rss_mib"]) if name != "ours" else "1.00"])
+    return ["", "**Beyond start-up.** Each program's start-up, measured by running it with no work (ours: the "
+            "same imports and exit; `rio calc --help`, `rio cogeo create --help`, `gdal_calc.py --help`, "
+            "`gdal_translate --version`; medians of three runs), subtracted from each of its steps: wall and CPU "
+            "time summed over the steps, memory as the largest step peak above its program's start-up peak. "
+            "This is the cost per tile in a process that stays up (a night's flow imports once); the table "
+            "above is the cost of one command run from a shell.", "",
+            _table(["contender", "start-up wall (s)", "start-up peak (MiB)", "wall min (s)", "wall median (s)",
+                    "CPU (s)", "peak above start-up (MiB)", "its wall / ours", "our RSS / its RSS"], rows)]
 
 
 # --------------------------------------------------------------------------- 3
@@ -284,22 +322,43 @@ def _bench_scaling(r: dict | None) -> list[str]:
 
 
 # --------------------------------------------------------------------------- summary
+#: issue #15: NDVI COG at least 3x `rio`'s speed, at most a third of `gdal`'s peak memory
+SPEED_FACTOR_VS_RIO = 3.0
+MEMORY_SHARE_OF_GDAL = 1 / 3
+
+
+def _ndvi_targets(c: dict) -> list[list[str]]:
+    """The two NDVI COG targets, each beyond start-up (the verdict) and for the whole process."""
+    ours, rio, gdal = c.get("ours"), c.get("rio"), c.get("gdal")
+    rows = []
+    for label, key in (("beyond start-up (the verdict)", "beyond_startup"), ("whole process", None)):
+        o = (ours or {}).get(key) if key else ours
+        r = (rio or {}).get(key) if key else rio
+        g = (gdal or {}).get(key) if key else gdal
+        if o and r:
+            rows.append([f"NDVI COG: at least {SPEED_FACTOR_VS_RIO:.0f}x `rio`'s speed, {label}",
+                         f"{r['wall_min_s'] / o['wall_min_s']:.2f}x its speed", _speed_verdict(o, r, SPEED_FACTOR_VS_RIO)])
+        else:
+            rows.append([f"NDVI COG: at least {SPEED_FACTOR_VS_RIO:.0f}x `rio`'s speed, {label}", "-", _verdict(None)])
+        if o and g:
+            share = o["peak_rss_mib"] / g["peak_rss_mib"]
+            rows.append([f"NDVI COG: at most 1/3 of `gdal`'s peak memory, {label}", f"{share:.2f} of its peak",
+                         _verdict(share <= MEMORY_SHARE_OF_GDAL)])
+        else:
+            rows.append([f"NDVI COG: at most 1/3 of `gdal`'s peak memory, {label}", "-", _verdict(None)])
+    if ours and gdal:
+        rows.append(["NDVI COG: ours faster than `gdal`, whole process (no target; reported)",
+                     f"{gdal['wall_min_s'] / ours['wall_min_s']:.2f}x its speed", "-"])
+    return rows
+
+
 def _summary(res: dict) -> list[str]:
     out = ["", "## Targets and interpretation", ""]
     rows = []
     s2 = res.get("s2") or {}
     c = s2.get("contenders", {})
     ours = c.get("ours")
-    for name in ("rio", "gdal"):
-        if ours and name in c:
-            speed = c[name]["wall_min_s"] / ours["wall_min_s"]
-            mem = ours["peak_rss_mib"] / c[name]["peak_rss_mib"]
-            rows.append([f"NDVI COG: ours faster than `{name}`", f"{speed:.2f}x its speed",
-                         _speed_verdict(ours, c[name])])
-            rows.append([f"NDVI COG: ours at most half of `{name}`'s peak memory", f"{mem:.2f} of its peak",
-                         _verdict(mem <= 0.5)])
-        else:
-            rows.append([f"NDVI COG vs `{name}`", "-", _verdict(None)])
+    rows += _ndvi_targets(c)
     sc = res.get("scaling") or {}
     ok_rows = [x for x in sc.get("rows", []) if "error" not in x]
     if len(ok_rows) >= 2:
@@ -322,6 +381,7 @@ def _summary(res: dict) -> list[str]:
                      _verdict(ni["share_min"] < 1 / 3)])
     else:
         rows.append(["Nightly demo: orchestration share < 1/3 of wall time", "-", _verdict(None)])
+    rows += report_county.targets(res.get("county"))
     ix = res.get("index") or {}
     for row in ix.get("rows", []):
         rows.append([f"{row['index'].upper()} step vs NumPy bound (no target; reported)",
@@ -354,26 +414,26 @@ def _summary(res: dict) -> list[str]:
                          if med and c.get(n, {}).get("peak_rss_median_mib")]
             if by_median:
                 notes[-1] += " On the median of each contender's run peaks, ours uses " + ", ".join(by_median) + "."
-        legacy = c.get("ours-legacy")
-        if legacy:
-            notes.append(f"- `write_cog`'s tuning (ZSTD-1 staging, capped GDAL block cache) took ours from "
-                         f"{legacy['wall_min_s']:.1f} s / {legacy['peak_rss_mib']:.0f} MiB to "
-                         f"{ours['wall_min_s']:.1f} s / {ours['peak_rss_mib']:.0f} MiB on this tile.")
-        steps = {s["step"]: s for s in ours["steps"]}
-        imp = res.get("imports") or {}
+        if ours.get("beyond_startup"):
+            b = ours["beyond_startup"]
+            notes.append(f"- How the import floor is counted: the whole-process figures include every program's "
+                         f"start-up (ours: {b['floor_wall_s']:.1f} s and {b['floor_peak_rss_mib']:.0f} MiB to start "
+                         "Python and import xarray, pandas, Dask, rioxarray and `indices`); the figures beyond "
+                         "start-up subtract each program's own no-op run. The NDVI COG verdicts use the latter, "
+                         "because the pipeline pays its imports once per night's process, not once per tile; "
+                         "the whole-process rows are given beside them with their own verdict.")
         notes.append("- The floor for everyone is the final DEFLATE compression of the float32 COG "
-                     "(4 bytes per pixel at full resolution plus a third for overviews): the same GDAL COG "
-                     "driver with the same options does it in ours and in `gdal_translate`. Ours also pays "
-                     f"for importing the Python stack (xarray, pandas, dask, rioxarray, scipy via `indices`): "
-                     f"{_f(imp.get('wall_s'))} s and {_f(imp.get('peak_rss_mib'), 0)} MiB on their own, "
-                     "included in its wall time and peak." if steps else "")
+                     "(4 bytes per pixel at full resolution plus a third for overviews), done by the same GDAL "
+                     "COG driver in ours and in `gdal_translate`; `gdal-our-options` shows what the GDAL tools do "
+                     "with ours' compression options.")
     if ix.get("rows"):
         r0 = ix["rows"][0]
         notes.append(f"- The index step costs {r0['ratio_dask']:.1f}x the NumPy bound on Dask and "
-                     f"{r0['ratio_numpy_backed']:.1f}x without Dask: `indices.spectral` promotes the bands to float64 "
-                     "and adds NaN guards (division by zero, values beyond float32) before casting back, about three "
-                     "times the memory traffic of the float32 one-liner; Dask adds task scheduling per chunk. "
-                     "Both are small next to reading and writing the rasters (benchmark 2).")
+                     f"{r0['ratio_numpy_backed']:.1f}x without Dask: `indices.spectral` computes in float64 with "
+                     "NaN guards (division by zero, values beyond float32) like the papers' formulas, one task per "
+                     "chunk, in slabs of 65,536 pixels whose float64 temporaries stay in the CPU cache "
+                     "(`indices.spectral.pixelwise`); the bound is the float32 one-liner without guards. Dask adds "
+                     "the assembly of the chunks into one array and uses both cores.")
     if len(ok_rows) >= 2:
         imp = res.get("imports") or {}
         flat = ok_rows[-1]["peak_rss_mib"] / ok_rows[0]["peak_rss_mib"] < 2
@@ -389,5 +449,6 @@ def _summary(res: dict) -> list[str]:
                  "Prefect run, which a long-lived Prefect server would not pay per run" if noop else "")
         notes.append(f"- Prefect's share of the nightly demo's wall time ({which}) is "
                      f"{ni['share_min'] * 100:.0f} %{fixed}.")
+    notes += report_county.notes(res.get("county"))
     out += [n for n in notes if n]
     return out

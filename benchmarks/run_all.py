@@ -1,6 +1,6 @@
 """Run every benchmark and write ``docs/performance.md``.
 
-    python benchmarks/run_all.py            # full sizes (~15-25 min on 2 cores)
+    python benchmarks/run_all.py            # full sizes (hours on 2 cores: benchmark 5 runs 300 villages)
     python benchmarks/run_all.py --quick    # small sizes, a smoke run (~2 min)
     python benchmarks/run_all.py --only 3   # re-run benchmark 3, keep the others' last results
 
@@ -28,6 +28,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import _measure  # noqa: E402
+import bench_county  # noqa: E402  (stdlib-only at import)
 import bench_ndvi_s2  # noqa: E402  (stdlib-only at import)
 import bench_nightly  # noqa: E402
 import report  # noqa: E402
@@ -35,15 +36,19 @@ import report  # noqa: E402
 MODES = {
     "full": {
         "index": {"size": 2048, "dates": 4, "repeats": 5},
-        "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "ours-legacy"]},
+        "s2": {"size": 10980, "repeats": 3, "contenders": ["ours", "rio", "gdal", "gdal-our-options"]},
         "nightly": {"villages": None, "repeats": 2},
         "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
+        "county": {"sizes": [11, 100, 300], "repeats": 2, "modes": list(bench_county.MODES), "window": None,
+                   "timeout_s": 4 * 3600},
     },
     "quick": {
         "index": {"size": 512, "dates": 2, "repeats": 3},
         "s2": {"size": 2500, "repeats": 1, "contenders": ["ours", "rio", "gdal"]},
         "nightly": {"villages": "meijiang-sanjiao-pankeng", "repeats": 1},
         "scaling": {"sizes": [256, 512, 1024], "dates": 4},
+        "county": {"sizes": [11], "repeats": 1, "modes": list(bench_county.MODES), "window": None,
+                   "timeout_s": 3600},
     },
 }
 
@@ -165,7 +170,7 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
     cmds = bench_ndvi_s2.commands(Path(paths["red"]), Path(paths["nir"]), work, python=sys.executable,
                                   gdal_calc=gdal.get("gdal_calc"), gdal_translate=gdal.get("gdal_translate"),
                                   gdal_python=gdal.get("gdal_python"))
-    order = [n for n in ("ours", "rio", "gdal", "ours-legacy") if n in cmds and n in c["contenders"]]
+    order = [n for n in ("ours", "rio", "gdal", "gdal-our-options") if n in cmds and n in c["contenders"]]
     runs: dict[str, list[list[_measure.Measurement]]] = {n: [] for n in order}
     errors: dict[str, str] = {}
     for rep in range(c["repeats"]):
@@ -187,6 +192,10 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
             log(f"  {name} run {rep + 1}: {sum(s.wall_s for s in steps):.1f} s, "
                 f"{max(s.peak_rss_mib for s in steps):.0f} MiB")
             runs[name].append(steps)
+    log("benchmark 2: start-up floors (each step's program started with no work)")
+    floor_cmds = bench_ndvi_s2.floors(cmds, python=sys.executable)
+    floors = {n: [summarise([_measure.measure(cmd, cwd=ROOT) for _ in range(3)]) for cmd in floor_cmds[n]]
+              for n in order}
     log("benchmark 2: verifying outputs against ours")
     done = [n for n in order if n not in errors]
     v = _measure.measure([sys.executable, str(HERE / "bench_ndvi_s2.py"), "verify", "--work", str(work)] + done,
@@ -208,14 +217,30 @@ def bench_s2(cfg: dict, ctx: dict) -> dict:
             ms = [steps[i] for steps in runs[name]]
             per_step.append({"step": label, "cmd": " ".join(_short(a) for a in cmd), **summarise(ms)})
         loads = [getattr(s, "load", None) for steps in runs[name] for s in steps]
-        result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads}
+        result["contenders"][name] = {**summarise(totals), "steps": per_step, "load_1min": loads,
+                                      "beyond_startup": beyond_startup(runs[name], floors[name])}
         inner = [_json_tail(steps[0].stdout) for steps in runs[name]]
         if name.startswith("ours") and all(inner):
             result["contenders"][name]["inner"] = {
-                k: statistics.median(i[k] for i in inner) for k in ("import_s", "chain_s")}
+                k: statistics.median(i[k] for i in inner) for k in ("import_s", "chain_s", "import_rss_mib")
+                if all(k in i for i in inner)}
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def beyond_startup(runs: list[list[_measure.Measurement]], floors: list[dict]) -> dict:
+    """A contender's figures without its start-up: per run, the sum over its steps of (step
+    wall - that program's no-op wall), and the largest (step peak - no-op peak); minima and
+    medians over the runs, with the floors subtracted (medians of three no-op runs)."""
+    walls = [sum(s.wall_s - f["wall_median_s"] for s, f in zip(steps, floors)) for steps in runs]
+    cpus = [sum(s.cpu_s - f["cpu_median_s"] for s, f in zip(steps, floors)) for steps in runs]
+    peaks = [max(s.peak_rss_mib - f["peak_rss_median_mib"] for s, f in zip(steps, floors)) for steps in runs]
+    return {"wall_min_s": min(walls), "wall_median_s": statistics.median(walls), "walls_s": walls,
+            "cpu_median_s": statistics.median(cpus), "peak_rss_mib": max(peaks),
+            "peak_rss_median_mib": statistics.median(peaks),
+            "floor_wall_s": sum(f["wall_median_s"] for f in floors),
+            "floor_peak_rss_mib": max(f["peak_rss_median_mib"] for f in floors)}
 
 
 def _json_tail(text: str) -> dict | None:
@@ -232,22 +257,36 @@ def _short(arg: str) -> str:
     return f"'{arg}'" if any(ch in arg for ch in " ()|") else arg
 
 
-# --------------------------------------------------------------------------- benchmark 3
-def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
-    c = cfg["nightly"]
-    vw = venv_tool("villagewatch")
-    work = ctx["work"] / "nightly"
+def _fresh(ctx: dict, name: str) -> Path:
+    """An empty work folder ``name`` under the cache's work folder."""
+    work = ctx["work"] / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    return work
+
+
+def _prefect_warm_up(env: dict, work: Path) -> str | None:
+    """One unmeasured no-op Prefect flow (creates and migrates the database in ``PREFECT_HOME``),
+    tried twice (a shared machine can make the first migration time out); the error, if any."""
+    for _ in range(2):
+        warm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
+        if warm.ok:
+            return None
+    return "Prefect warm-up run: " + failed(warm)
+
+
+# --------------------------------------------------------------------------- benchmark 3
+def bench_nightly_run(cfg: dict, ctx: dict) -> dict:
+    c, vw, work = cfg["nightly"], venv_tool("villagewatch"), _fresh(ctx, "nightly")
     probe = _measure.measure(bench_nightly.ready_command(vw, work / "probe"), cwd=work, timeout=900)
     if not probe.ok:
         return {"not_measured": "the demo flow is not ready: `villagewatch nightly --source demo --no-prefect "
                                 "--villages meijiang-sanjiao-pankeng` fails (" + failed(probe) + ")"}
     env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
     log("benchmark 3: warm-up no-op Prefect flow (creates and migrates the Prefect database; not measured)")
-    warm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
-    if not warm.ok:
-        return {"error": "Prefect warm-up run: " + failed(warm)}
+    warm = _prefect_warm_up(env, work)
+    if warm:
+        return {"error": warm}
     plain, pref, stats, noops, run_loads = [], [], [], [], []
     for rep in range(c["repeats"]):
         nm = _measure.measure(bench_nightly.noop_command(sys.executable), env=env, cwd=work, timeout=900)
@@ -308,14 +347,82 @@ def bench_scaling(cfg: dict, ctx: dict) -> dict:
     return {"dates": c["dates"], "rows": rows}
 
 
+# --------------------------------------------------------------------------- benchmark 5
+def bench_county_runs(cfg: dict, ctx: dict) -> dict:
+    c, vw, work = cfg["county"], venv_tool("villagewatch"), _fresh(ctx, "county")
+    env = {"PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": None}
+    log("benchmark 5: warm-up no-op Prefect flow (creates and migrates the Prefect database; not measured)")
+    warm = _prefect_warm_up(env, work)
+    if warm:
+        return {"error": warm}
+    threads = os.cpu_count() or 1
+    window = tuple(c["window"]) if c.get("window") else None
+    runs: dict[str, list[dict]] = {}
+    errors: dict[str, str] = {}
+    for n in c["sizes"]:
+        reg = _measure.measure(bench_county.registry_command(sys.executable, ctx["cache"], n), cwd=ROOT)
+        if not reg.ok:
+            errors[str(n)] = "registry: " + failed(reg)
+            continue
+        registry = bench_county.registry_path(ctx["cache"], n)
+        for rep in range(c["repeats"]):
+            for mode in c["modes"]:
+                key = f"{n}:{mode}"
+                if key in errors:
+                    continue
+                out = work / f"{mode}_{n}_{rep}"
+                load = os.getloadavg()[0]
+                helper = _measure.Background(bench_county.cluster_command(sys.executable, threads), cwd=work) \
+                    if mode == "by-address" else None
+                if helper is not None and not helper.first_line.startswith("tcp://"):
+                    errors[key] = f"cluster did not start: {failed(helper.stop())}"
+                    continue
+                m = _measure.measure(bench_county.command(vw, registry, out, dask_address=helper and helper.first_line,
+                                                          window=window), env=env, cwd=work, timeout=c["timeout_s"])
+                cl = helper.stop() if helper is not None else None
+                log(f"  {n} villages, {mode}, run {rep + 1}: {m.wall_s:.1f} s, {m.peak_rss_mib:.0f} MiB"
+                    + (f" (cluster {cl.peak_rss_mib:.0f} MiB)" if cl else "") + f", exit {m.returncode}")
+                if not m.ok:
+                    errors[key] = failed(m)
+                    continue
+                db = bench_nightly.prefect_stats(work / "prefect-home") or {}
+                runs.setdefault(key, []).append({
+                    "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "load_1min": load,
+                    "cluster_cpu_s": cl.cpu_s if cl else None, "cluster_peak_rss_mib": cl.peak_rss_mib if cl else None,
+                    "task_runs": db.get("task_runs"), "task_by_kind": {k: v["count"] for k, v in db.get("by_kind", {}).items()},
+                    "flow_seconds": db.get("flow_seconds"), "tifs": sum(1 for _ in out.rglob("*.tif"))})
+                if not ctx["keep"]:
+                    shutil.rmtree(out, ignore_errors=True)
+    rows = []
+    for key, rs in runs.items():
+        n, mode = key.split(":")
+        walls = [r["wall_s"] for r in rs]
+        med = statistics.median
+        rows.append({
+            "villages": int(n), "mode": mode, "runs": len(rs), "wall_min_s": min(walls), "wall_median_s": med(walls),
+            "villages_per_hour_best": bench_county.villages_per_hour(int(n), min(walls)),
+            "villages_per_hour_median": bench_county.villages_per_hour(int(n), med(walls)),
+            "cpu_median_s": med(r["cpu_s"] for r in rs), "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
+            "peak_rss_median_mib": med(r["peak_rss_mib"] for r in rs),
+            "cluster_peak_rss_mib": max((r["cluster_peak_rss_mib"] or 0) for r in rs) or None,
+            "cluster_cpu_median_s": med(r["cluster_cpu_s"] for r in rs) if rs[0]["cluster_cpu_s"] is not None else None,
+            "task_runs": med(r["task_runs"] or 0 for r in rs), "task_by_kind": rs[-1]["task_by_kind"],
+            "tifs": rs[-1]["tifs"], "loads": [r["load_1min"] for r in rs], "walls_s": walls})
+    rows.sort(key=lambda r: (r["villages"], r["mode"]))
+    if not ctx["keep"]:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"sizes": c["sizes"], "repeats": c["repeats"], "window": window, "threads": threads, "seed": bench_county.SEED,
+            "rows": rows, "errors": errors}
+
+
 BENCHMARKS = {"1": ("index", bench_index), "2": ("s2", bench_s2), "3": ("nightly", bench_nightly_run),
-              "4": ("scaling", bench_scaling)}
+              "4": ("scaling", bench_scaling), "5": ("county", bench_county_runs)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Run the villagewatch benchmarks and write docs/performance.md")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run of a couple of minutes")
-    p.add_argument("--only", default="1,2,3,4", help="comma list of benchmarks to (re-)run, e.g. 2,4")
+    p.add_argument("--only", default="1,2,3,4,5", help="comma list of benchmarks to (re-)run, e.g. 2,4")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     p.add_argument("--cache", type=Path, default=HERE / ".cache")
     p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")

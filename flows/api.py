@@ -118,9 +118,10 @@ def change_pairs(out: str | Path, village_id: str) -> list[tuple[str, str]]:
 
 
 def open_products(out: str | Path, village_id: str, date: str, *, stream: str | None = None) -> xr.Dataset:
-    """Every COG of a village's date as one lazy Dataset (ndvi, mndwi, water_mask, ...)."""
+    """Every single-band COG of a village's date as one lazy Dataset (ndvi, mndwi, water_mask,
+    ...); the 3-band ``true_colour.tif`` is a picture, not a layer (open it with rioxarray)."""
     folder = _folder(out, village_id, date, stream)
-    layers = {p.stem: open_raster(p) for p in sorted(folder.glob("*.tif"))}
+    layers = {p.stem: open_raster(p) for p in sorted(folder.glob("*.tif")) if p.name != layout.TRUE_COLOUR}
     ds = xr.Dataset(layers)
     ds.attrs.update({"village": village_id, "date": date, "stream": stream or "main"})
     return ds

@@ -1,4 +1,4 @@
-"""``villagewatch`` command line: nightly, villages, validate, serve, schedule, backfill."""
+"""``villagewatch`` command line: nightly, backfill, verify, publish, serve, villages, validate, schedule."""
 from __future__ import annotations
 
 import argparse
@@ -40,9 +40,19 @@ def _add_village_options(p: argparse.ArgumentParser) -> None:
                         "to WGS 84), wgs84, EPSG:4490 (CGCS2000) or any CRS string (default: the file's own)")
 
 
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--geojson-crs", choices=("wgs84", "cgcs2000"), default="wgs84",
+                   help="CRS of every GeoJSON product: wgs84 (RFC 7946, default) or cgcs2000 (EPSG:4490, China's "
+                        "official datum; the same numbers, with a crs member)")
+    _add_map_options(p)
+
+
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", choices=("demo", "stac", "files"), default="demo")
     p.add_argument("--seed", type=int, help="demo: random seed")
+    p.add_argument("--profile", help="demo: development (default), tuning (the black-odorous rules' development "
+                                     "data) or the held-out evaluation profile (confounders, mixed pixels, haze; "
+                                     "sensing.demo.profiles)")
     p.add_argument("--no-drone", action="store_true",
                    help="demo: leave out the drone orthomosaic stream (RGB, 0.5 m, two villages)")
     p.add_argument("--stac-url", help="stac: API URL or preset (earth-search, planetary-computer)")
@@ -77,6 +87,20 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
                         "(band numbers from --sensor or the band map) or '{band}.tif' (red.tif, nir.tif)")
 
 
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--basemap", choices=("none", "osm", "tianditu"), default="none",
+                   help="an online basemap under the pages' maps (default none: the maps work offline); tianditu "
+                        "needs the user's key")
+    p.add_argument("--tianditu-key", default=os.environ.get("VILLAGEWATCH_TIANDITU_KEY"),
+                   help="the user's Tianditu key for --basemap tianditu (default $VILLAGEWATCH_TIANDITU_KEY)")
+
+
+def _basemap(args: argparse.Namespace) -> dict | None:
+    from flows.publish.webmap import basemap_option
+
+    return basemap_option(getattr(args, "basemap", None), getattr(args, "tianditu_key", None))
+
+
 def _layout():
     """``flows.products.layout`` (imported when needed: ``--help`` stays fast)."""
     from flows.products import layout
@@ -86,7 +110,7 @@ def _layout():
 
 def source_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "demo":
-        return {"seed": args.seed, "drone_stream": not args.no_drone}
+        return {"seed": args.seed, "drone_stream": not args.no_drone, "profile": args.profile}
     if args.source == "stac":
         return {"url": args.stac_url or "earth-search", "collection": args.collection,
                 "max_cloud": args.max_cloud, "resolution": args.resolution,
@@ -175,7 +199,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     start = args.start or (DEMO_WINDOW[0] if args.source == "demo" else dt.date.today() - dt.timedelta(days=30))
     end = args.end or (DEMO_WINDOW[1] if args.source == "demo" else dt.date.today())
-    params = Params()
+    params = Params(geojson_crs=_geojson_crs(args))
+    _basemap(args)  # a bad --basemap stops here, before any work
     print(f"villagewatch nightly: {len(villages)} villages, source {args.source}, {start}..{end} -> {out}")
     from flows.products.atomic import output_lock
 
@@ -202,8 +227,58 @@ def _run_and_publish(args, villages, source, out: Path, start: dt.date, end: dt.
     runs = run(villages, source, out, start, end, params, prefect=not args.no_prefect,
                dask_address=args.dask_address, incremental=args.incremental,
                cropland=cropland_options(getattr(args, "cropland", []), villages))
-    finish_run(out, villages, runs)
+    finish_run(out, villages, runs, basemap=_basemap(args))
     return runs
+
+
+def _geojson_crs(args: argparse.Namespace) -> str:
+    return {"wgs84": "EPSG:4326", "cgcs2000": "EPSG:4490"}[getattr(args, "geojson_crs", None) or "wgs84"]
+
+
+def _villages_with_products(args: argparse.Namespace, out: Path):
+    """The registry's (or ``--registry``'s) villages that have a folder in ``out``."""
+    layout = _layout()
+    return [v for v in load_selected_villages(args) if layout.village_dir(out, v.id).is_dir()]
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from flows.fieldcheck import STATUSES, import_sheet, village_summary
+    from flows.products.atomic import output_lock
+    from flows.runner import republish
+
+    out = Path(args.out).resolve()
+    if not out.is_dir():
+        raise FileNotFoundError(f"output folder {out} does not exist")
+    with output_lock(out):
+        result = import_sheet(out, args.sheet, village_id=args.village)
+        villages = _villages_with_products(args, out)
+        republish(out, villages, basemap=_basemap(args))
+    (village,) = [v for v in villages if v.id == result.village_id] or [None]
+    print(f"villagewatch verify: {len(result.checks)} check(s) of {result.village_id} ({result.screening_date}) "
+          f"{'imported' if result.changed else 'already in the register'}: {result.register}")
+    for c in result.checks:
+        print(f"  {c.wb_id}: {c.verdict} {STATUSES[c.verdict][0]} ({c.check_date}, {c.inspector})"
+              + (f"; criteria met: {', '.join(c.assessment.get('criteria_met', []))}" if c.assessment.get("criteria_met") else ""))
+    if village is not None:
+        p = village_summary(out, village).precision
+        if p["checked"]:
+            print(f"screening precision of {village.id}: {p['confirmed']} confirmed of {p['checked']} checked "
+                  f"({p['precision']:.0%})")
+        print(f"page: {_layout().village_dir(out, village.id) / _layout().PAGE}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from flows.products.atomic import output_lock
+    from flows.runner import republish
+
+    out = Path(args.out).resolve()
+    if not out.is_dir():
+        raise FileNotFoundError(f"output folder {out} does not exist")
+    with output_lock(out):
+        paths = republish(out, _villages_with_products(args, out), basemap=_basemap(args))
+    print(f"published {out}: {paths[0] if paths else 'nothing'}")
+    return 0
 
 
 def cmd_villages(args: argparse.Namespace) -> int:
@@ -241,7 +316,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     villages = load_selected_villages(args)
     realdata = None if args.no_realdata else Path(args.realdata or DEFAULT_REALDATA)
-    report = run_validation(villages, realdata=realdata, seed=args.seed, change=not args.no_change,
+    profiles = tuple(p.strip() for p in args.profile.split(",") if p.strip())
+    report = run_validation(villages, realdata=realdata, seed=args.seed, profiles=profiles,
+                            testbed=not args.no_testbed, change=not args.no_change,
                             change_out=args.change_out)
     print(format_report(report))
     if args.out_md:
@@ -260,7 +337,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.publish.serve import serve
 
-    serve(args.out, host=args.host, port=args.port)
+    serve(args.out, host=args.host, port=args.port, basemap=_basemap(args))
     return 0
 
 
@@ -280,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start each village at its last successful acquisition (state.json); default on")
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"),
                    help="run Dask work on an existing cluster (scheduler address)")
+    _add_output_options(p)
     p.set_defaults(func=cmd_nightly)
 
     p = sub.add_parser("backfill", help="process a date range whatever the state says")
@@ -290,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out")
     p.add_argument("--no-prefect", action="store_true")
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
+    _add_output_options(p)
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("schedule", help="serve the nightly flow on a cron against a Prefect server")
@@ -306,11 +385,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output folder (with index.html)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    _add_map_options(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("verify", help="import a filled field-check sheet (CSV or XLSX) into the village's register "
+                                      "and publish again")
+    p.add_argument("out", help="output folder (with the village's products)")
+    p.add_argument("sheet", help="the filled field-check sheet (field_check.csv or .xlsx from the village page)")
+    p.add_argument("--village", help="refuse the sheet unless it is this village's")
+    _add_village_options(p)
+    _add_map_options(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("publish", help="publish an output folder again (field-check statuses, tables, catalog, pages)")
+    p.add_argument("out", help="output folder")
+    _add_village_options(p)
+    _add_map_options(p)
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("validate", help="score the indicators against demo truth, real labelled data and spectra")
     _add_village_options(p)
     p.add_argument("--seed", type=int, default=2024, help="demo seed (default 2024)")
+    p.add_argument("--profile", default="development",
+                   help="demo profile(s), comma-separated: development (the clean demo), tuning (the "
+                        "confounders; the black-odorous rules were set on it) and/or evaluation (held out: every "
+                        "reported number; another realisation with --seed); default development")
+    p.add_argument("--no-testbed", action="store_true", help="skip the spectral test bed (about 15 s)")
     p.add_argument("--realdata", help="real-data folder (default: ../shared/realdata or $VILLAGEWATCH_REALDATA)")
     p.add_argument("--no-realdata", action="store_true", help="skip the real-data checks")
     p.add_argument("--out-md", help="write the results into this markdown file (e.g. docs/validation.md)")

@@ -48,3 +48,18 @@ class OutputBusyError(FlowsError, RuntimeError):
 class DaskClusterUnavailableError(FlowsError, ConnectionError):
     """The Dask scheduler named by ``--dask-address`` cannot be reached (or the address is no
     scheduler address): nothing can be computed, so the night stops before any village."""
+
+
+class FieldCheckError(FlowsError, ValueError):
+    """A field-check sheet or register that cannot be used (``villagewatch verify``): the message
+    names the file, the row and column, the value and what was expected. Nothing is imported."""
+
+
+class FieldSheetError(FieldCheckError):
+    """A filled field-check sheet with an unknown id, an impossible value, a wrong unit, a
+    missing field, or rows of another village or date than the one it is imported for."""
+
+
+class RegisterError(FieldCheckError):
+    """A village's field-check register (``<village>/fieldcheck/register.json``) that cannot be
+    read: it is left as it is, and nothing is imported until it is repaired."""

@@ -58,11 +58,32 @@ def run_prefect(villages: Sequence[Village], source: Source, out: Path, start: d
     return run(villages, source, out, start, end, params, prefect=True, **kw)
 
 
-def finish_run(out: Path, villages: Sequence[Village], runs: Sequence[VillageRun]) -> None:
+def finish_run(out: Path, villages: Sequence[Village], runs: Sequence[VillageRun], *,
+               basemap: dict | None = None) -> None:
     """Record the run in ``state.json``, the run-wide indicator table, then publish the STAC
-    catalog, quicklooks, packages and the download page."""
+    catalog, quicklooks, map images, packages and the download page (an online ``basemap``
+    under its maps only when given)."""
     state.record(out, runs)
     write_run_table(out)
     from .publish import publish
 
-    publish(out, villages, runs)
+    publish(out, villages, runs, basemap=basemap)
+
+
+def republish(out: Path, villages: Sequence[Village], *, basemap: dict | None = None) -> list[Path]:
+    """Publish ``out`` again without a night (after ``villagewatch verify``, or ``villagewatch
+    publish``): each village's field-check products (from its register), its indicator table,
+    the run-wide table, then the catalog, quicklooks, map images and pages. Only what changed
+    is rewritten."""
+    from .fieldcheck import refresh_village
+    from .products.layout import village_dir
+    from .products.tables import write_indicator_table
+    from .publish import publish
+
+    out = Path(out)
+    for v in villages:
+        if village_dir(out, v.id).is_dir():
+            refresh_village(out, v)
+            write_indicator_table(out, v)
+    write_run_table(out)
+    return publish(out, villages, basemap=basemap)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 
 import pandas as pd
 import xarray as xr
@@ -19,6 +21,7 @@ from sensing.scene import check_scene
 
 from .products.layout import DATE_FMT, MAIN_STREAM
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _cache: dict[tuple, dict[str, xr.Dataset]] = {}
 MAX_CACHED = 64
@@ -61,6 +64,55 @@ def select_date(scene: xr.Dataset, date: str) -> xr.Dataset:
     one.attrs = dict(scene.attrs)
     one.attrs["item_id"] = str(one["item_id"].values)
     return one
+
+
+#: a date's scene with at most this many pixels per band (y * x) is read into memory once
+#: before its products are made, and every product is then computed with NumPy; a larger one
+#: stays lazy and is computed block by block with Dask. A village is a few hundred pixels
+#: wide: at that size Dask's scheduling of each product's graph costs more than the arithmetic
+#: and every product re-reads the bands (``docs/performance.md``, benchmark 5). The products
+#: are the same either way; the date manifest records which way a date went (``compute``).
+#: 2,000,000 pixels are 80 MB for ten float32 bands, about a 14 x 14 km area at 10 m.
+IN_MEMORY_MAX_PIXELS = 2_000_000
+
+
+def compute_route(scene_t: xr.Dataset) -> dict[str, object]:
+    """How the date step computes ``scene_t``'s products: ``{"engine": "numpy" | "dask",
+    "pixels": y * x, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}`` (for the manifest)."""
+    pixels = int(scene_t.sizes.get("y", 1) * scene_t.sizes.get("x", 1))
+    engine = "numpy" if pixels <= IN_MEMORY_MAX_PIXELS else "dask"
+    return {"engine": engine, "pixels": pixels, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}
+
+
+_numpy_pool: ThreadPoolExecutor | None = None
+
+
+def compute_date(scene: xr.Dataset, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, the making of one date's products of ``scene``: on one of this
+    process's NumPy threads (one per core, ``flows.cluster.local_cluster_threads``) when
+    :func:`compute_route` sends the date to NumPy, else in the calling thread (Dask does the
+    work on its cluster). NumPy work runs where it is called, not on the Dask cluster: without
+    this a Prefect night computes every village's date at once, each holding its arrays (about
+    100 MiB for a demo village) for no gain once the cores are busy, and in as many threads,
+    each keeping its own malloc arena of freed memory (measured: 1.9 GiB instead of 1.2 GiB
+    for an 11-village county night)."""
+    global _numpy_pool
+    if compute_route(scene)["engine"] != "numpy":
+        return fn(*args, **kwargs)
+    with _lock:
+        if _numpy_pool is None:
+            from .cluster import local_cluster_threads
+
+            _numpy_pool = ThreadPoolExecutor(local_cluster_threads(), thread_name_prefix="villagewatch-numpy")
+    return _numpy_pool.submit(fn, *args, **kwargs).result()
+
+
+def for_products(scene_t: xr.Dataset) -> xr.Dataset:
+    """``scene_t`` read into memory (NumPy-backed, read once) when :func:`compute_route` says
+    ``numpy``, else unchanged (lazy)."""
+    if compute_route(scene_t)["engine"] == "numpy" and any(v.chunks for v in scene_t.data_vars.values()):
+        return scene_t.compute()
+    return scene_t
 
 
 def clear() -> None:

@@ -1,11 +1,14 @@
 """One step of a village's plan, exactly as both executors run it (plain loop or Prefect task)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sensing.base import Source
 
 from . import scenes
+from .errors import RegisterError
+from .fieldcheck import refresh_village
 from .params import Params
 from .plan import AlertStep, BaselineStep, ChangeStep, DateStep, PeriodStep, Step, TableStep, VillagePlan, WatchStep
 from .products.alerts import process_alerts
@@ -19,6 +22,8 @@ from .products.watches import run_watches
 from .results import StepResult
 from .retry import with_read_retry
 
+log = logging.getLogger("villagewatch.flows")
+
 
 def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, params: Params) -> list[StepResult]:
     """The results of ``step`` of ``plan`` (a baseline, a date, the alerts, a period's or a
@@ -30,9 +35,9 @@ def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, par
                                 cropland_file=plan.cropland, what=f"{village.id} baseline {step.season}")]
     if isinstance(step, DateStep):
         scene = scenes.load_all(source, village, plan.window.start, plan.window.end)[step.stream]
-        return [with_read_retry(process_date, source, village, step.date, out, params, scene=scene,
-                                stream=None if is_main(step.stream) else step.stream,
-                                previous_date=step.previous, what=f"{village.id} {step.date}")]
+        return [scenes.compute_date(scene, with_read_retry, process_date, source, village, step.date, out, params,
+                                    scene=scene, stream=None if is_main(step.stream) else step.stream,
+                                    previous_date=step.previous, what=f"{village.id} {step.date}")]
     if isinstance(step, AlertStep):
         return [process_alerts(source, village, out, params, step.dates)]
     if isinstance(step, PeriodStep):
@@ -43,5 +48,9 @@ def run_step(step: Step, plan: VillagePlan, source: Source, out: str | Path, par
     if isinstance(step, WatchStep):
         return list(run_watches(source, village, out, params, step.dates))
     if isinstance(step, TableStep):
+        try:  # field-check statuses and sheets first (the register is an input of both)
+            refresh_village(out, village)
+        except RegisterError as exc:  # an unreadable register is left alone; the products stand
+            log.error("%s: field-check statuses not refreshed: %s", village.id, exc)
         return [write_indicator_table(out, village)]
     raise TypeError(f"not a plan step: {step!r}")

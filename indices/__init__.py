@@ -57,6 +57,9 @@ from .spectral import (
     savi,
     vari,
 )
+from .castshadow import cast_shadow_strips, guard_cast_shadows, guard_scene_cast_shadows, scene_sun, solar_position
+from .mixedwater import UNMIXED_BANDS, mixed_water
+from .persistence import PERSISTENT, WATCH, suspect_persistence
 from .screening import classify_water_bodies
 from .seasonal import harmonic_fit, harmonic_predict, season_members, season_summary
 from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
@@ -112,6 +115,9 @@ __all__ = [
     "LAND_COVER", "STATUS_NAMES",
     # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
     "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
+    "mixed_water", "UNMIXED_BANDS",
+    "cast_shadow_strips", "guard_cast_shadows", "guard_scene_cast_shadows", "scene_sun", "solar_position",
+    "suspect_persistence", "PERSISTENT", "WATCH",
     "params_of", "scene_matrix", "to_rrs", "boi", "boi_flag", "ndbwi", "ndbwi_flag", "green_red_ratio",
     "cie_purity", "cie_dominant_wavelength", "cie_flag", "brightness", "darkness", "nir_share", "shadow_flag",
 ]

@@ -53,32 +53,24 @@ Votes and guards (``black_odorous_pixels``): a water pixel is a suspect when at 
 * bright guard: max(B, G, R) >= ``bright_max`` is turbid, sediment-laden water (and mixed land
   pixels), never black-odorous of either type.
 
-The bright, high-suspended-matter type (Shen et al. 2019). It is bright, so the darkness vote
-can never find it. In the spectral test bed (``flows.evaluation.testbed``) it is BOI-negative
-and greyish, so a pixel that is not dark but below ``bright_max`` with BOI and CIE purity both
-flagging is a suspect of type ``bright`` (``bright_type=True``). Its limits, measured there:
-real greyish turbid water (the Wadden coast image: purity ~0.1) would pass the colour and BOI
-flags, so only ``bright_max`` separates the two; bright black-odorous water brighter than
-``bright_max`` stays a blind spot.
+The bright, high-suspended-matter type (Shen et al. 2019) is bright, so the darkness vote can
+never find it: a pixel that is not dark, below ``bright_max``, with BOI and CIE flagging and
+NIR / red >= ``bright_min_nir_red`` is a suspect of type ``bright``. Flat particle absorption
+keeps its red as low as its NIR; sediment-laden water reflects red far above NIR (spectral test
+bed: bright type NIR / R 0.45-0.90 on Sentinel-2, moderately and highly turbid water 0.11-0.55).
+Bright black-odorous water above ``bright_max`` stays a blind spot, and so does bright
+black-odorous water whose NIR / R is as low as turbid water's.
 
 Thresholds: BOI and NDBWI are published and unchanged. ``max_purity``, ``dark_threshold``,
 ``shadow_nir_share`` and ``min_votes`` are **ours**, chosen by ``flows.evaluation.testbed.tune``
-on the development draw of the spectral test bed (seed ``DEVELOPMENT_SEED``: among settings
-with at most 10 % false alarms for every other class on every sensor, the highest recall of
-the worse-found black-odorous type on its worse sensor; recalls within 0.01 are ties, won by
-the fewest false alarms) and reported on its held-out draw (``docs/validation_testbed.md``).
-``dark_threshold`` was searched from 0.032 up (pi x 0.01: in-situ black-odorous Rrs reaches
-about 0.01 sr^-1, Wen et al. 2018 / Shen et al. 2019, and must stay dark); ``bright_max`` is
-set by hand between the test bed's bright type (<= 0.07) and the real turbid coast (>= 0.11).
-The test bed finds this screening weak: at that false-alarm level only a minority of the
-black-odorous samples are found (held-out figures in the docs). None of these thresholds has
-been checked on field-verified black-odorous water.
+on the test bed's development draw and reported on its held-out draw; ``bright_max`` was set
+by hand; ``bright_min_nir_red``, the reach and the mixed-pixel settings (``indices.mixedwater``)
+on the demo's ``tuning`` profile (``docs/validation.md`` says which rule was set on which data).
+None of these thresholds has been checked on field-verified black-odorous water.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -87,77 +79,11 @@ import xarray as xr
 from .colour import _missing, chromaticity, colour_purity, dominant_wavelength, \
     rgb_to_xyz_matrix_for
 from .units import require_reflectance
+from .boparams import (ALL_METHODS, BOI_THRESHOLD, DARK_THRESHOLD, DEFAULT_METHODS, DEFAULT_PARAMS,  # noqa: F401
+                       MAX_PURITY, NATIONAL_MIN_AREA_M2, NDBWI_HIGH, NDBWI_LOW, STATUSES, TYPES,
+                       BlackOdorousParams)
 
 Units = Literal["reflectance", "rrs"]
-
-ALL_METHODS: tuple[str, ...] = ("boi", "ndbwi", "cie", "dark")
-STATUSES = ("ordinary", "suspect_black_odorous", "too_small", "no_valid_observation")
-TYPES = ("dark", "bright")
-NATIONAL_MIN_AREA_M2 = 2000.0  # 农村黑臭水体治理工作指南 (2023 revision): national list >= 2000 m2
-
-
-@dataclass(frozen=True)
-class BlackOdorousParams:
-    """Every threshold of the black-odorous screening, with its default and source.
-
-    Pixel rule (``black_odorous_pixels``): suspect = water & not guarded & (votes >= min_votes
-    | bright type). Body rule (``classify_water_bodies``): ``suspect_black_odorous`` when the
-    suspect pixels are >= ``min_share`` of the body's valid pixels and >= ``min_votes``
-    methods each flag >= ``min_share`` of them (or the bright type does).
-    """
-
-    methods: tuple[str, ...] = ALL_METHODS  # the voting methods
-    min_votes: int = 4  # ours (test bed, development draw): all 4 methods
-    boi_threshold: float = 0.065  # Yao et al. 2019, BOI on Rrs
-    ndbwi_low: float = -0.05  # Wen et al. 2018 (red-green ratio rule, as NDBWI)
-    ndbwi_high: float = 0.115  # Wen et al. 2018
-    max_purity: float = 0.20  # ours (test bed); the method: Shen et al. 2019
-    wavelength_range: tuple[float, float] | None = None  # optional dominant-wavelength band (nm) of the cie vote
-    dark_threshold: float = 0.032  # ours (test bed; searched from pi x 0.01, in-situ black Rrs), rho
-    sensor: str | None = None  # the RGB -> XYZ transform: None = the scene's ``sensor`` attribute
-    shadow_guard: bool = True
-    shadow_nir_share: float = 0.08  # ours (test bed): NIR / (B+G+R) below -> shadow
-    blue_guard: bool = True  # B > G -> clear water, not black-odorous (Wen et al. 2018 spectra)
-    bright_max: float = 0.08  # ours, by hand: test-bed bright type <= 0.07, real turbid coast >= 0.11; rho
-    bright_type: bool = True  # detect the bright high-SPM type (Shen et al. 2019): BOI & CIE, not dark
-    min_share: float = 0.5  # majority of a body's valid pixels
-    min_pixels: int = 9  # 3 x 3 block (indices.waterbodies resolvable)
-    small_body_weight: float = 0.5  # confidence factor of unresolvable bodies
-    national_min_area_m2: float = NATIONAL_MIN_AREA_M2
-    reach_min_pixels: int = 9  # indices.suspect_reaches: smallest suspect reach split off as a body
-
-    def __post_init__(self) -> None:
-        bad = [m for m in self.methods if m not in ALL_METHODS]
-        if bad:
-            raise ValueError(f"unknown black-odorous method(s) {bad}; choose from {ALL_METHODS}"
-                             + ("; 'ratio' is the NDBWI flag in other form (Wen et al. 2018) and was removed"
-                                if "ratio" in bad else ""))
-        if not self.methods:
-            raise ValueError("BlackOdorousParams needs at least one method")
-        if not 1 <= self.min_votes <= len(self.methods):
-            raise ValueError(f"min_votes must be 1..{len(self.methods)} (the number of methods), got {self.min_votes}")
-        if self.ndbwi_low > self.ndbwi_high:
-            raise ValueError(f"ndbwi_low {self.ndbwi_low} > ndbwi_high {self.ndbwi_high}")
-
-    def replace(self, **changes: Any) -> "BlackOdorousParams":
-        unknown = [k for k in changes if k not in {f.name for f in dataclasses.fields(self)}]
-        if unknown:
-            raise TypeError(f"unknown black-odorous parameter(s) {unknown}")
-        return dataclasses.replace(self, **changes)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every threshold, JSON-ready (tuples as lists), for manifests and suspect properties."""
-        out = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-
-
-DEFAULT_PARAMS = BlackOdorousParams()
-#: the defaults as module constants (used by validation and tests)
-BOI_THRESHOLD = DEFAULT_PARAMS.boi_threshold
-NDBWI_LOW, NDBWI_HIGH = DEFAULT_PARAMS.ndbwi_low, DEFAULT_PARAMS.ndbwi_high
-MAX_PURITY = DEFAULT_PARAMS.max_purity
-DARK_THRESHOLD = DEFAULT_PARAMS.dark_threshold
-DEFAULT_METHODS: tuple[str, ...] = DEFAULT_PARAMS.methods
 
 
 def _params(params: BlackOdorousParams | None, overrides: dict[str, Any]) -> BlackOdorousParams:
@@ -455,9 +381,13 @@ def black_odorous_pixels(
     out["too_bright"] = (too_bright & water).assign_attrs(formula=f"max(B,G,R) as rho >= {p.bright_max}")
     guarded = shadow | blue | too_bright
     out["guarded"] = (guarded & water).assign_attrs(description="shadow | blue_dominant | too_bright")
-    bright_type = computed["boi"] & computed["cie"] & ~computed["dark"] if p.bright_type else false
+    bright_ok = p.bright_type and has_nir  # the NIR / red test needs NIR: without it, no bright type
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bright_type = (computed["boi"] & computed["cie"] & ~computed["dark"]
+                       & (scene["nir"] / scene["red"] >= p.bright_min_nir_red)) if bright_ok else false
     out["is_suspect_bright"] = (water & ~guarded & bright_type).assign_attrs(
-        formula="water & ~guarded & boi_flag & cie_flag & ~dark", description="bright high-SPM black-odorous type (Shen et al. 2019)")
+        formula=f"water & ~guarded & boi_flag & cie_flag & ~dark & NIR/R >= {p.bright_min_nir_red}",
+        applied=int(bright_ok), description="bright high-SPM black-odorous type (Shen et al. 2019)")
     out["is_suspect"] = (water & ~guarded & ((votes >= p.min_votes) | bright_type)).assign_attrs(
         formula="water & ~guarded & (votes >= min_votes | bright type)", min_votes=p.min_votes,
         description="black-odorous suspect pixel")
@@ -465,7 +395,8 @@ def black_odorous_pixels(
     sensor = p.sensor or scene.attrs.get("sensor")
     ds.attrs.update({**{k: (str(v) if v is None or isinstance(v, (list, bool)) else v) for k, v in p.as_dict().items()},
                      "methods": ",".join(p.methods), "units": units, "colour_sensor": str(sensor),
-                     "colour_matrix": str(np.round(matrix, 6).tolist()), "shadow_guard_applied": int(p.shadow_guard and has_nir)})
+                     "colour_matrix": str(np.round(matrix, 6).tolist()), "shadow_guard_applied": int(p.shadow_guard and has_nir),
+                     "bright_type_applied": int(bright_ok)})
     ds.attrs["params"] = p
     return ds
 

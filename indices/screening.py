@@ -77,7 +77,8 @@ def classify_water_bodies(
       ``brightness_mean`` (reflectance): the indices *of the body's mean spectrum* (the colour
       through the sensor's RGB -> XYZ transform);
     * ``share_<method>``, ``share_guarded``, ``share_suspect``, ``share_suspect_bright``: shares
-      of the valid pixels;
+      of the valid pixels; ``share_mixed`` when ``pixel_flags`` has ``mixed_added`` (the mixed
+      pixels the screening added to the water mask, ``indices.mixed_water``);
     * ``methods_agreeing``: comma list of the methods flagging >= ``min_share`` of the pixels;
       ``votes``: how many;
     * ``status``: ``too_small`` if the body is not resolvable (column ``resolvable``, else fewer
@@ -111,6 +112,7 @@ def classify_water_bodies(
     lab = _labels(gdf, scene2, label_raster)
     flag_names = [f"{m}_flag" for m in methods] + ["is_suspect", "is_suspect_bright", "guarded"]
     missing = [v for v in flag_names if v not in flags2]
+    flag_names += ["mixed_added"] if "mixed_added" in flags2 else []
     if missing:
         raise ValueError(f"pixel_flags lacks {', '.join(missing)} (pass the output of black_odorous_pixels)")
     if tuple(flags2["is_suspect"].shape) != lab.shape:
@@ -184,6 +186,8 @@ def classify_water_bodies(
     gdf["share_guarded"] = share_guarded
     gdf["share_suspect"] = share_suspect
     gdf["share_suspect_bright"] = share_bright
+    if "mixed_added" in flags2:  # indices.mixed_water: pixels the screening added to the water mask
+        gdf["share_mixed"] = share("mixed_added")
     gdf["methods_agreeing"] = agreeing
     gdf["votes"] = np.asarray(votes, dtype="int64")
     gdf["status"] = status

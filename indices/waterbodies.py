@@ -191,20 +191,36 @@ def water_bodies(
     return gdf
 
 
-def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels: int = 9) -> xr.DataArray:
+def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels: int = 9,
+                    core: xr.DataArray | None = None, min_core_pixels: int = 0) -> xr.DataArray:
     """The suspect pixels (``is_suspect``, e.g. ``black_odorous_pixels(...)["is_suspect"]``)
     inside ``water`` that form 8-connected groups of at least ``min_pixels`` (9 = a 3x3 block,
     the smallest group with a pure interior pixel; see ``water_bodies``' ``resolvable``),
     with one-pixel gaps closed first (binary closing, 3x3): the ``split`` mask for
-    ``water_bodies``, so a black-odorous reach becomes its own water body. Computed (NumPy)."""
+    ``water_bodies``, so a black-odorous reach becomes its own water body. With ``core`` (e.g.
+    the water mask, when ``water`` also holds mixed pixels the black-odorous screening added:
+    ``indices.mixedwater``) a reach also needs ``min_core_pixels`` suspect pixels inside
+    ``core``: a rim of mixed pixels alone (a pond's shaded or muddy edge) is no reach.
+    Computed (NumPy)."""
     from skimage.morphology import closing
 
     from .water import _remove_small_objects
 
-    sus = np.nan_to_num(np.asarray(as_2d(is_suspect, "is_suspect").values, dtype=np.float64), nan=0.0) != 0
-    wat = np.nan_to_num(np.asarray(as_2d(water, "water").values, dtype=np.float64), nan=0.0) != 0
+    def grid(a, what):
+        return np.nan_to_num(np.asarray(as_2d(a, what).values, dtype=np.float64), nan=0.0) != 0
+
+    sus, wat = grid(is_suspect, "is_suspect"), grid(water, "water")
     if sus.shape != wat.shape:
         raise IndicesError(f"is_suspect has shape {sus.shape}, the water mask {wat.shape}")
     grown = _remove_small_objects(closing(sus & wat, np.ones((3, 3), bool)) & wat, int(min_pixels))
+    if core is not None and min_core_pixels > 0:
+        cor = grid(core, "core")
+        if cor.shape != wat.shape:
+            raise IndicesError(f"core has shape {cor.shape}, the water mask {wat.shape}")
+        labels, n = label(grown)
+        seeds = np.bincount(labels.ravel(), weights=(sus & cor).ravel().astype(np.float64), minlength=n + 1)
+        keep = seeds >= min_core_pixels
+        keep[0] = False
+        grown = keep[labels]
     base = as_2d(water, "water")
     return xr.DataArray(grown, dims=base.dims, coords=base.coords, name="suspect_reach")

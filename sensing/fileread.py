@@ -79,17 +79,21 @@ def _split(n: int, size: int) -> tuple[int, ...]:
     return tuple([size] * (n // size) + ([n % size] if n % size else []))
 
 
-def mask_info(src: rasterio.DatasetReader, data_indexes: tuple[int, ...]) -> tuple[bool, int | None, str]:
+def mask_info(src: rasterio.DatasetReader, data_indexes: tuple[int, ...], *,
+              not_alpha: int | None = None) -> tuple[bool, int | None, str]:
     """``(dataset_mask, gdal_alpha, description)`` of an open file: whether the data bands have
     a per-dataset GDAL mask (mask band, ``.msk`` or alpha), the 1-based band whose colour
-    interpretation is alpha (or None), and a text saying which mask it is."""
+    interpretation is alpha (or None), and a text saying which mask it is. ``not_alpha``: a band
+    flagged alpha that is read as data; a mask GDAL derives from it is not used."""
     flags = [src.mask_flag_enums[i - 1] for i in data_indexes]
     per_dataset = any(MaskFlags.per_dataset in f for f in flags)
-    alphas = [i + 1 for i, ci in enumerate(src.colorinterp) if ci == ColorInterp.alpha]
+    alphas = [i + 1 for i, ci in enumerate(src.colorinterp) if ci == ColorInterp.alpha and i + 1 != not_alpha]
     gdal_alpha = alphas[0] if alphas else None
     if not per_dataset:
         return False, gdal_alpha, ""
     if any(MaskFlags.alpha in f for f in flags):
-        return True, gdal_alpha, f"alpha band {gdal_alpha}" if gdal_alpha else "alpha band"
+        if gdal_alpha is None:  # GDAL's mask is the band read as data: not a mask
+            return False, None, ""
+        return True, gdal_alpha, f"alpha band {gdal_alpha}"
     sidecar = any(str(f).lower().endswith(".msk") for f in (src.files or []))
     return True, gdal_alpha, "GDAL mask band (.msk sidecar)" if sidecar else "GDAL mask band (internal)"

@@ -16,8 +16,8 @@ file (YAML or JSON; ``band_map.json``/``band_map.yaml`` in the folder is picked 
 - **Bands**: ``band_map`` (common names in band order; ``alpha`` names an alpha band, which
   becomes the mask and is never data), else band descriptions naming common names, else the
   colour interpretation (red, green, blue [, alpha]); otherwise an error asks for a band map.
-  A band whose colour interpretation is alpha must be called ``alpha``. Bands missing from
-  some acquisitions are dropped from all (log line).
+  A band whose colour interpretation is alpha must be called ``alpha`` unless its values are
+  not a mask (see Masks). Bands missing from some acquisitions are dropped from all (log line).
 - **One band per file** (Landsat ``..._B4.TIF``, deliveries ``red.tif``): ``band_pattern``
   (``LC08_*_B{band}.TIF``, ``{band}.tif`` or a regex with ``(?P<band>...)``, see
   ``sensing.bandpattern``) reads the band from the name (a common name, the band map's
@@ -25,8 +25,12 @@ file (YAML or JSON; ``band_map.json``/``band_map.yaml`` in the folder is picked 
   differ only in the band form one acquisition and are stacked. Without a pattern, one-band
   files of one folder and date (bands from ``files`` entries or descriptions) are stacked too.
 - **Masks**: each file's GDAL dataset mask is applied (``sensing.fileread``): a mask band
-  (internal or ``.msk``), an alpha band, the band's nodata (option/band map, else the file's,
-  per band). Masked pixels are NaN in every band the mask covers (a band's nodata: that band).
+  (internal or ``.msk``), an alpha band (read as the mask whether GDAL derives a dataset mask
+  from it or only flags its colour interpretation), the band's nodata (option/band map, else
+  the file's, per band). Masked pixels are NaN in every band the mask covers (a band's nodata:
+  that band). GDAL writes 4-band 8-bit files as RGB + alpha by default, so RGB+NIR files often
+  carry NIR flagged alpha: a band map naming it ``nir`` is accepted (with a warning) only when
+  its values are not a mask (``sensing.filespec``).
 - **Radiometry**: ``value = DN x scale + offset``. Scale/offset: option / band map (per band
   as ``{"red": 0.0001, ...}`` if they differ), else the file's scale/offset tags. Units
   (``attrs["reflectance_units"]``): ``reflectance`` when a scale was given or tagged, or when
@@ -100,7 +104,7 @@ from .filespec import (
     parse_date,
 )
 from .masking import aoi_mask, aoi_valid_fractions
-from .mosaic import first_valid
+from .mosaic import first_valid, geobox_coords, paste
 from .scene import DEFAULT_CHUNKS, REFLECTANCE_UNITS, assign_valid_fractions, check_scene
 from .sensors import UNKNOWN_SENSOR, check_sensor_name
 
@@ -192,6 +196,7 @@ class FilesSource:
     _bandmap: dict = field(init=False, repr=False, compare=False)
     _bandmap_file: Path | None = field(init=False, repr=False, compare=False)
     _settings: Settings = field(init=False, repr=False, compare=False)
+    _specs: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.resampling is None:
@@ -277,8 +282,14 @@ class FilesSource:
         }
 
     def spec(self, path: Path) -> FileSpec:
-        """Bands, mask, radiometry, date and sensor of ``path`` (reads its header only)."""
-        return file_spec(Path(path), self._settings)
+        """Bands, mask, radiometry, date and sensor of ``path`` (reads its header only; read once
+        per file version, so its warnings are logged once)."""
+        path = Path(path)
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in self._specs:
+            self._specs[key] = file_spec(path, self._settings)
+        return self._specs[key]
 
     # ------------------------------------------------------------ dates and the window
     def window_error(self, start: Any, end: Any, *, label: str = "imagery") -> NoDataError | None:
@@ -472,14 +483,14 @@ class FilesSource:
                 src_gbox = GeoBox(refl.shape, refl.rio.transform(), refl.rio.crs)
                 info = compute_reproject_roi(src_gbox, target, ttol=1e-3, stol=1e-6)
             if info.paste_ok and info.read_shrink == 1:
-                out[name] = _paste(refl, info, target)
+                out[name] = paste(refl, info, target)
             else:
                 method = self.method or ("average" if float(info.scale) >= 2.0 else "bilinear")
                 out[name] = xr_reproject(refl, target, resampling=method, src_nodata=np.nan,
                                          dst_nodata=np.nan).astype("float32")
         ds = xr.Dataset(out)
         ds = ds.drop_vars([c for c in ds.coords if c not in ("y", "x")])
-        y, x = _geobox_coords(target)
+        y, x = geobox_coords(target)
         return ds.assign_coords(y=y, x=x)
 
 
@@ -490,20 +501,3 @@ def _window_message(label: str, specs: Sequence[FileSpec], start: dt.date, end: 
     more = f"; and {len(dated) - _LIST_MAX} more" if len(dated) > _LIST_MAX else ""
     return (f"{label}: {len(specs)} imagery file(s) found but none dated between {start} and {end} "
             f"(their dates: {listed}{more}); use --start {dated[0].date} --end {dated[-1].date}")
-
-
-def _geobox_coords(gbox) -> tuple[np.ndarray, np.ndarray]:
-    t: Affine = gbox.transform
-    ny, nx = gbox.shape
-    return t.f + t.e * (np.arange(ny) + 0.5), t.c + t.a * (np.arange(nx) + 0.5)
-
-
-def _paste(da: xr.DataArray, info, target) -> xr.DataArray:
-    """Copy the overlapping window of ``da`` into ``target``'s shape (NaN elsewhere): exact,
-    no resampling, for files on the target's pixel grid."""
-    ys, xs = info.roi_src
-    yd, xd = info.roi_dst
-    H, W = target.shape
-    sub = da.isel(y=ys, x=xs).drop_vars(["y", "x", "spatial_ref"], errors="ignore")
-    padded = sub.pad(y=(yd.start, H - yd.stop), x=(xd.start, W - xd.stop), constant_values=np.nan)
-    return padded.astype("float32")

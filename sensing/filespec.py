@@ -187,9 +187,9 @@ def file_spec(path: Path, settings: Settings) -> FileSpec:
                     pass
             descriptions, colorinterp = src.descriptions, tuple(src.colorinterp)
             file_nodata, scales, offsets = src.nodatavals, src.scales, src.offsets
-            names = _band_names(path, settings, count, dtype, descriptions, colorinterp)
-            bands, indexes, alpha_pos = _split_alpha(path, names, colorinterp)
-            dataset_mask, gdal_alpha, mask_text = mask_info(src, indexes)
+            names = _band_names(path, settings, count, dtype, descriptions, colorinterp, src)
+            bands, indexes, alpha_pos, not_alpha = _split_alpha(path, names, colorinterp, src)
+            dataset_mask, gdal_alpha, mask_text = mask_info(src, indexes, not_alpha=not_alpha)
     except rasterio.errors.RasterioIOError as exc:
         raise ImageryFileError(f"{path}: not a readable GeoTIFF ({exc})") from exc
     if crs is None:
@@ -200,11 +200,16 @@ def file_spec(path: Path, settings: Settings) -> FileSpec:
     sensor, sensor_from = _sensor(path, settings, tags)
     origin: dict[str, str] = {"sensor": sensor_from}
     nodatas, origin["nodata"] = _nodata(path, settings, bands, indexes, file_nodata)
-    alpha = None
+    # the alpha band is always read as the mask, also where GDAL flags it but does not derive the
+    # dataset mask from it (e.g. a 5-band RGBN+alpha whose alpha is set by colour interpretation only)
+    alpha = alpha_pos if alpha_pos is not None else gdal_alpha
     masks = [mask_text] if mask_text else []
     if alpha_pos is not None and alpha_pos != gdal_alpha:  # a band-map alpha GDAL does not flag
-        alpha = alpha_pos
         masks.append(f"alpha band {alpha_pos} (band map)")
+    elif alpha is not None and not mask_text:
+        masks.append(f"alpha band {alpha}")
+    if not_alpha:
+        masks.append(f"band {not_alpha} flagged alpha by the file but read as data (its values are not a mask)")
     if any(n is not None for n in nodatas):
         masks.append("nodata " + ", ".join(sorted({f"{n:g}" for n in nodatas if n is not None})))
     sc, off, units, level = _radiometry(path, settings, bands, dtype, scales, offsets, sensor, origin)
@@ -227,7 +232,8 @@ def _fmt(v: Any) -> str:
     return "none" if v is None else f"{v:g}"
 
 
-def _band_names(path: Path, settings: Settings, count: int, dtype: str, descriptions, colorinterp) -> tuple[str, ...]:
+def _band_names(path: Path, settings: Settings, count: int, dtype: str, descriptions, colorinterp,
+                src: rasterio.DatasetReader) -> tuple[str, ...]:
     """The file's bands in order (common names and ``alpha``)."""
     if settings.band_regex is not None:
         return (_pattern_band(path, settings, count),)
@@ -239,6 +245,12 @@ def _band_names(path: Path, settings: Settings, count: int, dtype: str, descript
     elif colorinterp[:3] == (ColorInterp.red, ColorInterp.green, ColorInterp.blue) and \
             (count == 3 or (count == 4 and colorinterp[3] == ColorInterp.alpha)):
         names = ("red", "green", "blue") + ((ALPHA,) if count == 4 else ())
+        if count == 4 and (share := _mask_value_share(src, 4)) < ALPHA_LIKE_SHARE:
+            raise ImageryFileError(
+                f"{path}: band 4 is flagged alpha (colour interpretation) but only {100 * share:.0f} % of its pixels "
+                f"are 0 or the maximum, so it is not a mask (GDAL writes 4-band 8-bit files as RGB + alpha by "
+                f"default; it may be NIR); give a band map: --band-map red,green,blue,nir (or red,green,blue,alpha "
+                f"if it is a mask)")
     elif count == 3 and dtype == "uint8":
         names = ("red", "green", "blue")
         log.warning("%s: 3 bands of 8 bits without colour interpretation or band map: assumed red, green, blue "
@@ -275,19 +287,51 @@ def _pattern_band(path: Path, settings: Settings, count: int) -> str:
     return check_bands([band], str(path))[0]
 
 
-def _split_alpha(path: Path, names: tuple[str, ...], colorinterp) -> tuple[tuple[str, ...], tuple[int, ...], int | None]:
-    """Data bands with their 1-based indexes, and the alpha band. A band whose colour
-    interpretation is alpha must be called ``alpha``."""
+def _split_alpha(path: Path, names: tuple[str, ...], colorinterp,
+                 src: rasterio.DatasetReader) -> tuple[tuple[str, ...], tuple[int, ...], int | None, int | None]:
+    """Data bands with their 1-based indexes, the alpha band, and the band the file flags alpha
+    that is read as data (or None).
+
+    A band whose colour interpretation is alpha must be called ``alpha``, unless its values show
+    that it is not a mask: GDAL's GeoTIFF driver writes a 4-band 8-bit file as RGB + alpha by
+    default, so many RGB+NIR files carry NIR flagged alpha. A band map naming such a band (e.g.
+    ``nir``) is accepted, with a warning, when under 99 % of its pixels are 0 or the type's
+    maximum (:func:`_is_alpha_like`); a true alpha band named ``nir`` is refused."""
+    not_alpha = None
     for i, ci in enumerate(colorinterp):
         if ci == ColorInterp.alpha and names[i] != ALPHA:
+            share = _mask_value_share(src, i + 1)
+            fix = f"gdal_edit.py -colorinterp_{i + 1} undefined {path.name}"
+            if share < ALPHA_LIKE_SHARE:
+                log.warning("%s: band %d is flagged alpha (colour interpretation) but only %.0f %% of its pixels "
+                            "are 0 or the maximum, so it is not a mask: read as %r as the band map says (to clear "
+                            "the flag: %s)", path, i + 1, 100 * share, names[i], fix)
+                not_alpha = i + 1
+                continue
             fixed = ",".join(ALPHA if j == i else n for j, n in enumerate(names) if j == i or n != ALPHA)
             raise ImageryFileError(
-                f"{path}: band {i + 1} is alpha (its colour interpretation), but the band map calls it "
-                f"{names[i]!r}; an alpha band is the mask of the others, not a spectral band: call it "
-                f"{ALPHA!r} (e.g. {fixed})")
+                f"{path}: band {i + 1} is alpha (its colour interpretation; {100 * share:.0f} % of its pixels are 0 "
+                f"or the maximum, as in a mask), but the band map calls it {names[i]!r}; an alpha band is the mask "
+                f"of the others, not a spectral band: call it {ALPHA!r} (e.g. {fixed}). If band {i + 1} really is "
+                f"{names[i]}, clear the file's flag first: {fix}")
     alpha = [i + 1 for i, n in enumerate(names) if n == ALPHA]
     data = [(n, i + 1) for i, n in enumerate(names) if n != ALPHA]
-    return tuple(n for n, _ in data), tuple(i for _, i in data), (alpha[0] if alpha else None)
+    return tuple(n for n, _ in data), tuple(i for _, i in data), (alpha[0] if alpha else None), not_alpha
+
+
+#: share of a band's pixels at 0 or the type's maximum from which it reads as a mask (alpha)
+ALPHA_LIKE_SHARE = 0.99
+
+
+def _mask_value_share(src: rasterio.DatasetReader, index: int) -> float:
+    """Share of band ``index``'s pixels (a decimated read, at most ~512 x 512) that are 0 or the
+    maximum of the band's type (255 for 8 bits): about 1 for an alpha mask (anti-aliased edges
+    aside), well below 1 for a spectral band."""
+    f = max(1, int(max(src.width, src.height) // 512))
+    a = src.read(index, out_shape=(max(1, src.height // f), max(1, src.width // f)))
+    dt = np.dtype(src.dtypes[index - 1])
+    top = np.iinfo(dt).max if dt.kind in "ui" else 1.0
+    return float(((a == 0) | (a == top)).mean()) if a.size else 1.0
 
 
 def _sensor(path: Path, settings: Settings, tags: Mapping[str, str]) -> tuple[str, str]:

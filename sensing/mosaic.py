@@ -1,4 +1,5 @@
-"""Mosaics of rasters on one pixel grid: the first *valid* pixel wins, not the first file.
+"""Mosaics of rasters on one pixel grid: the first *valid* pixel wins, not the first file; and
+pasting a raster into a grid it shares pixels with (``paste``).
 
 Orthomosaics carry fill (black or white pixels around the flown area) that their masks mark
 invalid; once masked it is NaN here. "First file wins" would let one file's fill (or its
@@ -12,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 import xarray as xr
+from affine import Affine
 
 
 def first_valid(parts: Sequence[xr.Dataset], bands: Sequence[str], *, every_band: bool = True) -> xr.Dataset:
@@ -48,3 +50,20 @@ def first_valid(parts: Sequence[xr.Dataset], bands: Sequence[str], *, every_band
     if taken is None:
         return xr.Dataset(per_band)
     return xr.Dataset({b: xr.where(taken, chosen[b], per_band[b]).astype(per_band[b].dtype) for b in bands})
+
+
+def geobox_coords(gbox) -> tuple[np.ndarray, np.ndarray]:
+    t: Affine = gbox.transform
+    ny, nx = gbox.shape
+    return t.f + t.e * (np.arange(ny) + 0.5), t.c + t.a * (np.arange(nx) + 0.5)
+
+
+def paste(da: xr.DataArray, info, target) -> xr.DataArray:
+    """Copy the overlapping window of ``da`` into ``target``'s shape (NaN elsewhere): exact,
+    no resampling, for files on the target's pixel grid."""
+    ys, xs = info.roi_src
+    yd, xd = info.roi_dst
+    H, W = target.shape
+    sub = da.isel(y=ys, x=xs).drop_vars(["y", "x", "spatial_ref"], errors="ignore")
+    padded = sub.pad(y=(yd.start, H - yd.stop), x=(xd.start, W - xd.stop), constant_values=np.nan)
+    return padded.astype("float32")

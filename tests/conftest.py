@@ -9,10 +9,14 @@ the same night for one of them with the plain executor, to compare the two execu
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
+import pickle
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -32,6 +36,35 @@ DEMO_START, DEMO_END = dt.date(2025, 11, 1), dt.date(2025, 12, 3)  # sensing.dem
 class Night:
     out: Path
     runs: tuple
+
+
+@contextmanager
+def _run_lock(path: Path):
+    """An exclusive lock on ``path`` (one holder among the pytest-xdist workers)."""
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], tuple]) -> Night:
+    """``build(out)`` once per test run: under pytest-xdist the first worker builds into a
+    folder all workers share (the others wait on a lock and read it), so a session night is
+    made once whatever the number of workers. Its runs are pickled beside it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        out = tmp_path_factory.mktemp(name)
+        return Night(out, tuple(build(out)))
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run
+    out, done = root / name, root / f"{name}.runs.pickle"
+    with _run_lock(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            runs = tuple(build(out))
+            done.write_bytes(pickle.dumps(runs))
+    return Night(out, pickle.loads(done.read_bytes()))
 
 
 @pytest.fixture(scope="session")
@@ -77,17 +110,21 @@ def demo_source():
 
 
 @pytest.fixture(scope="session")
-def demo_night(tmp_path_factory, demo_villages, demo_source, prefect_server) -> Night:
-    """``OUT`` of the demo night (Prefect executor) for :data:`DEMO_VILLAGES`, published."""
+def demo_night(tmp_path_factory, demo_villages, demo_source, request) -> Night:
+    """``OUT`` of the demo night (Prefect executor) for :data:`DEMO_VILLAGES`, published; built
+    once per test run (also under pytest-xdist: :func:`built_once`)."""
     from flows.params import Params
     from flows.runner import finish_run, run_prefect
 
-    out = tmp_path_factory.mktemp("demo_night")
-    runs = run_prefect(demo_villages, demo_source, out, DEMO_START, DEMO_END, Params())
-    failed = {r.village_id: r.reason for r in runs if r.status != "ok"}
-    assert not failed, f"demo night failed: {failed}"
-    finish_run(out, demo_villages, runs)
-    return Night(out, tuple(runs))
+    def build(out: Path):
+        request.getfixturevalue("prefect_server")  # only the worker that builds needs the API
+        runs = run_prefect(demo_villages, demo_source, out, DEMO_START, DEMO_END, Params())
+        failed = {r.village_id: r.reason for r in runs if r.status != "ok"}
+        assert not failed, f"demo night failed: {failed}"
+        finish_run(out, demo_villages, runs)
+        return runs
+
+    return built_once(tmp_path_factory, "demo_night", build)
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +134,16 @@ def demo_out(demo_night) -> Path:
 
 @pytest.fixture(scope="session")
 def plain_night(tmp_path_factory, demo_villages, demo_source) -> Night:
-    """The first demo village's night with the plain executor, published."""
+    """The first demo village's night with the plain executor, published (built once per run)."""
     from flows.params import Params
     from flows.runner import finish_run, run_plain
 
-    out = tmp_path_factory.mktemp("plain_night")
-    runs = run_plain(demo_villages[:1], demo_source, out, DEMO_START, DEMO_END, Params())
-    finish_run(out, demo_villages[:1], runs)
-    return Night(out, tuple(runs))
+    def build(out: Path):
+        runs = run_plain(demo_villages[:1], demo_source, out, DEMO_START, DEMO_END, Params())
+        finish_run(out, demo_villages[:1], runs)
+        return runs
+
+    return built_once(tmp_path_factory, "plain_night", build)
 
 
 @pytest.fixture

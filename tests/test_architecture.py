@@ -47,7 +47,8 @@ def _offenders(prefix: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_the_modules_were_found():
-    assert {"flows.products.layout", "flows.products.cache", "flows.plan", "indices.water", "aoi.registry"} <= set(MODULES)
+    assert {"flows.products.layout", "flows.products.cache", "flows.plan", "indices.water", "aoi.registry",
+            "flows.fieldcheck.register", "flows.publish.webmap"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("package, forbidden", [
@@ -58,6 +59,9 @@ def test_the_modules_were_found():
     ("flows.products", ("prefect", "flows.publish", "flows.evaluation", "flows.api", "flows.execute_plain",
                         "flows.execute_prefect", "flows.runner")),
     ("flows.publish", ("prefect", "flows.evaluation", "flows.api", "flows.execute_plain", "flows.execute_prefect")),
+    ("flows.products", ("flows.fieldcheck",)),
+    ("flows.fieldcheck", ("prefect", "flows.publish", "flows.evaluation", "flows.api", "flows.execute_plain",
+                          "flows.execute_prefect", "flows.runner", "flows.work")),
 ])
 def test_imports_point_one_way(package, forbidden):
     assert not _offenders(package, forbidden)

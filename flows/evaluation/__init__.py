@@ -19,20 +19,21 @@ from flows.params import Params
 
 from .changes import change_metrics
 from .clouds import landsat_cloud_metrics, slovenia_cloud_metrics
-from .common import DEFAULT_REALDATA, DEMO_SEED, DEMO_WINDOW
+from .common import DEFAULT_REALDATA, DEMO_PROFILES, DEMO_SEED, DEMO_WINDOW
 from .demo import demo_metrics
 from .naip import naip_metrics
 from .realchange import baseline_choice_metrics, naip_change_metrics, slovenia_change_metrics
 from .realwater import realwater_metrics
 from .report import Metric, Skipped, ValidationReport, format_report, results_markdown, write_json, write_markdown
 from .spectra import spectra_metrics
+from .testbed import testbed_metrics
 from .visible import drone_visible_metrics, itaipu_metrics
 
 __all__ = ["run_validation", "DEFAULT_REALDATA", "DEMO_SEED", "DEMO_WINDOW", "Metric", "Skipped",
            "ValidationReport", "format_report", "results_markdown", "write_json", "write_markdown",
            "demo_metrics", "drone_visible_metrics", "itaipu_metrics", "naip_metrics", "slovenia_cloud_metrics",
-           "landsat_cloud_metrics", "spectra_metrics", "change_metrics", "baseline_choice_metrics",
-           "slovenia_change_metrics", "naip_change_metrics"]
+           "landsat_cloud_metrics", "spectra_metrics", "testbed_metrics", "DEMO_PROFILES", "change_metrics",
+           "baseline_choice_metrics", "slovenia_change_metrics", "naip_change_metrics"]
 
 REAL_CHECKS: tuple[tuple[str, Callable[..., list[Metric]]], ...] = (
     ("real: Itaipu water", itaipu_metrics),
@@ -61,12 +62,14 @@ def _real(realdata: str, params: Params) -> tuple[tuple[Metric, ...], tuple[Skip
 
 
 def run_validation(villages: Sequence | None = None, *, realdata: str | Path | None = DEFAULT_REALDATA,
-                   params: Params = Params(), seed: int = DEMO_SEED, change: bool = True,
-                   change_out: str | Path | None = None) -> ValidationReport:
-    """Every validation: demo truth for ``villages`` (default: all of the registry), real data
-    under ``realdata`` (None: skipped), black-odorous spectra; with ``change``, the demo nights
-    of ``changes.CHANGE_WINDOWS`` (into ``change_out``, a temporary folder when None) and every
-    change product they publish, and the choice of the seasonal model."""
+                   params: Params = Params(), seed: int = DEMO_SEED, profiles: Sequence[str] = DEMO_PROFILES,
+                   testbed: bool = True, change: bool = True, change_out: str | Path | None = None) -> ValidationReport:
+    """Every validation: demo truth of each profile in ``profiles`` for ``villages`` (default:
+    all of the registry), the demo drone (development profile), real data under ``realdata``
+    (None: skipped), black-odorous spectra, the spectral test bed (``testbed``); with
+    ``change``, per profile the demo nights of ``changes.CHANGE_WINDOWS`` (into ``change_out``,
+    a temporary folder when None) and every change product they publish, and the choice of the
+    seasonal model (development profile)."""
     from sensing.demo import DemoSource
 
     t0 = time.perf_counter()
@@ -74,11 +77,15 @@ def run_validation(villages: Sequence | None = None, *, realdata: str | Path | N
         from aoi.registry import load_villages
 
         villages = load_villages()
-    metrics = demo_metrics(villages, source=DemoSource(seed=seed), params=params)
+    metrics = []
+    for profile in profiles:
+        metrics += demo_metrics(villages, source=DemoSource(seed=seed, profile=profile), params=params)
     metrics += drone_visible_metrics(villages, source=DemoSource(seed=seed), params=params)
     skipped: list[Skipped] = []
     if change:
-        metrics += change_metrics(villages, source=DemoSource(seed=seed), params=params, out=change_out)
+        for profile in profiles:
+            metrics += change_metrics(villages, source=DemoSource(seed=seed, profile=profile), params=params,
+                                      out=change_out)
         metrics += baseline_choice_metrics(villages, DemoSource(seed=seed),
                                            None if realdata is None else Path(realdata), params)
     else:
@@ -90,5 +97,9 @@ def run_validation(villages: Sequence | None = None, *, realdata: str | Path | N
         metrics += m
         skipped += s
     metrics += spectra_metrics()
+    if testbed:
+        metrics += testbed_metrics(params.black_odorous)
+    else:
+        skipped.append(Skipped("spectral test bed", "not requested"))
     return ValidationReport(tuple(metrics), tuple(skipped), tuple(v.id for v in villages), seed,
-                            time.perf_counter() - t0, params.as_dict())
+                            time.perf_counter() - t0, params.as_dict(), tuple(profiles))

@@ -39,7 +39,7 @@ from flows.params import Params
 from flows.products.layout import PAGE, ALERT_PRODUCTS, alert_file, change_dir, date_dir, month_periods, watches_dir
 from flows.products.layout import dates as product_dates
 
-from .common import body_labels
+from .common import body_labels, demo_group
 from .metrics import confusion
 from .report import Metric
 
@@ -53,7 +53,13 @@ FALSE_ALARM_TARGET_PCT = 0.5  # issue #13: at most 0.5 % of the village area per
 CONFIRM_DELAY_TARGET = 2  # confirmed within 2 clear observations after the change
 PAGE_RATIO_TARGET = 1.5  # the page's largest vegetation loss "about the size of the planted clearing"
 FLOOD_IOU_TARGET = 0.9
-GROUP = "demo change (seasonal)"
+GROUP = "change (seasonal)"
+
+
+def _groups(source) -> tuple[str, str, str]:
+    """(change group, water group, dataset prefix) of the demo ``source``'s profile."""
+    profile = getattr(source, "profile", "development")
+    return demo_group(GROUP, profile), demo_group("water", profile), f"demo seed {source.seed}, profile {profile}"
 #: which planted changes each published kind may report (the rest of its pixels are false alarms)
 ALLOWED = {"vegetation_loss": ("vegetation_loss", "water_gain"),  # a pond dug on cropland removes crop too
            "vegetation_gain": (), "water_gain": ("water_gain",), "water_loss": (),
@@ -110,7 +116,8 @@ def products_of(out: Path, village) -> dict[str, Path]:
 def score_night(out: Path, villages: Sequence, source, window: str, start: dt.date, end: dt.date) -> list[Metric]:
     """The scores of one published night (``out``) of the demo ``source``."""
     metrics: list[Metric] = []
-    ds = f"demo seed {source.seed}, {window}: {start}..{end}"
+    group, _, prefix = _groups(source)
+    ds = f"{prefix}, {window}: {start}..{end}"
     worst_all, crop_all, sus_crop_all = [], 0.0, 0
     for v in villages:
         truth = source.truth(v, start, end)
@@ -133,7 +140,7 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
             if pct > worst[0]:
                 worst = (pct, name)
             on_crop += float((got & crop).sum()) * px
-        metrics.append(Metric(GROUP, "false-alarm area, worst published product (% of village)", worst[0],
+        metrics.append(Metric(group, "false-alarm area, worst published product (% of village)", worst[0],
                               FALSE_ALARM_TARGET_PCT, "<=", f"{v.id} {window}", ds,
                               "published alert and monthly change polygons off their planted change (1 px margin)",
                               f"worst {worst[1]} of {len(products_of(out, v))} products; village {area / 1e6:.2f} km2"))
@@ -149,14 +156,14 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
     delays = [m for m in metrics if m.name == "confirmation delay (clear observations)"]
     if found:
         low = min(found, key=lambda m: m.value)
-        metrics.append(Metric(GROUP, "planted change found (share covered)", low.value, 0.5, ">=", f"all {window}", ds,
+        metrics.append(Metric(group, "planted change found (share covered)", low.value, 0.5, ">=", f"all {window}", ds,
                               "the least-covered planted change over the villages and the alert kinds that must find it",
                               f"{sum(m.passed for m in found)}/{len(found)} found; least: {low.scope}"))
     if delays:
         known = [m for m in delays if m.value == m.value]
         top = max(known, key=lambda m: m.value) if known else delays[0]
         pending = len(delays) - len(known)
-        metrics.append(Metric(GROUP, "confirmation delay (clear observations)", top.value if known else float("nan"),
+        metrics.append(Metric(group, "confirmation delay (clear observations)", top.value if known else float("nan"),
                               CONFIRM_DELAY_TARGET, "<=", f"all {window}", ds,
                               "the slowest confirmation of a planted change, in clear observations after it happened",
                               f"{sum(m.value <= CONFIRM_DELAY_TARGET for m in known)}/{len(delays)} confirmed within "
@@ -164,14 +171,14 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
                               f"slowest: {top.scope}"))
     if worst_all:
         top = max(worst_all)
-        metrics.append(Metric(GROUP, "false-alarm area, worst published product (% of village)", top[0],
+        metrics.append(Metric(group, "false-alarm area, worst published product (% of village)", top[0],
                               FALSE_ALARM_TARGET_PCT, "<=", f"all {window}", ds,
                               "the largest false-alarm share of any product of any village",
                               f"{top[1]}: {top[2]}"))
-        metrics.append(Metric(GROUP, "crop calendar reported as change (m2)", crop_all, 0.0, "<=", f"all {window}", ds,
+        metrics.append(Metric(group, "crop calendar reported as change (m2)", crop_all, 0.0, "<=", f"all {window}", ds,
                               "published loss / gain / suspect / conversion pixels on truth cropland away from the planted changes",
                               f"over {len(villages)} villages"))
-        metrics.append(Metric(GROUP, "black-odorous suspect pixels on cropland", float(sus_crop_all), 0.0, "<=",
+        metrics.append(Metric(group, "black-odorous suspect pixels on cropland", float(sus_crop_all), 0.0, "<=",
                               f"all {window}", ds, "the date products' suspects on truth cropland (flooded paddies)",
                               f"over {len(villages)} villages"))
     return metrics
@@ -192,6 +199,7 @@ def _clear_passes(out: Path, village, truth, mask: np.ndarray, after: str) -> li
 
 def _detection(out: Path, village, source, truth, planted, window: str, ds: str) -> list[Metric]:
     metrics = []
+    group = _groups(source)[0]
     grid = source.grid(village)
     for tkind, kinds in FINDS.items():
         day = truth.attrs["planted"].get(tkind)
@@ -215,19 +223,20 @@ def _detection(out: Path, village, source, truth, planted, window: str, ds: str)
             scope = f"{village.id} {kind} {window}"
             detail = (f"happened {day}; clear passes after it: {', '.join(passes)}; first {first}, confirmed {conf}; "
                       f"{cover:.0%} of the change covered")
-            metrics.append(Metric(GROUP, "planted change found (share covered)", cover, 0.5, ">=", scope, ds,
+            metrics.append(Metric(group, "planted change found (share covered)", cover, 0.5, ">=", scope, ds,
                                   "share of the planted change's pixels under its kind's alert polygons", detail))
-            metrics.append(Metric(GROUP, "confirmation delay (clear observations)", d_conf, CONFIRM_DELAY_TARGET, "<=",
+            metrics.append(Metric(group, "confirmation delay (clear observations)", d_conf, CONFIRM_DELAY_TARGET, "<=",
                                   scope, ds, "clear passes of the changed area from the change to the alert's confirmation "
                                   "(n/a: fewer than two clear passes left in the window)", detail))
-            metrics.append(Metric(GROUP, "detection delay (clear observations)", d_first, None, "<=", scope, ds,
+            metrics.append(Metric(group, "detection delay (clear observations)", d_first, None, "<=", scope, ds,
                                   "clear passes of the changed area from the change to the alert's first detection", detail))
     return metrics
 
 
 def page_metrics(out: Path, villages: Sequence, source, window: str, start, end) -> list[Metric]:
     """The index page's vegetation-loss figure per village against the planted clearing."""
-    ds = f"demo seed {source.seed}, {window}"
+    group, _, prefix = _groups(source)
+    ds = f"{prefix}, {window}"
     html = (out / PAGE).read_text(encoding="utf-8")
     metrics, ratios = [], []
     for v in villages:
@@ -238,11 +247,11 @@ def page_metrics(out: Path, villages: Sequence, source, window: str, start, end)
         cleared = float(source.truth(v, start, start).vegetation_loss.values.sum()) * source.resolution ** 2
         ratio = shown / cleared if cleared else float("nan")
         ratios.append(ratio)
-        metrics.append(Metric(GROUP, "page vegetation loss / planted clearing", ratio, PAGE_RATIO_TARGET, "<=",
+        metrics.append(Metric(group, "page vegetation loss / planted clearing", ratio, PAGE_RATIO_TARGET, "<=",
                               f"{v.id} {window}", ds, "index.html's vegetation-loss headline (the alerts) over the clearing's area",
                               f"page {shown:,.0f} m2, clearing {cleared:,.0f} m2"))
     if ratios:
-        metrics.append(Metric(GROUP, "page vegetation loss / planted clearing", float(np.nanmax(ratios)), PAGE_RATIO_TARGET,
+        metrics.append(Metric(group, "page vegetation loss / planted clearing", float(np.nanmax(ratios)), PAGE_RATIO_TARGET,
                               "<=", f"all {window}", ds, "the largest ratio over the villages",
                               f"ratios {', '.join(f'{r:.2f}' for r in ratios)}"))
     return metrics
@@ -253,7 +262,8 @@ def flood_iou_metrics(out: Path, villages: Sequence, source, window: str, start,
     import rasterio
 
     metrics, pooled = [], []
-    ds = f"demo seed {source.seed}, {window}"
+    _, wgroup, prefix = _groups(source)
+    ds = f"{prefix}, {window}"
     for v in villages:
         truth = source.truth(v, start, end)
         times = [str(t)[:10] for t in truth["time"].values]
@@ -268,11 +278,11 @@ def flood_iou_metrics(out: Path, villages: Sequence, source, window: str, start,
             c = confusion(m == 1, truth["water"].values[k], valid)
             seen = float(((m == 1) & flooded).sum() / flooded.sum())
             pooled.append(c.iou)
-            metrics.append(Metric("demo water", "water IoU with flooded paddies", c.iou, FLOOD_IOU_TARGET, ">=",
+            metrics.append(Metric(wgroup, "water IoU with flooded paddies", c.iou, FLOOD_IOU_TARGET, ">=",
                                   f"{v.id} {d}", ds, "the date's water_mask.tif vs truth water (paddies under standing water)",
                                   f"{flooded.sum()} flooded paddy px, {seen:.0%} mapped as water"))
     if pooled:
-        metrics.append(Metric("demo water", "water IoU with flooded paddies (lowest date)", min(pooled), FLOOD_IOU_TARGET,
+        metrics.append(Metric(wgroup, "water IoU with flooded paddies (lowest date)", min(pooled), FLOOD_IOU_TARGET,
                               ">=", "all", ds, "lowest per-date IoU on passes with flooded paddies",
                               f"mean {np.mean(pooled):.3f} over {len(pooled)} village-dates"))
     return metrics
@@ -293,7 +303,7 @@ def change_metrics(villages: Sequence, *, source=None, params: Params = Params()
     with tempfile.TemporaryDirectory(prefix="villagewatch-change-") as tmp:
         root = Path(out) if out is not None else Path(tmp)
         for i, (name, (start, end)) in enumerate(windows.items()):
-            folder = root / f"window{i}"
+            folder = root / getattr(source, "profile", "development") / f"window{i}"
             runs = run_plain(list(villages), source, folder, start, end, params)
             finish_run(folder, list(villages), runs)
             failed = {r.village_id: r.reason for r in runs if r.status == "failed"}

@@ -14,6 +14,7 @@ from .common import DEMO_SEED
 
 MARK_START = "<!-- validation:results:start (written by `villagewatch validate --out-md`) -->"
 MARK_END = "<!-- validation:results:end -->"
+TESTBED_GROUP = "spectral test bed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class ValidationReport:
     seed: int = DEMO_SEED
     seconds: float = 0.0
     params: dict = field(default_factory=dict)
+    profiles: tuple[str, ...] = ("development",)
 
     @property
     def failed(self) -> list[Metric]:
@@ -84,7 +86,8 @@ class ValidationReport:
                 and (scope is None or m.scope == scope)]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"villages": list(self.villages), "seed": self.seed, "seconds": round(self.seconds, 1),
+        return {"villages": list(self.villages), "seed": self.seed, "profiles": list(self.profiles),
+                "seconds": round(self.seconds, 1),
                 "params": self.params, "n_failed": len(self.failed),
                 "metrics": [m.as_dict() for m in self.metrics],
                 "skipped": [asdict(s) for s in self.skipped]}
@@ -115,12 +118,12 @@ def fmt_target(m: Metric) -> str:
 
 def summary_metrics(report: ValidationReport) -> list[Metric]:
     """What the summary table shows: every metric except the per-village / per-date demo rows."""
-    return [m for m in report.metrics if not m.group.startswith("demo") or _pooled(m)]
+    return [m for m in report.metrics if not _per_village(m) and m.group != TESTBED_GROUP]
 
 
-def _pooled(m: Metric) -> bool:
-    """A demo metric over every village (scope ``all``, or ``all <window>``)."""
-    return m.scope == "all" or m.scope.startswith("all ")
+def _per_village(m: Metric) -> bool:
+    """A demo metric of one village (not pooled over all: scope ``all`` or ``all <window>``)."""
+    return m.group.startswith("demo") and not (m.scope == "all" or m.scope.startswith("all "))
 
 
 def format_report(report: ValidationReport) -> str:
@@ -145,8 +148,8 @@ def _md_escape(text: str) -> str:
 def results_markdown(report: ValidationReport) -> str:
     """The results section of ``docs/validation.md`` (deterministic: no timestamps)."""
     out = [MARK_START, "",
-           f"Demo seed {report.seed}; villages: {', '.join(report.villages) or 'none'}. "
-           f"Parameters: the pipeline defaults (`flows.params.Params`).", ""]
+           f"Demo seed {report.seed}, profile(s) {', '.join(report.profiles)}; villages: "
+           f"{', '.join(report.villages) or 'none'}. Parameters: the pipeline defaults (`flows.params.Params`).", ""]
     n_t = sum(m.passed is not None for m in report.metrics)
     out.append(f"**{n_t - len(report.failed)} of {n_t} targets met; {len(report.failed)} missed.** "
                "A dash in *result* means a descriptive number without a target.")
@@ -155,43 +158,14 @@ def results_markdown(report: ValidationReport) -> str:
     for m in summary_metrics(report):
         out.append(f"| {m.group} | {_md_escape(m.name)} | {_md_escape(m.scope)} | {fmt_value(m.value)} | "
                    f"{_md_escape(fmt_target(m))} | {m.verdict} | {_md_escape(m.detail)} |")
-    villages = list(dict.fromkeys(m.scope.split(" ")[0] for m in report.metrics
-                                  if m.group.startswith("demo") and not _pooled(m)))
-    if villages:
-        out += ["", "### Demo, per village", "",
-                "Water IoU over the processed dates of the default night (lowest / mean), black-odorous "
-                "suspects per water body (precision / recall, pooled over dates); the change products: the "
-                "worst published product's false-alarm area (% of the village) in each window, and the clear "
-                "observations until each planted change's alert was confirmed (vegetation loss, water gain, "
-                "newly black-odorous).", "",
-                "| village | water IoU min | mean | BO precision | BO recall | false alarm % (night / April / "
-                "August) | confirmed after (loss / gain / black-odorous) |", "|---|---|---|---|---|---|---|"]
-        for vid in villages:
-            ious = [m.value for m in report.select("demo water", "water IoU") if m.scope.startswith(vid + " ")]
-
-            def val(group, name):
-                try:
-                    return fmt_value(report.get(group, name, vid).value)
-                except KeyError:
-                    return "n/a"
-            def change(name, kind=""):
-                rows = [m for m in report.metrics if m.group.startswith("demo change") and m.name == name
-                        and m.scope.startswith(f"{vid} {kind}")]
-                return " / ".join(fmt_value(m.value) for m in rows) or "n/a"
-
-            out.append(" | ".join([
-                f"| {vid}", fmt_value(min(ious)) if ious else "n/a", fmt_value(float(np.mean(ious))) if ious else "n/a",
-                val("demo black-odorous", "suspect precision per water body"),
-                val("demo black-odorous", "suspect recall per water body"),
-                change("false-alarm area, worst published product (% of village)"),
-                " / ".join(change("confirmation delay (clear observations)", k)
-                           for k in ("vegetation_loss ", "water_gain ", "black_odorous ")),
-            ]) + " |")
+    out += _testbed_table(report)
+    for profile in report.profiles:
+        out += _village_table(report, profile)
     out += ["", "### How each number was measured", ""]
     seen = set()
     for m in report.metrics:
         key = (m.group, m.name.split(",")[0], m.method)
-        if key in seen or (m.group.startswith("demo") and not _pooled(m)):
+        if key in seen or _per_village(m) or m.group == TESTBED_GROUP:
             continue
         seen.add(key)
         out.append(f"- **{m.group} / {_md_escape(m.name)}**: {_md_escape(m.method)}. Data: {_md_escape(m.dataset)}.")
@@ -199,6 +173,64 @@ def results_markdown(report: ValidationReport) -> str:
         out += ["", "### Skipped", ""] + [f"- {s.group}: {_md_escape(s.reason)}" for s in report.skipped]
     out += ["", MARK_END]
     return "\n".join(out) + "\n"
+
+
+def _testbed_table(report: ValidationReport) -> list[str]:
+    """Per sensor and method: ROC AUC and balanced accuracies of the spectral test bed."""
+    rows = report.select(TESTBED_GROUP)
+    if not rows:
+        return []
+    out = ["", "### Spectral test bed: black-odorous (both types) vs all other water, held-out draw", "",
+           rows[0].dataset + "; method and setup in [validation_testbed.md](validation_testbed.md).", "",
+           "| sensor | method | ROC AUC | balanced accuracy, development-best threshold | balanced accuracy, default |",
+           "|---|---|---|---|---|"]
+    for scope in dict.fromkeys(m.scope for m in rows):
+        sensor, method = scope.split(" ", 1)
+        vals = [fmt_value(report.get(TESTBED_GROUP, n, scope).value) for n in (
+            "ROC AUC vs all other water", "balanced accuracy, development-best threshold",
+            "balanced accuracy, default threshold")]
+        out.append(f"| {sensor} | {method} | " + " | ".join(vals) + " |")
+    return out
+
+
+def _village_table(report: ValidationReport, profile: str) -> list[str]:
+    """The per-village lines of one demo profile."""
+    g_water, g_bo, g_change = (f"demo {w} [{profile}]" for w in ("water", "black-odorous", "change (seasonal)"))
+    villages = list(dict.fromkeys(m.scope.split(" ")[0] for m in report.metrics
+                                  if m.group in (g_water, g_bo, g_change) and _per_village(m)))
+    if not villages:
+        return []
+    out = ["", f"### Demo profile {profile}, per village", "",
+           "Water IoU over the processed dates of the default night (lowest / mean), black-odorous suspects per "
+           "water body (precision / recall, pooled over dates; all sizes and >= 2,000 m2); the change products: the "
+           "worst published product's false-alarm area (% of the village) in each window (default night / April / "
+           "August), and the clear observations until each planted change's alert was confirmed (vegetation loss, "
+           "water gain, newly black-odorous).", "",
+           "| village | water IoU min | mean | BO P | BO R | BO P >= 2000 m2 | BO R >= 2000 m2 | false alarm % "
+           "(night / April / August) | confirmed after (loss / gain / black-odorous) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for vid in villages:
+        ious = [m.value for m in report.select(g_water, "water IoU") if m.scope.startswith(vid + " ")]
+
+        def val(group, name):
+            try:
+                return fmt_value(report.get(group, name, vid).value)
+            except KeyError:
+                return "n/a"
+
+        def change(name, kind=""):
+            rows = [m for m in report.select(g_change, name) if m.scope.startswith(f"{vid} {kind}")]
+            return " / ".join(fmt_value(m.value) for m in rows) or "n/a"
+
+        out.append(" | ".join([
+            f"| {vid}", fmt_value(min(ious)) if ious else "n/a", fmt_value(float(np.mean(ious))) if ious else "n/a",
+            val(g_bo, "suspect precision per water body"), val(g_bo, "suspect recall per water body"),
+            val(g_bo, "suspect precision per water body >= 2000 m2"), val(g_bo, "suspect recall per water body >= 2000 m2"),
+            change("false-alarm area, worst published product (% of village)"),
+            " / ".join(change("confirmation delay (clear observations)", k)
+                       for k in ("vegetation_loss ", "water_gain ", "black_odorous ")),
+        ]) + " |")
+    return out
 
 
 def write_markdown(report: ValidationReport, path: str | Path) -> Path:

@@ -75,6 +75,8 @@ def _threshold_cases() -> list[tuple[str, tuple[float, float, float], Callable[[
 
 def spectra_metrics() -> list[Metric]:
     """The guarded black-odorous rule on literature-shaped spectra, and each threshold from both sides."""
+    from indices import blackodorous as bo
+
     names = list(LITERATURE_SPECTRA)
     scene = _spectra_scene([LITERATURE_SPECTRA[n][0] for n in names])
     flags = indices.black_odorous_pixels(scene, xr.ones_like(scene["blue"], dtype=bool))
@@ -90,7 +92,9 @@ def spectra_metrics() -> list[Metric]:
     ds = f"{len(names)} literature-shaped Rrs spectra ({', '.join(names)})"
     return [
         Metric("black-odorous spectra", "guarded decision correct (share of spectra)", float(np.mean(got == want)), 1.0,
-               ">=", "all", ds, "is_suspect = water & BOI < 0.065 & dark & CIE purity < 0.25",
+               ">=", "all", ds, f"indices.black_odorous_pixels with the default BlackOdorousParams (BOI < {bo.BOI_THRESHOLD}, "
+               f"{bo.NDBWI_LOW} <= NDBWI <= {bo.NDBWI_HIGH}, purity < {bo.MAX_PURITY}, max rho < {bo.DARK_THRESHOLD}; "
+               f"{bo.BlackOdorousParams().min_votes} votes; shadow, blue and bright guards)",
                "wrong: " + (", ".join(wrong) or "none")),
         Metric("black-odorous spectra", "turbid spectra flagged suspect", float(len(turbid)), 0.0, "<=", "all", ds,
                "turbid_red (G < R) and turbid_neutral pass one-sided BOI; the guard must reject them",

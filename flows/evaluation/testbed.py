@@ -274,7 +274,11 @@ def tune(seed: int = DEVELOPMENT_SEED, *, grid: dict[str, tuple] = TUNING_GRID, 
     sensor: neither type may be given up for the other); settings within ``recall_tolerance``
     of that recall count as ties, and the tie with the lowest worst false-alarm rate wins.
     Returns (that recall, worst false-alarm rate, setting), the chosen setting first, then the
-    rest by recall. About a minute and a half on two cores."""
+    rest by recall. About a minute and a half on two cores. ``base`` (default: the defaults, the
+    bright type off as it has been since the tuning demo, ``docs/blackodorous.md``) holds the
+    settings the grid does not vary; with the bright type screened (``BlackOdorousParams(
+    bright_type=True)``, as when the thresholds were first chosen) the rule picks darkness 0.032
+    and purity 0.20 instead of 0.04 and 0.25."""
     import itertools
 
     base = base or bo.BlackOdorousParams()
@@ -295,4 +299,31 @@ def tune(seed: int = DEVELOPMENT_SEED, *, grid: dict[str, tuple] = TUNING_GRID, 
         chosen = min(ties, key=lambda t: (t[1], -t[0]))
         out.remove(chosen)
         out.insert(0, chosen)
+    return out
+
+
+# --------------------------------------------------------------------------- in the validation report
+def testbed_metrics(params: bo.BlackOdorousParams | None = None, *, n_per_class: int = N_PER_CLASS) -> list:
+    """Per sensor and method, black-odorous water (both types) against all other water on the
+    held-out draw: ROC AUC, balanced accuracy at the development-best threshold and at our
+    default threshold (``flows.evaluation.report.Metric``, descriptive: the targets are in
+    ``tests/flows/evaluation/test_testbed.py``)."""
+    from .report import Metric
+
+    rows = testbed_rows(params, n_per_class=n_per_class, positives={"black_odorous (both)": BLACK_CLASSES})
+    ds = (f"spectral test bed, held-out draw (seed {HELDOUT_SEED}, {n_per_class} per class; thresholds of the "
+          f"development draw, seed {DEVELOPMENT_SEED})")
+    out = []
+    for r in rows:
+        if r.negative != "all":
+            continue
+        scope = f"{r.sensor} {r.method}"
+        detail = f"{r.n_positive} black-odorous vs {r.n_negative} other water samples"
+        m = next(m for m in METHODS if m.name == r.method)
+        out += [Metric("spectral test bed", "ROC AUC vs all other water", r.auc, None, ">=", scope, ds, m.rule, detail),
+                Metric("spectral test bed", "balanced accuracy, development-best threshold", r.accuracy_best, None,
+                       ">=", scope, ds, f"{m.rule}; threshold {r.best_threshold:.4g} set on the development draw", detail),
+                Metric("spectral test bed", "balanced accuracy, default threshold",
+                       float("nan") if r.accuracy_default is None else r.accuracy_default, None, ">=", scope, ds,
+                       f"{m.rule}; our default (n/a: no default rule)", detail)]
     return out

@@ -155,7 +155,7 @@ def process_alerts(source: Source, village: Village, out_root: str | Path, param
         polys = vectors[kind]
         meta = {"village": village.id, "kind": kind, "demo": demo, "dates": mon,
                 "confirm_obs": params.change.confirm_obs, "cropland_source": base.cropland_source}
-        outputs.append(write_geojson(polys, folder / alert_file(kind, "polygons"), properties=meta))
+        outputs.append(write_geojson(polys, folder / alert_file(kind, "polygons"), properties=meta, crs=params.geojson_crs))
         conf = polys[polys["status"] == "confirmed"] if len(polys) else polys
         cand = polys[polys["status"] == "candidate"] if len(polys) else polys
         figures[f"{kind}_confirmed_area_m2"] = float(conf["area_m2"].sum()) if len(conf) else 0.0

@@ -8,7 +8,8 @@ is the key recorded with it and every file it lists still has its recorded check
   whatever else shaped it.
 - **Records.** A product set records its key and its outputs' checksums in ``manifest.json``
   (:func:`write_manifest`); products a later step adds to a set keep a companion manifest
-  ``<product>.manifest.json`` beside it (the watches). A quicklook keeps its key in a PNG
+  ``<product>.manifest.json`` beside it (the watches; products made from files, such as the
+  field-check sheets, through :func:`write_files_manifest`). A quicklook keeps its key in a PNG
   text chunk and a download package in its zip comment, since each is a single file.
 - **Check.** :func:`up_to_date` for manifests; :func:`fresh` for a key recorded in a file.
 """
@@ -129,6 +130,22 @@ def write_manifest(folder: Path, *, village, key: str, outputs: list[Path], sour
         "outputs": {str(p.relative_to(folder)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
                     for p in sorted(outputs)},
         **(extra or {}),
+    }
+    return write_json(folder / name, manifest)
+
+
+def write_files_manifest(folder: Path, name: str, *, key: str, outputs: list[Path], inputs: dict[str, Any],
+                         parameters: dict[str, Any] | None = None) -> Path:
+    """The companion manifest ``name`` of products made from files (the field-check sheets and
+    lists: ``flows.fieldcheck``): their key (:func:`files_key`), inputs, parameters, versions
+    and checksums; no timestamps. :func:`up_to_date` checks it like any manifest."""
+    manifest = {
+        "inputs_key": key,
+        "inputs": inputs,
+        "parameters": parameters or {},
+        "versions": versions(),
+        "outputs": {str(p.relative_to(folder)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+                    for p in sorted(outputs)},
     }
     return write_json(folder / name, manifest)
 

@@ -125,7 +125,7 @@ def _vegetation(a: DateProducts, b: DateProducts, folder: Path, tags, meta,
     for kind in ("loss", "gain"):
         polys = indices.change_polygons(veg[kind], dndvi, min_area_m2=params.change_min_area_m2)
         outputs.append(write_geojson(polys, folder / f"vegetation_{kind}.geojson",
-                                     properties={**meta, "kind": f"vegetation_{kind}"}))
+                                     properties={**meta, "kind": f"vegetation_{kind}"}, crs=params.geojson_crs))
         figures[f"vegetation_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
         figures[f"vegetation_{kind}_n"] = int(len(polys))
 
@@ -170,12 +170,12 @@ def process_change(
         outputs.append(write_cog(wclass.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform()),
                                  folder / "water_change.tif", nodata=255, tags=tags))
         for kind, polys in wpolys.items():
-            outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}))
+            outputs.append(write_geojson(polys, folder / f"water_{kind}.geojson", properties={**meta, "kind": f"water_{kind}"}, crs=params.geojson_crs))
             figures[f"water_{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
         if a.has(SUSPECTS) and b.has(SUSPECTS):
             new_sus = new_suspect_rows(a.suspects(), b.suspects())
             outputs.append(write_geojson(new_sus, folder / NEW_SUSPECTS,
-                                         properties={**meta, "kind": "new_black_odorous_suspects"}))
+                                         properties={**meta, "kind": "new_black_odorous_suspects"}, crs=params.geojson_crs))
             figures["new_black_odorous_suspects"] = int(len(new_sus))
         else:
             skipped["new_black_odorous_suspects"] = next(

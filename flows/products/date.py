@@ -4,8 +4,9 @@ ids, black-odorous suspects, the date's figures and its manifest.
 ``OUT/<village>/<date>[/<stream>]/``: ``<index>.tif`` for every index the bands allow,
 ``water_mask.tif`` (1 water, 0 land, 255 no valid observation), ``black_odorous.tif``,
 ``water_bodies.geojson``, ``black_odorous_suspects.geojson``, ``indicators.json``,
-``manifest.json``. Imagery that allows no water index (RGB-only drones) gets the indices it
-can and the water products are listed in the manifest's ``skipped_products`` with the reason.
+``true_colour.tif`` (stretched red, green, blue: ``flows.products.truecolour``), ``manifest.json``.
+Imagery that allows no water index (RGB-only drones) gets the indices it can and the water
+products are listed in the manifest's ``skipped_products`` with the reason.
 """
 from __future__ import annotations
 
@@ -25,12 +26,13 @@ from sensing.base import Source
 
 from ..params import Params
 from ..results import DateResult
-from ..scenes import select_date
+from ..scenes import compute_route, for_products, select_date
 from .atomic import write_json
 from .baseline import land_cover_for
-from .cache import product_key, up_to_date, write_manifest
-from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, is_main
+from .cache import file_sha256, product_key, up_to_date, write_manifest
+from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, dates, is_main
 from .rasters import mask_to_uint8, write_cog
+from .truecolour import write_true_colour
 from .vectors import empty_frame, jsonable, write_geojson
 
 log = logging.getLogger("villagewatch.flows")
@@ -86,11 +88,12 @@ def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) 
 # --------------------------------------------------------------------------- water
 def water_or_skip(scene: xr.Dataset, params: Params, skipped: dict[str, str]) -> xr.DataArray | None:
     """The water mask from the best water index the bands allow, or ``None`` when they allow
-    none (RGB-only drone orthomosaics: see ``indices.water_index_for``); then every water
-    product is entered in ``skipped`` with the reason (a note, not an error)."""
+    none (RGB-only drone orthomosaics: see ``indices.water_index_for``) or, on relative values,
+    no histogram is bimodal (``indices.water_mask``); then every water product is entered in
+    ``skipped`` with the reason (a note, not an error)."""
     try:
         return indices.water_mask(scene, **params.water_kwargs())
-    except indices.MissingBandError as exc:
+    except (indices.MissingBandError, indices.UncalibratedError) as exc:  # no water index; relative, no bimodal threshold
         for name in WATER_PRODUCTS:
             skipped[name] = str(exc)
         return None
@@ -102,15 +105,29 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     """Water bodies of one date, black-odorous reaches split off as bodies of their own
     (``indices.suspect_reaches``), each classified (``indices.classify_water_bodies``) with the
     run's thresholds (``params``, default ``Params().black_odorous``); and the per-pixel flags.
-    What the flow writes and what ``flows.evaluation`` scores."""
+    The bodies and flags are on the screening's water: the mask plus the mixed pixels joined to
+    it, their colour unmixed (``indices.mixed_water``); suspect pixels where a house's or a tree's
+    shadow can lie are guarded (``indices.guard_cast_shadows``, the sun from the scene: ``indices.
+    scene_sun``). What the flow writes and what ``flows.evaluation`` scores."""
     params = params or Params().black_odorous
     water = water.compute()
-    flags = indices.black_odorous_pixels(scene_t, water, params=params).compute()  # used for split, classes, COG
+    screen = indices.mixed_water(scene_t, water, params=params)
+    swater = screen["screening_water"]
+    flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
+    # houses' and trees' shadows on ponds, where the sun of the date puts them (indices.castshadow)
+    flags = indices.guard_scene_cast_shadows(flags, swater, water, scene_t, params=params)
+    flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
-        water, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
-        split=indices.suspect_reaches(flags["is_suspect"], water, min_pixels=params.reach_min_pixels),
+        swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
+        split=indices.suspect_reaches(flags["is_suspect"], swater, min_pixels=params.reach_min_pixels,
+                                      core=water, min_core_pixels=params.reach_min_mask_pixels),
     )
-    return indices.classify_water_bodies(bodies, flags, scene=scene_t, params=params), flags
+    classified = indices.classify_water_bodies(bodies, flags, scene=screen, params=params)
+    # what the screening took from the scene besides its thresholds (for the date's manifest)
+    classified.attrs["black_odorous_screening"] = {
+        k: flags.attrs[k] for k in ("cast_shadow_guard_applied", "sun_zenith", "sun_azimuth", "cast_shadow_not_applied")
+        if k in flags.attrs}
+    return classified, flags
 
 
 def suspects_of(bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -128,15 +145,41 @@ def _previous_bodies(out_root, village: Village, previous_date: str | None, stre
     return gpd.read_file(path).to_crs(crs) if path.exists() else None
 
 
+def persistence_inputs(out_root, village: Village, date: str, stream: str | None, params: Params) -> dict[str, Path]:
+    """The earlier dates' water bodies a date's persistence reads (``indices.persistence``):
+    up to ``params.persistence_lookback`` dates before ``date`` with products, newest first."""
+    earlier = [d for d in dates(out_root, village, stream=stream) if d < date][::-1]
+    found = {}
+    for d in earlier:
+        path = date_dir(out_root, village, d, stream) / WATER_BODIES
+        if path.is_file():
+            found[d] = path
+        if len(found) >= params.persistence_lookback:
+            break
+    return found
+
+
+def with_persistence(classified: gpd.GeoDataFrame, date: str, history: dict[str, Path], params: Params) -> gpd.GeoDataFrame:
+    """``classified`` with each suspect's ``persistence`` (persistent / watch), ``persistence_dates``
+    (the dates that flagged it) and ``persistence_observations``, from the earlier dates'
+    written water bodies ``history`` (never recomputed)."""
+    crs = classified.crs
+    frames = [(d, gpd.read_file(p).to_crs(crs) if crs is not None else gpd.read_file(p)) for d, p in history.items()]
+    return indices.suspect_persistence(classified, date, frames, window=params.persistence_window,
+                                       min_flags=params.persistence_min_flags)
+
+
 def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, folder: Path,
                    tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
                    skipped: dict[str, str], params: Params,
+                   history: dict[str, Path] | None = None,
                    land_cover: xr.DataArray | None = None) -> tuple[list[Path], gpd.GeoDataFrame]:
-    """Water mask and black-odorous COGs, classified water bodies and the suspects' GeoJSON,
-    each valid where its own bands are; returns the paths written and the water bodies. On
-    relative (uncalibrated) imagery the black-odorous products are skipped (reason in
-    ``skipped``) and every body is ``not_classified``. With the baseline's ``land_cover``, a
-    suspect on cropland that is not open water is a flooded field (``flooded_cropland``)."""
+    """Water mask and black-odorous COGs, classified water bodies (suspects with their
+    persistence against ``history``) and the suspects' GeoJSON, each valid where its own bands
+    are; returns the paths written and the water bodies. On relative (uncalibrated) imagery the
+    black-odorous products are skipped (reason in ``skipped``) and every body is ``not_classified``.
+    With the baseline's ``land_cover``, a suspect on cropland that is not open water is a flooded
+    field (``flooded_cropland``)."""
     windex = water.attrs.get("water_index")
     wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
     outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
@@ -144,9 +187,13 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
         classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous,
                                            params=params.black_odorous)
+        if classified.attrs.get("black_odorous_screening", {}).get("cast_shadow_not_applied"):
+            log.warning("%s %s: cast-shadow guard not applied: %s", meta["village"], meta["date"],
+                        classified.attrs["black_odorous_screening"]["cast_shadow_not_applied"])
         if land_cover is not None and "ndwi" in idx:  # the crop calendar's flooding is not black-odorous
             classified = indices.cropland_water_status(classified, land_cover, idx["ndwi"],
                                                        open_water_ndwi=params.change.open_water_ndwi)
+        classified = with_persistence(classified, meta["date"], history or {}, params)
         outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))
     else:
@@ -155,12 +202,12 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         classified["status"] = UNCLASSIFIED_STATUS
         why = str(indices.UncalibratedError("black_odorous_pixels", indices.reflectance_units(scene_t)))
         skipped.update({"black_odorous": why, "black_odorous_suspects": why})
-    outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta))
+    outputs.append(write_geojson(classified, folder / WATER_BODIES, properties=meta, crs=params.geojson_crs))
     if calibrated(scene_t):
         suspects = suspects_of(classified)
         outputs.append(write_geojson(
             suspects if len(suspects) else empty_frame(scene_t.rio.crs, list(classified.columns.drop("geometry", errors="ignore"))),
-            folder / SUSPECTS, properties=meta))
+            folder / SUSPECTS, properties=meta, crs=params.geojson_crs))
     return outputs, classified
 
 
@@ -192,7 +239,8 @@ def date_indicators(scene_t, idx, water, inside, valid, classified, params: Para
         else:
             row["vegetation_cover"] = row["dense_canopy_share"] = None
     if water is None:
-        row.update(water_area_m2=None, n_water_bodies=None, n_black_odorous_suspects=None, black_odorous_area_m2=None)
+        row.update(water_area_m2=None, n_water_bodies=None, n_black_odorous_suspects=None, black_odorous_area_m2=None,
+                   n_persistent_suspects=None, n_watch_suspects=None, suspect_persistence=None)
     else:
         wok = (indices.product_valid(scene_t, "water_mask", water_index=water.attrs.get("water_index")) & inside).compute()
         row["water_valid_fraction"] = float(wok.sum()) / n_in
@@ -201,9 +249,15 @@ def date_indicators(scene_t, idx, water, inside, valid, classified, params: Para
         if calibrated(scene_t):
             sus = suspects_of(classified)
             row["n_black_odorous_suspects"] = int(len(sus))
+            kinds = sus["persistence"] if "persistence" in sus else []
+            row["n_persistent_suspects"] = int((kinds == indices.PERSISTENT).sum()) if len(sus) else 0
+            row["n_watch_suspects"] = int((kinds == indices.WATCH).sum()) if len(sus) else 0
+            row["suspect_persistence"] = "; ".join(
+                f"{r.wb_id}: {r.persistence} ({r.persistence_dates})" for r in sus.itertuples()) if len(sus) else ""
             row["black_odorous_area_m2"] = float(sus["area_m2"].sum()) if len(sus) else 0.0
         else:
             row["n_black_odorous_suspects"] = row["black_odorous_area_m2"] = None
+            row["n_persistent_suspects"] = row["n_watch_suspects"] = row["suspect_persistence"] = None
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
@@ -232,7 +286,12 @@ def process_date(
     folder = date_dir(out_root, village, date, stream)
     item_id = scene_t.attrs["item_id"]
     land_cover, land_key = land_cover_for(out_root, village, date) if is_main(stream) else (None, "")
-    key = product_key(village, [item_id, previous_date or "", land_key], source, params, f"date:{stream}")
+    history = persistence_inputs(out_root, village, date, stream, params)
+    # the cache rule: the key holds what persistence reads (each earlier date's water bodies, by
+    # checksum) and the baseline's land cover
+    used = {d: file_sha256(p) for d, p in history.items()}
+    key = product_key(village, [item_id, previous_date or "", land_key,
+                                *(f"persistence:{d}:{h}" for d, h in used.items())], source, params, f"date:{stream}")
     result = DateResult(village.id, stream or MAIN_STREAM, date=date)
     reused = up_to_date(folder, key)
     if reused is not None:
@@ -242,6 +301,7 @@ def process_date(
         return result
 
     log.info("%s %s: computing indicators (%s, item %s)", village.id, date, scene_t.attrs.get("sensor"), item_id)
+    scene_t = for_products(scene_t)
     demo = bool(scene_t.attrs.get("demo", False))
     tags = provenance_tags(village, sensor=scene_t.attrs.get("sensor"), item_id=item_id, demo=demo)
     inside = aoi_mask(village, scene_t)
@@ -252,12 +312,15 @@ def process_date(
     outputs: list[Path] = []
     for name in idx.data_vars:
         outputs.append(write_cog(georef(idx[name], scene_t), folder / f"{name}.tif", tags=tags))
+    true_colour = write_true_colour(scene_t, inside, folder, tags)  # the picture the page and quicklook show
+    if true_colour is not None:
+        outputs.append(true_colour[0])
     meta = {"village": village.id, "date": date, "sensor": scene_t.attrs.get("sensor"), "item_id": item_id, "demo": demo}
     classified = None
     if water is not None:
         written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
                                              _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
-                                             skipped, params, land_cover)
+                                             skipped, params, history, land_cover)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",
@@ -273,13 +336,18 @@ def process_date(
     manifest = write_manifest(
         folder, village=village, key=key, outputs=outputs, source=source, params=params,
         inputs={"date": date, "item_ids": [item_id], "sensor": scene_t.attrs.get("sensor"),
-                "previous_date": previous_date, "demo": demo, **radiometry_record(scene_t)},
-        extra={"skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS + ABSOLUTE_PRODUCTS},
+                "previous_date": previous_date, "demo": demo, "persistence_inputs": used,
+                **radiometry_record(scene_t)},
+        extra={"compute": compute_route(scene_t),
+               "skipped_indices": {k: v for k, v in skipped.items() if k not in WATER_PRODUCTS + ABSOLUTE_PRODUCTS},
                **({"skipped_products": {k: v for k, v in skipped.items() if k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS}}
                   if any(k in skipped for k in WATER_PRODUCTS + ABSOLUTE_PRODUCTS) else {}),
                **({"water": jsonable({k: v for k, v in water.attrs.items() if k not in ("long_name", "source")})}
                   if water is not None else {}),
-               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {})},
+               **({"skipped_files": scene_t.attrs["skipped_files"]} if scene_t.attrs.get("skipped_files") else {}),
+               **({"black_odorous_screening": classified.attrs["black_odorous_screening"]}
+                  if classified is not None and "black_odorous_screening" in classified.attrs else {}),
+               **({"true_colour": true_colour[1].as_dict()} if true_colour is not None else {})},
     )
     result.paths = outputs + [manifest]
     result.indicators = row

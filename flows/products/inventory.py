@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import with_companions
-from .layout import (CHANGE_FOLDER, DATE_RE, MAIN_STREAM, MANIFEST, QUICKLOOK, change_zip, date_dir, parse_pair,
-                     village_dir, village_table, watches_dir)
+from .layout import (CHANGE_FOLDER, DATE_RE, MAIN_STREAM, MANIFEST, QUICKLOOK, QUICKLOOK_TRUE_COLOUR,
+                     change_zip, date_dir, fieldcheck_dir, parse_pair, village_dir, village_table, watches_dir)
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -46,8 +46,8 @@ class ProductSet:
         return [self.folder / n for n in names if (self.folder / n).is_file()]
 
     def package_files(self) -> list[Path]:
-        """What a download of the whole set holds: outputs, manifest, quicklook (if drawn)."""
-        extra = [self.folder / n for n in (MANIFEST, QUICKLOOK) if (self.folder / n).is_file()]
+        """What a download of the whole set holds: outputs, manifest, quicklooks (if drawn)."""
+        extra = [self.folder / n for n in (MANIFEST, QUICKLOOK, QUICKLOOK_TRUE_COLOUR) if (self.folder / n).is_file()]
         return self.outputs() + extra
 
     @property
@@ -102,6 +102,13 @@ class VillageProducts:
     @property
     def demo(self) -> bool:
         return any(s.demo for s in self.sets)
+
+    @property
+    def fieldcheck(self) -> list[Path]:
+        """The village's field-check files (``fieldcheck/``: the register, the lists and their
+        manifest), sorted; empty before any field check."""
+        d = fieldcheck_dir(self.folder.parent, self.village_id)
+        return sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith(".")) if d.is_dir() else []
 
     @property
     def watches(self) -> list[Path]:

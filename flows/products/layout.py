@@ -13,6 +13,8 @@ OUT/<village>/watches/                the village-wide watches: ancient trees, a
                                       alerts (candidate / confirmed, with their dates)
 OUT/<village>/baseline/<YYYY-Qn>/     the same-season baseline of a quarter (history read from
                                       the source, land cover), reused across nights
+OUT/<village>/fieldcheck/             register.json (field checks), national/provincial lists
+OUT/_static/                          the map library and script of the pages
 ```
 
 Writers (``flows.products``), publishers (``flows.publish``) and readers (``flows.api``) all
@@ -61,6 +63,30 @@ LOCK = ".villagewatch.lock"
 WATER_BODIES = "water_bodies.geojson"
 SUSPECTS = "black_odorous_suspects.geojson"
 NEW_SUSPECTS = "new_black_odorous_suspects.geojson"
+#: a date's true colour (3-band uint8 COG, flows.products.truecolour) and its quicklook
+TRUE_COLOUR = "true_colour.tif"
+QUICKLOOK_TRUE_COLOUR = "quicklook_true_colour.png"
+#: the page map's image overlays (flows.publish.webmap), in the product set's folder
+MAP_TRUE_COLOUR = "map_true_colour.png"
+MAP_NDVI = "map_ndvi.png"
+MAP_CHANGE = "map_change.png"
+#: the map library and the map script, copied from flows/publish/static (a name no village id
+#: can take: ids start with a letter or digit)
+STATIC_FOLDER = "_static"
+#: a date's field-check products (flows.fieldcheck): the suspects with their status for field
+#: apps, the sheets to fill, the date's status counts, and their companion manifest
+FIELD_CHECK_GEOJSON = "field_check.geojson"
+FIELD_CHECK_CSV = "field_check.csv"
+FIELD_CHECK_XLSX = "field_check.xlsx"
+FIELD_CHECK_FIGURES = "field_check.json"
+FIELD_CHECK_MANIFEST = "field_check" + COMPANION_SUFFIX
+#: a village's field-check folder: the register (written by ``villagewatch verify`` only) and
+#: the lists of confirmed bodies (national >= 2,000 m2, provincial), with their manifest
+FIELDCHECK_FOLDER = "fieldcheck"
+REGISTER = "register.json"
+NATIONAL_LIST = "national_list"
+PROVINCIAL_LIST = "provincial_list"
+LISTS_MANIFEST = "lists" + COMPANION_SUFFIX
 
 # the same-season baseline (flows.products.baseline): per history layer one multi-band GeoTIFF
 # (a band per history date, described by its date), the land cover and the history's NDVI low
@@ -169,6 +195,19 @@ def change_zip(out: str | Path, village: Any, d_from: str, d_to: str, stream: st
 
 def watches_dir(out: str | Path, village: Any) -> Path:
     return village_dir(out, village) / WATCHES_FOLDER
+
+
+def fieldcheck_dir(out: str | Path, village: Any) -> Path:
+    return village_dir(out, village) / FIELDCHECK_FOLDER
+
+
+def register_path(out: str | Path, village: Any) -> Path:
+    """The village's field-check register (``<village>/fieldcheck/register.json``)."""
+    return fieldcheck_dir(out, village) / REGISTER
+
+
+def static_dir(out: str | Path) -> Path:
+    return Path(out) / STATIC_FOLDER
 
 
 def baseline_dir(out: str | Path, village: Any, season: str) -> Path:

@@ -186,7 +186,7 @@ def process_period(source: Source, village: Village, start: str, end: str, out_r
                 arrays[what] = np.asarray(open_raster(p, chunks=None, masked=False).values)
         polys = _polygon_props(polys, count, transform, arrays, params.change.confirm_obs, end) if len(polys) else polys
         name = NEW_SUSPECTS if kind == "new_black_odorous_suspects" else period_vectors(kind)
-        outputs.append(write_geojson(polys, folder / name, properties={**meta, "kind": kind}))
+        outputs.append(write_geojson(polys, folder / name, properties={**meta, "kind": kind}, crs=params.geojson_crs))
         figures[f"{kind}_area_m2"] = float(polys["area_m2"].sum()) if len(polys) else 0.0
         figures[f"{kind}_n"] = int(len(polys))
         if len(polys):

@@ -1,5 +1,5 @@
-"""GeoJSON products: RFC 7946 (EPSG:4326, lon/lat, counter-clockwise exterior rings),
-written canonically so the same features give the same bytes."""
+"""GeoJSON products: RFC 7946 (EPSG:4326, lon/lat, counter-clockwise exterior rings), or
+CGCS2000 (EPSG:4490) on request, written canonically so the same features give the same bytes."""
 from __future__ import annotations
 
 import json
@@ -63,11 +63,15 @@ def jsonable(v: Any) -> Any:
     return v if isinstance(v, (str, int)) else str(v)
 
 
-def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] | None = None) -> dict:
-    """An RFC 7946 FeatureCollection dict from a GeoDataFrame in any CRS."""
+def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] | None = None,
+                       crs: str | None = None) -> dict:
+    """An RFC 7946 FeatureCollection dict from a GeoDataFrame in any CRS; ``crs="EPSG:4490"``
+    gives CGCS2000 lon/lat instead (the same numbers: PROJ applies no shift from WGS 84) with
+    the legacy ``crs`` member naming it, which RFC 7946 readers ignore and GDAL/QGIS read."""
     if gdf.crs is None and len(gdf):
         raise ProductWriteError("GeoDataFrame has no CRS; cannot write RFC 7946 GeoJSON")
-    g = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf
+    target = crs or "EPSG:4326"
+    g = gdf.to_crs(target) if gdf.crs is not None else gdf
     features = []
     cols = [c for c in g.columns if c != g.geometry.name]
     for _, row in g.iterrows():
@@ -81,19 +85,31 @@ def feature_collection(gdf: gpd.GeoDataFrame, *, properties: Mapping[str, Any] |
             "geometry": geo,
         })
     fc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if target != "EPSG:4326":
+        code = target.split(":")[-1]
+        fc["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{code}"}}
     if properties:
         fc["properties"] = jsonable(dict(properties))  # foreign member, allowed by RFC 7946 §6.1
     return fc
 
 
 def write_geojson(
-    gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, properties: Mapping[str, Any] | None = None
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, properties: Mapping[str, Any] | None = None,
+    crs: str | None = None,
 ) -> Path:
-    """Write ``gdf`` as RFC 7946 GeoJSON atomically; ``properties`` go in a top-level member."""
-    fc = feature_collection(gdf, properties=properties)
+    """Write ``gdf`` as RFC 7946 GeoJSON atomically (or in ``crs``: ``Params.geojson_crs``);
+    ``properties`` go in a top-level member."""
+    fc = feature_collection(gdf, properties=properties, crs=crs)
     write_text(path, json.dumps(fc, ensure_ascii=False, sort_keys=True, allow_nan=False) + "\n")
     return Path(path)
 
 
 def empty_frame(crs: Any, columns: list[str] | None = None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in (columns or [])}, geometry=[], crs=crs)
+
+
+def geojson_epsg(doc: Mapping[str, Any]) -> int:
+    """The EPSG code of a GeoJSON document we wrote: its legacy ``crs`` member's, else 4326 (RFC 7946)."""
+    name = str(((doc.get("crs") or {}).get("properties") or {}).get("name") or "")
+    tail = name.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 4326

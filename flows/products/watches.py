@@ -243,7 +243,7 @@ def process_trees(source: Source, village: Village, out_root: str | Path, params
             "baseline": wparams.tree_baseline, **figures,
             "note": "canopy NDVI within buffer_m of each tree (10 m pixels: the tree's neighbourhood); "
                     "alert = latest NDVI at least decline_threshold below the baseline"}
-    outputs = [write_geojson(out, folder / "ancient_trees.geojson", properties=meta),
+    outputs = [write_geojson(out, folder / "ancient_trees.geojson", properties=meta, crs=params.geojson_crs),
                write_json(folder / "ancient_trees.json", {"figures": figures, **meta})]
     manifest = _write_watch_manifest(mpath, village=village, key=key, outputs=outputs, source=source, params=params,
                                      wparams=wparams, inputs={"dates": used, "ndvi": ids, "registry": origin,

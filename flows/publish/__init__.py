@@ -2,7 +2,9 @@
 (``flows.runner.finish_run`` calls :func:`publish`).
 
 ``quicklook`` (PNG pictures), ``packages`` (change-package zips), ``catalog`` (STAC),
-``page`` (the offline download page), ``serve`` (a read-only HTTP server of the folder).
+``webmap`` (the pages' offline map: static files, image overlays, layer descriptions),
+``page`` and ``fieldpage`` (the offline download page, with the field checks of
+``flows.fieldcheck``), ``serve`` (a read-only HTTP server of the folder).
 
 Deterministic: the same products give the same bytes (no clock time anywhere; zip entries
 sorted with a fixed timestamp; PNGs without a software tag), and a quicklook or zip whose
@@ -18,12 +20,14 @@ from typing import Sequence
 from aoi import Village
 
 from .. import state
+from ..fieldcheck import county_precision, village_summary
 from ..products.inventory import VillageProducts, scan_village
 from ..products.layout import PAGE, village_dir, village_folders
 from .catalog import make_collection, write_catalog
 from .packages import change_package
 from .page import VillageEntry, write_pages
-from .quicklook import quicklook
+from .quicklook import quicklook, true_colour_quicklook
+from .webmap import copy_static, map_images
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -58,11 +62,13 @@ def _status(vid: str, states: dict, runs: dict) -> tuple[str, str]:
 
 
 def publish_village(village: Village, out: Path) -> VillageProducts:
-    """Quicklooks and change zips of one village; a set that fails is noted in ``problems``."""
+    """Quicklooks, map images and change zips of one village; a set that fails is noted in ``problems``."""
     vp = scan_village(out, village.id)
     for ps in vp.sets:
         try:
             quicklook(ps, village)
+            true_colour_quicklook(ps, village)
+            map_images(ps, village)
             if ps.kind == "change":
                 change_package(ps)
         except Exception as exc:  # one broken product set must not stop the rest
@@ -71,10 +77,15 @@ def publish_village(village: Village, out: Path) -> VillageProducts:
     return vp
 
 
-def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -> list[Path]:
-    """Quicklooks, change zips, ``OUT/catalog.json`` and the download page for every village
-    with products under ``out``; returns the catalog and page paths written or confirmed."""
+def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = (), *,
+            basemap: dict | None = None) -> list[Path]:
+    """Quicklooks, map images, change zips, ``OUT/catalog.json`` and the download page for every
+    village with products under ``out`` (the map library copied into ``OUT/_static``; an online
+    ``basemap`` only when given: ``flows.publish.webmap.basemap_option``); returns the catalog
+    and page paths written or confirmed. The field-check products are made before, by the night
+    or ``flows.runner.republish``; publishing reads them."""
     out = Path(out).resolve()
+    copy_static(out)
     states = dict(state.statuses(out))
     by_id = {r.village_id: r for r in runs}
     entries, collections, folders = [], [], {}
@@ -86,6 +97,7 @@ def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -
         try:
             vp = publish_village(v, out)
             entry.products = vp
+            entry.fieldcheck = village_summary(out, v)
             collections.append(make_collection(v, vp))
             folders.update({s.item_id: s.folder for s in vp.sets})
         except Exception as exc:  # a village whose products are broken is noted, not fatal
@@ -95,6 +107,8 @@ def publish(out: str | Path, villages: Sequence[Village], runs: Sequence = ()) -
             entry.problems = entry.products.problems + entry.problems
     demo = any(e.demo for e in entries)
     paths = write_catalog(out, collections, folders, demo=demo)
-    paths += write_pages(out, entries)
+    summaries = {e.village.id: e.fieldcheck for e in entries if e.fieldcheck is not None}
+    paths += write_pages(out, entries, basemap=basemap,
+                         counties=county_precision(summaries, [e.village for e in entries]))
     log.info("published %d villages: %s", len(collections), out / PAGE)
     return paths

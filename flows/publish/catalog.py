@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 import logging
 import os
 from pathlib import Path
@@ -34,8 +35,10 @@ from aoi import Village
 from ..products.atomic import write_text
 from ..products.cache import file_sha256
 from ..products.inventory import ProductSet, VillageProducts
-from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, ITEM, MANIFEST, PAGE, QUICKLOOK, TABLE,
-                               run_table, village_dir)
+from ..products.vectors import geojson_epsg
+from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, FIELD_CHECK_FIGURES, ITEM, MANIFEST,
+                               PAGE, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, REGISTER, TABLE, TRUE_COLOUR, run_table,
+                               village_dir)
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -50,9 +53,12 @@ PARQUET_MEDIA_TYPE = pystac.MediaType.VND_APACHE_PARQUET
 # --------------------------------------------------------------------------- assets
 #: roles and media type by file name (stem, then suffix)
 _ROLE_BY_NAME = {MANIFEST: ["metadata"], DATE_FIGURES: ["metadata"], CHANGE_FIGURES: ["metadata"],
-                 QUICKLOOK: ["overview", "visual"]}
+                 QUICKLOOK: ["overview", "visual"], QUICKLOOK_TRUE_COLOUR: ["overview", "visual"],
+                 TRUE_COLOUR: ["visual"], FIELD_CHECK_FIGURES: ["metadata"], REGISTER: ["metadata"]}
 _MEDIA_BY_SUFFIX = {".tif": COG_MEDIA_TYPE, ".geojson": pystac.MediaType.GEOJSON, ".json": pystac.MediaType.JSON,
-                    ".parquet": PARQUET_MEDIA_TYPE, ".png": pystac.MediaType.PNG, ".zip": ZIP_MEDIA_TYPE}
+                    ".parquet": PARQUET_MEDIA_TYPE, ".png": pystac.MediaType.PNG, ".zip": ZIP_MEDIA_TYPE,
+                    ".csv": "text/csv",
+                    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 _TITLES = {
     "ndvi": "NDVI", "evi": "EVI", "savi": "SAVI", "ndre": "NDRE", "ndwi": "NDWI", "mndwi": "MNDWI",
     "awei_sh": "AWEI (shadow)", "awei_nsh": "AWEI (no shadow)", "exg": "Excess green (ExG)", "vari": "VARI",
@@ -65,6 +71,12 @@ _TITLES = {
     "vegetation_gain": "Vegetation gain polygons", "water_gain": "Water gain polygons",
     "water_loss": "Water loss polygons", "new_black_odorous_suspects": "New black-odorous suspects",
     "quicklook": "Quicklook", "package": "Whole package (zip)",
+    "true_colour": "True colour (red, green, blue stretched 2-98 %; 0 no data)",
+    "quicklook_true_colour": "Quicklook, true colour",
+    "field_check": "Field check: suspects with their status (现场核查)",
+    "register": "Field-check register: every check of every water body",
+    "national_list": "National list of confirmed black-odorous water (>= 2,000 m2)",
+    "provincial_list": "Provincial list of confirmed black-odorous water (< 2,000 m2)",
 }
 
 
@@ -105,7 +117,7 @@ def make_asset(path: Path, href: str, key: str | None = None) -> pystac.Asset:
     if path.suffix.lower() in (".tif", ".geojson"):
         px = ProjectionExtension.ext(asset)
         if path.suffix.lower() == ".geojson":
-            px.epsg = 4326
+            px.epsg = geojson_epsg(json.loads(path.read_text(encoding="utf-8")))  # 4326, or 4490 on request
         else:
             info = _raster_projection(path)
             px.epsg, px.shape, px.transform = info["epsg"], info["shape"], info["transform"]
@@ -139,6 +151,9 @@ def make_item(ps: ProductSet, village: Village) -> pystac.Item:
         props["villagewatch:sensor"] = inputs["sensor"]
     if inputs.get("item_ids"):
         props["villagewatch:source_items"] = list(inputs["item_ids"])
+    field_check = _read_json(ps.folder / FIELD_CHECK_FIGURES)
+    if field_check.get("counts"):  # the suspects by field-check status (flows.fieldcheck)
+        props["villagewatch:field_check"] = field_check["counts"]
     if ps.kind == "date":
         when, props_dt = _day(ps.key), {}
     else:
@@ -147,8 +162,11 @@ def make_item(ps: ProductSet, village: Village) -> pystac.Item:
                                 "end_datetime": _day(d_to).isoformat().replace("+00:00", "Z")}
     item = pystac.Item(ps.item_id, geometry, bbox, when, {**props_dt, **props})
     _add_extensions(item)
-    for path in ps.package_files():
-        item.add_asset(path.stem, make_asset(path, f"./{path.name}"))
+    files = ps.package_files()
+    stems = Counter(p.stem for p in files)
+    for path in files:  # files sharing a stem (field_check.csv/.xlsx/...) are keyed by their whole name
+        key = path.stem if stems[path.stem] == 1 else path.name.replace(".", "_")
+        item.add_asset(key, make_asset(path, f"./{path.name}", key=path.stem))
     if ps.kind == "change":
         z = ps.package_path()
         if z.is_file():
@@ -156,6 +174,14 @@ def make_item(ps: ProductSet, village: Village) -> pystac.Item:
     item.add_link(pystac.Link("describedby", f"./{MANIFEST}", media_type=pystac.MediaType.JSON,
                               title="manifest: inputs, parameters, versions, checksums"))
     return item
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -184,7 +210,8 @@ def make_collection(village: Village, vp: VillageProducts) -> pystac.Collection:
                       "villagewatch:province": village.province, "villagewatch:county": village.county,
                       "villagewatch:town": village.town, "villagewatch:pilot_type": village.pilot_type,
                       "villagewatch:focus": list(village.focus),
-                      "villagewatch:boundary_source": village.boundary_source, "villagewatch:demo": vp.demo},
+                      "villagewatch:boundary_source": village.boundary_source, "villagewatch:demo": vp.demo,
+                      "villagewatch:admin_code": village.admin_code},
     )
     _add_extensions(col)
     if vp.table is not None:
@@ -193,6 +220,9 @@ def make_collection(village: Village, vp: VillageProducts) -> pystac.Collection:
     for path in vp.watches:
         key = f"watch_{path.name.replace('.', '_')}"
         col.add_asset(key, make_asset(path, _relative(path, vp.folder), key=key))
+    for path in vp.fieldcheck:  # the register and the lists (flows.fieldcheck)
+        key = f"fieldcheck_{path.name.replace('.', '_')}"
+        col.add_asset(key, make_asset(path, _relative(path, vp.folder), key=path.stem.split(".")[0]))
     col.add_link(pystac.Link("alternate", f"./{PAGE}", media_type=pystac.MediaType.HTML, title="download page"))
     for ps in vp.sets:
         try:

@@ -1,13 +1,18 @@
 """The offline download page for environmental officers: ``OUT/index.html`` and
 ``OUT/<village>/index.html``.
 
-Static HTML in UTF-8 (``lang="zh-CN"``), inline CSS, no script, no external resource, only
-relative links, every text escaped. The index lists every pilot village (Chinese name first,
-pinyin beside it), its county, pilot type, the status of its last run, its latest date and
-headline figures; a village page shows the quicklooks and, per date and change pair, the
-download links of every COG and GeoJSON (and the change package's zip), and the indicator
-table. Pages say when boundaries are approximate and when the data is synthetic demo data.
-Nothing on them changes between runs over the same products (no clock time).
+Static HTML in UTF-8 (``lang="zh-CN"``), inline CSS, no external resource, only relative
+links, every text escaped. The only scripts are the offline map's (``flows.publish.webmap``:
+the vendored Leaflet and ``villagewatch-map.js`` from ``OUT/_static``, the layer description
+inlined as JSON). The index shows every pilot area on the map (coloured by its open suspects)
+and lists each (Chinese name first, pinyin beside it) with its county, division code, pilot
+type, the status of its last run, its latest date, headline figures and screening precision,
+and the precision per county; a village page shows the map (true colour, NDVI, change
+classes, water bodies, suspects by field-check status, change polygons, boundary; a date
+selector and a layer switcher), the field-check section (``flows.publish.fieldpage``), the
+quicklooks and, per date and change pair, the download links of every file, and the
+indicator table. Pages say when boundaries are approximate and when the data is synthetic
+demo data. Nothing on them changes between runs over the same products (no clock time).
 """
 from __future__ import annotations
 
@@ -24,10 +29,12 @@ from aoi import Village
 
 from ..products.atomic import write_text
 from ..products.inventory import ProductSet, VillageProducts
-from ..products.layout import (ALERTS_FIGURES, CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, MANIFEST, PAGE, QUICKLOOK,
-                               TABLE, WATCHES_FOLDER,
-                               run_table, watches_dir)
+from ..fieldcheck import FieldCheckSummary
+from ..products.layout import (ALERTS_FIGURES, CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, FIELD_CHECK_GEOJSON,
+                               MANIFEST, PAGE, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, STATIC_FOLDER, SUSPECTS, TABLE,
+                               WATCHES_FOLDER, run_table, watches_dir)
 from .catalog import asset_title
+from .fieldpage import county_table, fieldcheck_block, open_suspects, precision_text
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -47,6 +54,7 @@ th{background:#f0f3f6;text-align:left}td.num{text-align:right;font-variant-numer
 .pinyin{color:#666;font-size:.9em;margin-left:.4em}.set{border:1px solid #ddd;border-radius:4px;padding:.6em;margin:.8em 0}
 .set img{max-width:100%;height:auto;display:block}.files{font-size:.9em;columns:2}
 nav a{margin-right:1em}.small{font-size:.85em;color:#555}
+.pair{display:flex;gap:.5em;flex-wrap:wrap}.pair img{flex:1 1 45%;min-width:300px}
 """
 
 #: indicator table columns shown on the village page (the parquet has them all)
@@ -55,10 +63,13 @@ TABLE_COLUMNS = [
     ("valid_fraction", "有效比例 valid"), ("ndvi_mean", "NDVI 均值 mean"),
     ("vegetation_cover", "植被覆盖 veg. cover"), ("water_area_m2", "水体面积 water m²"),
     ("n_water_bodies", "水体数 water bodies"), ("n_black_odorous_suspects", "疑似黑臭 suspects"),
+    ("n_persistent_suspects", "持续疑似 persistent"), ("n_watch_suspects", "观察 watch"),
     ("black_odorous_area_m2", "疑似黑臭面积 m²"), ("vegetation_loss_area_m2", "植被减少 veg. loss m²"),
     ("vegetation_gain_area_m2", "植被增加 veg. gain m²"), ("water_gain_area_m2", "水体增加 water gain m²"),
     ("water_loss_area_m2", "水体减少 water loss m²"), ("new_black_odorous_suspects", "新增疑似 new suspects"),
     ("farmland_conversion_area_m2", "疑似耕地非农化 m²"), ("ancient_tree_alerts", "古树预警 tree alerts"),
+    ("suspects_screened", "待核查 screened"), ("suspects_confirmed", "确认黑臭 confirmed"),
+    ("suspects_cleared", "排除 cleared"), ("suspects_relapsed", "返黑返臭 relapsed"),
 ]
 
 
@@ -101,6 +112,7 @@ class VillageEntry:
     status: str = ""
     reason: str = ""
     problems: list[str] = field(default_factory=list)
+    fieldcheck: FieldCheckSummary | None = None
 
     @property
     def has_page(self) -> bool:
@@ -175,10 +187,11 @@ def headline(entry: VillageEntry) -> dict[str, Any]:
     return out
 
 
-def document(title: str, body: str) -> str:
+def document(title: str, body: str, head: str = "") -> str:
     return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+            f"<title>{esc(title)}</title>\n{head + chr(10) if head else ''}<style>{CSS}</style>\n</head>\n"
+            f"<body>\n{body}\n</body>\n</html>\n")
 
 
 def _notes(entries: Iterable[VillageEntry]) -> str:
@@ -212,18 +225,23 @@ def _index_row(entry: VillageEntry) -> str:
                 if entry.problems else "")
     cells = [
         f'{name}<span class="pinyin">{esc(v.name_en)}</span>{approx}',
-        esc(v.county), esc(PILOT_TYPES.get(v.pilot_type, v.pilot_type)), _status_cell(entry) + problems,
-        esc(h["latest"] or "–"),
+        esc(v.county), esc(v.admin_code or "–"), esc(PILOT_TYPES.get(v.pilot_type, v.pilot_type)),
+        _status_cell(entry) + problems, esc(h["latest"] or "–"),
     ]
-    nums = [fmt_num(h["water_area_m2"]), fmt_num(h["suspects"]), fmt_num(h["veg_loss_m2"])]
+    fc = entry.fieldcheck
+    nums = [fmt_num(h["water_area_m2"]), fmt_num(h["suspects"]), fmt_num(open_suspects(fc)),
+            precision_text(fc.precision) if fc else "–", fmt_num(h["veg_loss_m2"])]
     return ("<tr>" + "".join(f"<td>{c}</td>" for c in cells)
             + "".join(f'<td class="num">{esc(n)}</td>' for n in nums) + "</tr>")
 
 
-def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False) -> str:
-    """``OUT/index.html``: every pilot village with its status and headline figures."""
-    head = ["村 Village", "县/区 County", "试点类型 Pilot type", "最近运行 Last run", "最新日期 Latest date",
-            "水体面积 Water area (m²)", "疑似黑臭水体 Black-odorous suspects",
+def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False, map_block: tuple[str, str] = ("", ""),
+                 counties: dict | None = None) -> str:
+    """``OUT/index.html``: the map of every pilot area, each with its status, headline
+    figures and screening precision, and the precision per county."""
+    head = ["村 Village", "县/区 County", "统计用区划代码 Division code", "试点类型 Pilot type", "最近运行 Last run",
+            "最新日期 Latest date", "水体面积 Water area (m²)", "疑似黑臭水体 Black-odorous suspects",
+            "待处理 Open (not cleared)", "筛查精度 Precision (confirmed of checked)",
             "植被减少 Vegetation loss, alerts (m²)"]
     rows = "\n".join(_index_row(e) for e in entries)
     links = [f'<a href="{CATALOG}">STAC 目录 {CATALOG}</a>']
@@ -231,13 +249,17 @@ def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False
         links.append(f'<a href="{TABLE}">全部指标 {TABLE}</a>')
     body = (f"<h1>数字乡村试点遥感监测 <span class=\"pinyin\">villagewatch: digital-village pilot areas</span></h1>\n"
             f"{_notes(entries)}\n<nav>{' '.join(links)}</nav>\n"
-            f"<table>\n<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>\n"
+            + (f'<h2 id="map">地图 Map</h2>\n{map_block[0]}\n' if map_block[0] else "")
+            + f"<table>\n<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>\n"
             f"<tbody>\n{rows}\n</tbody>\n</table>\n"
             "<p class=\"small\">水体面积与疑似黑臭水体数为最新日期的数值；植被减少为与往年同季相比的变化预警面积"
             "（待确认与已确认）。 Water area and suspects are of the latest date; vegetation loss is the area of the "
             "change alerts against the same season of earlier years (candidate and confirmed). "
-            "Suspects are candidates for a field check, not findings.</p>")
-    return document("数字乡村试点遥感监测 villagewatch", body)
+            "Suspects are candidates for a field check, not findings; open ones are not cleared by a check.</p>\n"
+            + county_table(counties or {}) + (f"\n{map_block[1]}" if map_block[1] else ""))
+    from .webmap import map_head
+
+    return document("数字乡村试点遥感监测 villagewatch", body, map_head(STATIC_FOLDER) if map_block[0] else "")
 
 
 # --------------------------------------------------------------------------- <village>/index.html
@@ -259,10 +281,14 @@ def _set_block(ps: ProductSet, vdir: Path) -> str:
     stream = "" if ps.stream == "main" else f" [{ps.stream}]"
     label = ps.key if ps.kind == "date" else " → ".join(ps.dates)
     parts = [f'<div class="set" id="{esc(ps.item_id)}">\n<h3>{esc(label + stream)}</h3>']
-    ql = ps.folder / QUICKLOOK
-    if ql.is_file():
-        alt = f"{ps.village_id} {label}{stream} quicklook"
-        parts.append(f'<img src="{href(ql.relative_to(vdir).as_posix())}" alt="{esc(alt)}" width="700" height="640">')
+    pics = []
+    for name, what in ((QUICKLOOK, "quicklook"), (QUICKLOOK_TRUE_COLOUR, "true colour quicklook")):
+        ql = ps.folder / name
+        if ql.is_file():
+            alt = f"{ps.village_id} {label}{stream} {what}"
+            pics.append(f'<img src="{href(ql.relative_to(vdir).as_posix())}" alt="{esc(alt)}" width="700" height="640">')
+    if pics:
+        parts.append(f'<div class="pair">{"".join(pics)}</div>' if len(pics) > 1 else pics[0])
     if ps.kind == "change":
         z = ps.package_path()
         if z.is_file():
@@ -272,12 +298,77 @@ def _set_block(ps: ProductSet, vdir: Path) -> str:
         figures = _read_json(ps.folder / CHANGE_FIGURES)
         if figures:
             parts.append(_figures_table(figures))
+    else:
+        checked = ps.folder / FIELD_CHECK_GEOJSON  # the suspects with their field-check verdicts, when made
+        parts.append(suspects_block(checked if checked.is_file() else ps.folder / SUSPECTS))
     if ps.manifest.get("skipped_products"):
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(ps.manifest["skipped_products"].items()))
         parts.append(f'<p class="small">未生成 not made: {esc(reasons)}</p>')
     parts.append(_file_links(ps, vdir))
     parts.append("</div>")
     return "\n".join(parts)
+
+
+PERSISTENCE_TEXT = {"persistent": "持续疑似 persistent", "watch": "观察 watch (flagged once)"}
+
+
+def suspects_block(path: Path) -> str:
+    """A date's black-odorous suspects: persistent ones first, each with the dates that flagged
+    it (``persistence_dates``); empty when the date has no suspects file or no suspect."""
+    try:
+        features = json.loads(path.read_text(encoding="utf-8")).get("features", [])
+    except (OSError, ValueError):
+        return ""
+    if not features:
+        return ""
+    props = sorted((f.get("properties") or {} for f in features if (f.get("properties") or {}).get("raised", True)),
+                   key=lambda p: (p.get("persistence") != "persistent", -(p.get("area_m2") or 0)))
+    head = ["编号 wb_id", "持续性 persistence", "疑似日期 dates flagged", "类型 type", "面积 m²", "名录 list", "核查 verification"]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (
+            p.get("wb_id"), PERSISTENCE_TEXT.get(p.get("persistence"), p.get("persistence") or "–"),
+            (p.get("persistence_dates") or "").replace(",", ", "), p.get("black_odorous_type") or "–",
+            fmt_num(p.get("area_m2")), p.get("list") or "–", p.get("verification") or "–")) + "</tr>"
+        for p in props)
+    note = ("持续疑似：最近三次晴空观测中至少两次被判为疑似；观察：仅一次。 Persistent: flagged on at least 2 of the "
+            "body's last 3 clear observations; watch: flagged once. Suspects are screening results, not verdicts: "
+            "field checks decide.")
+    return (f'<h4>疑似黑臭水体 Black-odorous suspects</h4>\n<p class="small">{esc(note)}</p>\n<table><thead><tr>'
+            + "".join(f"<th>{esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def screening_limits(manifest: dict[str, Any]) -> str:
+    """What the black-odorous screening of a date could not see, from the thresholds its
+    manifest recorded (``parameters.black_odorous``); empty without them. The bright type is named
+    as a blind spot when it was not screened, or above ``bright_max`` when it was."""
+    bo = (manifest.get("parameters") or {}).get("black_odorous") or {}
+    if not bo:
+        return ""
+    if bo.get("bright_type"):
+        bright = (f"明亮型（高悬浮物）黑臭水体仅在反射率低于 {bo.get('bright_max')} 时筛查。 The bright, "
+                  f"high-suspended-matter type is screened only below reflectance {bo.get('bright_max')} and with "
+                  f"NIR/red >= {bo.get('bright_min_nir_red')}; brighter, it cannot be told from turbid water.")
+    else:
+        bright = ("未筛查明亮型（高悬浮物）黑臭水体。 The bright, high-suspended-matter type of black-odorous water "
+                  "is not screened: on one date its colour cannot be told from moderately turbid river water, so a "
+                  "bright black-odorous pond or ditch is not flagged.")
+    items = [bright,
+             "窄于一个像元、或水体掩膜完全未覆盖的沟渠不在筛查之内。 Ditches narrower than a pixel, and water the water "
+             "mask misses entirely, are not screened (mixed pixels joined to mapped water are).",
+             shadow_limit(bo)]
+    return ('<div class="note"><strong>黑臭水体筛查的盲区 What the black-odorous screening cannot see</strong><ul>'
+            + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul></div>")
+
+
+def shadow_limit(bo: dict[str, Any]) -> str:
+    """The shadow item of ``screening_limits`` from the recorded cast-shadow guard settings."""
+    if not bo.get("cast_shadow_guard"):
+        return "水面上的建筑与树木阴影可能被误判。 Building and tree shadows on water can still be called suspects."
+    h = bo.get("cast_shadow_max_height_m")
+    return (f"按太阳方位剔除房屋与树木（高至 {h} 米）投在水面的阴影；紧贴向阳岸的窄带黑臭水体当日可能漏判。 "
+            f"Shadows of houses and trees up to {h} m high are removed by the sun's position; black-odorous water in "
+            "a narrow strip along the sunward shore of ordinary water can be missed on that date, and taller casters' "
+            "shadows can still be called suspects.")
 
 
 def _figures_table(figures: dict[str, Any]) -> str:
@@ -314,12 +405,14 @@ def indicator_table(path: Path | None) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
 
 
-def render_village(entry: VillageEntry) -> str:
-    """``OUT/<village>/index.html``: quicklooks, downloads per date and change pair, indicator table."""
+def render_village(entry: VillageEntry, *, map_block: tuple[str, str] = ("", "")) -> str:
+    """``OUT/<village>/index.html``: the map, the field checks, quicklooks, downloads per date
+    and change pair, indicator table."""
     v, vp = entry.village, entry.products
     assert vp is not None
     h = headline(entry)
     facts = [("县/区 County", v.county), ("镇 Town", v.town), ("省 Province", v.province),
+             ("统计用区划代码 Division code", v.admin_code or "–"),
              ("试点类型 Pilot type", PILOT_TYPES.get(v.pilot_type, v.pilot_type)),
              ("关注 Focus", ", ".join(v.focus)), ("边界来源 Boundary", v.boundary_source),
              ("最近运行 Last run", STATUS_TEXT.get(entry.status, entry.status or "–")
@@ -334,21 +427,28 @@ def render_village(entry: VillageEntry) -> str:
     dates = [s for s in vp.sets if s.kind == "date"][::-1]
     changes = [s for s in vp.sets if s.kind == "change"][::-1]
     table_link = f'<p><a href="{TABLE}" download>{TABLE}</a></p>' if vp.table else ""
-    nav = (f'<nav><a href="../{PAGE}">← 全部村庄 all villages</a><a href="#changes">变化 changes</a>'
+    nav = (f'<nav><a href="../{PAGE}">← 全部村庄 all villages</a><a href="#map">地图 map</a>'
+           '<a href="#fieldcheck">现场核查 field check</a><a href="#changes">变化 changes</a>'
            '<a href="#dates">日期 dates</a><a href="#indicators">指标 indicators</a>'
            f'<a href="{COLLECTION}">STAC {COLLECTION}</a></nav>')
     body = "\n".join([
         nav,
         f"<h1>{esc(v.name_zh)}<span class=\"pinyin\">{esc(v.name_en)}</span></h1>",
         _notes([entry]), problems, f"<table>{facts_html}</table>",
+        f'<h2 id="map">地图 Map</h2>\n{map_block[0]}' if map_block[0] else "",
+        fieldcheck_block(entry.fieldcheck, vdir) if entry.fieldcheck is not None else "",
         '<h2 id="changes">变化检测 Change between dates</h2>',
         "\n".join(_set_block(s, vdir) for s in changes) or "<p>尚无变化产品 No change products yet.</p>",
         '<h2 id="dates">各日期产品 Products per date</h2>',
+        screening_limits(dates[0].manifest) if dates else "",
         "\n".join(_set_block(s, vdir) for s in dates) or "<p>尚无产品 No products yet.</p>",
         trees_block(vp),
         '<h2 id="indicators">指标表 Indicator table</h2>', table_link, indicator_table(vp.table),
+        map_block[1],
     ])
-    return document(f"{v.name_zh} {v.name_en} · villagewatch", body)
+    from .webmap import map_head
+
+    return document(f"{v.name_zh} {v.name_en} · villagewatch", body, map_head(f"../{STATIC_FOLDER}") if map_block[0] else "")
 
 
 # --------------------------------------------------------------------------- writing
@@ -359,17 +459,36 @@ def write_if_changed(path: Path, text: str) -> Path:
     return path
 
 
-def write_pages(out: str | Path, entries: Sequence[VillageEntry]) -> list[Path]:
-    """Write every village page, then the index (which notes a page that failed); returns their paths."""
+def _index_point(e: VillageEntry) -> dict[str, Any]:
+    v = e.village
+    lon, lat = v.centre or v.geometry.representative_point().coords[0]
+    h = headline(e)
+    n_open = open_suspects(e.fieldcheck)
+    return {"lon": round(float(lon), 6), "lat": round(float(lat), 6), "id": v.id, "name_zh": v.name_zh,
+            "name_en": v.name_en, "county": v.county, "admin_code": v.admin_code,
+            "n_black_odorous_suspects": n_open if n_open is not None else h["suspects"],
+            "href": f"{v.id}/{PAGE}" if e.has_page else None}
+
+
+def write_pages(out: str | Path, entries: Sequence[VillageEntry], *, basemap: dict | None = None,
+                counties: dict | None = None) -> list[Path]:
+    """Write every village page, then the index (which notes a page that failed); returns
+    their paths. ``basemap``: the maps' online basemap (``None``: none, the default)."""
+    from .webmap import index_description, map_html, village_description
+
     out = Path(out)
     written = []
     for e in entries:
         if not e.has_page:
             continue
         try:
-            written.append(write_if_changed(e.products.folder / PAGE, render_village(e)))
+            desc = village_description(e.products, e.village, basemap=basemap)
+            block = map_html(desc, f"../{STATIC_FOLDER}")
+            written.append(write_if_changed(e.products.folder / PAGE, render_village(e, map_block=block)))
         except Exception as exc:  # one broken village must not stop the others' pages
             log.error("publish: %s: village page failed: %s", e.village.id, exc)
             e.problems.append(f"village page: {type(exc).__name__}: {exc}")
-    index = render_index(entries, has_run_table=run_table(out).is_file())
+    block = map_html(index_description([_index_point(e) for e in entries], basemap=basemap), STATIC_FOLDER,
+                     height=520)
+    index = render_index(entries, has_run_table=run_table(out).is_file(), map_block=block, counties=counties)
     return [write_if_changed(out / PAGE, index)] + written

@@ -2,7 +2,8 @@
 
 - per date: NDVI (or, for RGB-only imagery such as drone orthomosaics, the first vegetation
   index it has: ExG, VARI) with the village boundary, water bodies outlined in blue and
-  black-odorous water suspects in magenta;
+  black-odorous water suspects in magenta; and beside it the true colour
+  (``quicklook_true_colour.png``, from ``true_colour.tif``) with the same outlines;
 - per change pair: the change classes (vegetation loss/gain from ``vegetation_change.tif``,
   water gain/loss from ``water_change.tif``) with the boundary, the later date's water bodies
   and suspects (new suspects filled).
@@ -30,7 +31,7 @@ from aoi import Village
 from ..products.atomic import atomic_path
 from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet
-from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, SUSPECTS, WATER_BODIES
+from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, SUSPECTS, TRUE_COLOUR, WATER_BODIES
 from .fonts import use_cjk_font
 
 log = logging.getLogger("villagewatch.flows")
@@ -264,6 +265,58 @@ def draw_date(ps: ProductSet, village: Village, png: Path, key: str) -> Path | N
         ax.set_title(_title(village, f"{ps.key}{stream}  {path.stem.upper()}", cjk), fontsize=12)
         _finish(fig, ax, r, handles, _footer(r, ps))
         return _save(fig, png, key)
+
+
+def read_rgb(path: Path, max_pixels: int = MAX_PIXELS) -> Raster:
+    """The three bands of a true-colour COG (``flows.products.truecolour``) as a (y, x, 4) RGBA
+    uint8 array, decimated like :func:`read_raster`; transparent where all bands are 0 (no data)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(path) as src:
+        f = max(1, math.ceil(max(src.width, src.height) / max_pixels))
+        shape = (3, max(1, src.height // f), max(1, src.width // f))
+        data = src.read([1, 2, 3], out_shape=shape, resampling=Resampling.nearest)
+        b = src.bounds
+        alpha = np.where((data == 0).all(axis=0), 0, 255).astype("uint8")
+        rgba = np.dstack([data[0], data[1], data[2], alpha])
+        return Raster(np.ma.masked_array(rgba), (b.left, b.right, b.bottom, b.top), src.crs)
+
+
+def draw_true_colour(ps: ProductSet, village: Village, png: Path, key: str) -> Path | None:
+    """The date's true colour (stretched red, green, blue) with boundary, water bodies and suspects."""
+    tif = ps.folder / TRUE_COLOUR
+    if not tif.is_file():
+        return None
+    import matplotlib
+
+    with matplotlib.rc_context():
+        cjk = _title_font() is not None
+        fig, ax = _figure()
+        r = read_rgb(tif)
+        ax.imshow(r.data.data, extent=r.extent, interpolation="nearest", zorder=1)
+        handles = _overlay(ax, village, r.crs, ps.folder / WATER_BODIES, ps.folder / SUSPECTS)
+        stretch = ps.manifest.get("true_colour", {})
+        stream = "" if ps.stream == "main" else f" [{ps.stream}]"
+        ax.set_title(_title(village, f"{ps.key}{stream}  {'真彩色 ' if cjk else ''}true colour", cjk), fontsize=12)
+        footer = _footer(r, ps)
+        if stretch:
+            footer = (f"R,G,B {stretch['percentiles'][0]:g}-{stretch['percentiles'][1]:g} % stretch "
+                      f"{stretch['low']:.3f}..{stretch['high']:.3f}  ·  " + footer)
+        _finish(fig, ax, r, handles, footer)
+        return _save(fig, png, key)
+
+
+def true_colour_quicklook(ps: ProductSet, village: Village) -> Path | None:
+    """Draw (or keep) a date's true-colour quicklook beside its index picture; ``None`` for a
+    change pair or a date without ``true_colour.tif``."""
+    if ps.kind != "date" or not (ps.folder / TRUE_COLOUR).is_file():
+        return None
+    png = ps.folder / QUICKLOOK_TRUE_COLOUR
+    key = quicklook_key([ps.folder / MANIFEST], village, ps) + ":true_colour"
+    if fresh(stored_key(png), key):
+        return png
+    return draw_true_colour(ps, village, png, key)
 
 
 def change_classes(veg: Raster | None, water: Raster | None) -> np.ma.MaskedArray:

@@ -9,6 +9,8 @@ parquet, ...), HTML in UTF-8.
 """
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import sys
@@ -18,7 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..products.layout import PAGE
+from ..products.layout import PAGE, STATIC_FOLDER
+from .webmap import BASEMAP_FILE
 
 #: content type by file suffix
 CONTENT_TYPES = {
@@ -31,6 +34,9 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".html": "text/html; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
 _ENCODED_SEPARATOR = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
@@ -76,7 +82,20 @@ class ReadOnlyHandler(SimpleHTTPRequestHandler):
             return None, ""
         return resolve_inside(Path(self.directory).resolve(), rel), rel
 
+    def _offered_basemap(self):
+        """``_static/basemap.json``: the basemap the server offers the pages' maps (``serve
+        --basemap``), ``null`` without one; the only answer not read from the folder, and
+        never written into it."""
+        body = json.dumps(getattr(self.server, "basemap", None)).encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
     def send_head(self):  # noqa: D102  (SimpleHTTPRequestHandler's hook for GET and HEAD)
+        if safe_relative(self.path) == f"{STATIC_FOLDER}/{BASEMAP_FILE}":
+            return self._offered_basemap()
         target, rel = self._target()
         if target is not None and target.is_dir():
             path = urlsplit(self.path).path
@@ -130,15 +149,18 @@ class ReadOnlyHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0, *,
-                quiet: bool = False) -> ThreadingHTTPServer:
+                quiet: bool = False, basemap: dict | None = None) -> ThreadingHTTPServer:
     """A read-only server for ``root`` on ``host:port`` (``port=0``: a free port; read it
-    from ``server.server_address``). Call ``serve_forever()`` (in a thread for tests)."""
+    from ``server.server_address``). Call ``serve_forever()`` (in a thread for tests).
+    ``basemap`` (``flows.publish.webmap.basemap_option``): offered to the pages' maps as
+    ``_static/basemap.json``; ``None`` (the default): no basemap, the maps stay offline."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"output folder {root} does not exist")
     server = ThreadingHTTPServer((host, port), partial(ReadOnlyHandler, directory=str(root)))
     server.daemon_threads = True
     server.quiet = quiet
+    server.basemap = basemap
     return server
 
 
@@ -148,9 +170,9 @@ def url_of(server: ThreadingHTTPServer) -> str:
     return f"http://{host}:{port}/"
 
 
-def serve(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *, basemap: dict | None = None) -> None:
     """Serve ``root`` until interrupted, printing the URL first."""
-    server = make_server(root, host, port)
+    server = make_server(root, host, port, basemap=basemap)
     print(f"serving {Path(root).resolve()} at {url_of(server)} (read-only; Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

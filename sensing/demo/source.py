@@ -41,10 +41,15 @@ from ..scene import make_scene
 from ..sensors import SENSORS
 from . import timeline
 from .clouds import clear_share, cloud_codes, make_clouds
+from .confounders import add_confounders
+from .optics import fine_grid, observe, shadow_truth
+from .profiles import DEFAULT_PROFILE, get_profile
 from .rasterize import Fields, rasterize_layout
 from .render import band_reflectance, date_mixture, flooded, scl_classes, smooth_noise, water_classes
 from .scenery import Layout, make_layout
+from .streams import _as_date, _entropy, _profile, _stream
 from .spectra import (
+    BLACK_ODOROUS_CLASSES,
     BLACK_WATER,
     CLASS_NAMES,
     FOREST,
@@ -76,11 +81,6 @@ def demo_villages_with_drone() -> tuple[str, ...]:
     return DRONE_VILLAGES
 
 
-def _stream(seed: int, village_id: str, *tags: int) -> np.random.Generator:
-    """An independent RNG per (seed, village, purpose); zlib.crc32 is stable across runs."""
-    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(village_id.encode()), *tags]))
-
-
 # ----------------------------------------------------------------------------- cached pieces
 @functools.lru_cache(maxsize=32)
 def _layout(seed: int, village_id: str, wkb: bytes) -> Layout:
@@ -88,7 +88,10 @@ def _layout(seed: int, village_id: str, wkb: bytes) -> Layout:
     v = Village(id=village_id, name_zh="", name_en="", province="", county="", town="",
                 pilot_type="domain-featured", focus=(), geometry=geom)
     g = grid_for(v, LAYOUT_RESOLUTION)
-    return make_layout(_stream(seed, village_id, 1), g.bounds, g.crs, g.to_crs(geom), label=f"village {village_id}")
+    layout = make_layout(_stream(seed, village_id, 1), g.bounds, g.crs, g.to_crs(geom), label=f"village {village_id}")
+    if _profile(seed).confounders:
+        layout = add_confounders(layout, _stream(seed, village_id, 6), label=f"village {village_id}")
+    return layout
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,7 +110,8 @@ def _year_fields(seed: int, village_id: str, wkb: bytes, grid: Grid, year: int) 
     f = _fields(seed, village_id, wkb, grid)
     if f.cell is None:
         return f
-    jitter = timeline.year_jitter_days(f.cell, year, zlib.crc32(village_id.encode()) ^ seed)
+    salt = seed if isinstance(seed, int) else seed[0] ^ get_profile(seed[1]).salt
+    jitter = timeline.year_jitter_days(f.cell, year, zlib.crc32(village_id.encode()) ^ salt)
     return dataclasses.replace(f, phase=(f.phase + jitter).astype("float32"))
 
 
@@ -138,7 +142,7 @@ def _cloud_codes(seed: int, village_id: str, wkb: bytes, grid: Grid, date: str, 
 
 
 @functools.lru_cache(maxsize=8)
-def _mixture(seed: int, village_id: str, wkb: bytes, grid: Grid, date: str, after):
+def _mixture(seed, village_id: str, wkb: bytes, grid: Grid, date: str, after):
     d = dt.date.fromisoformat(date)
     fields = _year_fields(seed, village_id, wkb, grid, d.year)
     rng = _stream(seed, village_id, 3, d.toordinal(), int(grid.resolution * 1000))
@@ -146,16 +150,25 @@ def _mixture(seed: int, village_id: str, wkb: bytes, grid: Grid, date: str, afte
 
 
 @functools.lru_cache(maxsize=128)
-def _render(seed: int, village_id: str, wkb: bytes, grid: Grid, bands: tuple[str, ...], date: str,
+def _render(seed, village_id: str, wkb: bytes, grid: Grid, bands: tuple[str, ...], date: str,
             after, cloud_cover: float | None) -> np.ndarray:
     """(bands, y, x) float32 reflectance of one date, NaN under cloud and shadow. ``after``:
     the planted changes that have happened (``Fields.cls``). Each band's noise comes from its
-    own stream, so a band is the same whichever bands are rendered with it."""
+    own stream, so a band is the same whichever bands are rendered with it. An observed
+    profile renders on a grid ``supersample`` times finer, without the PSF, then through
+    ``optics.observe`` (water spectra, shadows, mixed pixels, adjacency, MTF, haze, noise)."""
+    prof = _profile(seed)
+    g = fine_grid(grid, prof.supersample) if prof.observed else grid
     d = dt.date.fromisoformat(date)
-    mixture = _mixture(seed, village_id, wkb, grid, date, after)
+    mixture = _mixture(seed, village_id, wkb, g, date, after)
     res = int(grid.resolution * 1000)
-    refl = np.stack([band_reflectance(mixture, col, _stream(seed, village_id, 3, d.toordinal(), res, 100 + col))
+    psf = {"psf_sigma_px": 0.0} if prof.observed else {}
+    refl = np.stack([band_reflectance(mixture, col, _stream(seed, village_id, 3, d.toordinal(), res, 100 + col), **psf)
                      for col in band_index(bands)])
+    if prof.observed:
+        refl = observe(prof, refl, _year_fields(seed, village_id, wkb, g, d.year), _layout(seed, village_id, wkb), g,
+                       grid, date=date, after=after, bands=bands, lat_deg=shapely.from_wkb(wkb).centroid.y,
+                       body_entropy=_entropy(seed, village_id, 8), date_entropy=_entropy(seed, village_id, 7, d.toordinal(), res))
     masked = _cloud_codes(seed, village_id, wkb, grid, date, cloud_cover) > 0
     refl[:, masked] = np.nan
     refl.setflags(write=False)
@@ -194,7 +207,8 @@ class DemoSource:
     in metres;
     ``drone_stream``: hand the drone orthomosaics to the flows as an extra stream
     (:meth:`extra_scenes`). Off by default: the RGB-only drone has no NIR/SWIR, and
-    ``indices`` refuses water extraction from visible bands alone.
+    ``indices`` refuses water extraction from visible bands alone. ``profile``:
+    ``development`` (default) or the held-out ``evaluation`` (:mod:`sensing.demo.profiles`).
     """
 
     seed: int = 2024
@@ -203,12 +217,14 @@ class DemoSource:
     cloud_cover: float | None = None
     resolution: float = 10.0
     drone_stream: bool = False
+    profile: str = DEFAULT_PROFILE
     kind: ClassVar[str] = "demo"
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"demo seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
+        get_profile(self.profile)  # ValueError naming the known profiles
         if self.sensor not in SENSORS:
             raise ValueError(f"demo sensor {self.sensor!r} unknown; known: {', '.join(SENSORS)}")
         if not self.bands:
@@ -271,11 +287,12 @@ class DemoSource:
                 "cloud_cover": "guangdong climatology" if self.cloud_cover is None else self.cloud_cover,
                 "planted": {k: d.isoformat() for k, d in sorted(self.planted.items())},
                 "resolution": self.resolution, "drone_stream": bool(self.drone_stream),
-                "demo_version": DEMO_VERSION}
+                "demo_version": DEMO_VERSION, "profile": self.profile}
 
     # ------------------------------------------------------------------ helpers
-    def _key(self, village: Village) -> tuple[int, str, bytes]:
-        return (self.seed, village.id, shapely.to_wkb(village.geometry))
+    def _key(self, village: Village) -> tuple[int | tuple[int, str], str, bytes]:
+        seed = self.seed if self.profile == DEFAULT_PROFILE else (self.seed, self.profile)
+        return (seed, village.id, shapely.to_wkb(village.geometry))
 
     def grid(self, village: Village) -> Grid:
         g = grid_for(village, self.resolution)
@@ -297,7 +314,7 @@ class DemoSource:
         return obj.rio.write_transform(grid.transform)
 
     def _base_attrs(self, village: Village) -> dict[str, Any]:
-        return {"demo": True, "source": "demo", "seed": self.seed, "village_id": village.id,
+        return {"demo": True, "source": "demo", "seed": self.seed, "profile": self.profile, "village_id": village.id,
                 "spectra_sources": list(SPECTRA_SOURCES), "demo_version": DEMO_VERSION}
 
     # ------------------------------------------------------------------ the Scene
@@ -410,8 +427,9 @@ class DemoSource:
             {
                 "water": (dims, water),
                 "flooded_paddy": (dims, water & ~np.isin(lc, WATER_CLASSES)),
-                "black_odorous": (dims, lc == BLACK_WATER),
+                "black_odorous": (dims, np.isin(lc, BLACK_ODOROUS_CLASSES)),
                 "cloud": (dims, cloud),
+                "cast_shadow": (dims, shadow_truth(self.layout(village), grid, dates, village.geometry.centroid.y)),
                 "land_cover": (dims, lc, {"classes": {int(c): n for c, n in CLASS_NAMES.items()},
                                           "flag_values": list(CLASS_NAMES),
                                           "flag_meanings": " ".join(CLASS_NAMES.values())}),
@@ -476,17 +494,6 @@ class DemoSource:
         from .drone import drone_truth
 
         return drone_truth(self, village)
-
-
-def _as_date(value: Any, what: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
-        raise ValueError(f"demo: {what} {value!r} is not a date") from None
 
 
 def clear_cache() -> None:

@@ -120,13 +120,18 @@ SPECTRA_SOURCES: tuple[str, ...] = (
 # ----------------------------------------------------------------------------- classes
 FOREST, PADDY, CROP, GRASS, BARE, BUILT = 1, 2, 3, 4, 5, 6
 RIVER, POND, ALGAL_POND, BLACK_WATER = 10, 11, 12, 13
+#: the evaluation profile's confounders (sensing.demo.confounders): bright high-SPM
+#: black-odorous water (Shen et al. 2019) and a flooded paddy at transplanting
+BRIGHT_BLACK, FLOODED_PADDY = 14, 15
 
 CLASS_NAMES = MappingProxyType({
     FOREST: "forest", PADDY: "paddy", CROP: "cropland", GRASS: "grassland", BARE: "bare_soil",
     BUILT: "built_up", RIVER: "turbid_river", POND: "clear_pond", ALGAL_POND: "algal_pond",
-    BLACK_WATER: "black_odorous_water",
+    BLACK_WATER: "black_odorous_water", BRIGHT_BLACK: "black_odorous_bright", FLOODED_PADDY: "flooded_paddy",
 })
-WATER_CLASSES: tuple[int, ...] = (RIVER, POND, ALGAL_POND, BLACK_WATER)
+WATER_CLASSES: tuple[int, ...] = (RIVER, POND, ALGAL_POND, BLACK_WATER, BRIGHT_BLACK, FLOODED_PADDY)
+#: truth black-odorous water, of either type
+BLACK_ODOROUS_CLASSES: tuple[int, ...] = (BLACK_WATER, BRIGHT_BLACK)
 VEGETATED_CLASSES: tuple[int, ...] = (FOREST, PADDY, CROP, GRASS)
 
 #: per class: (vegetation endmember, background endmember, phenology calendar).
@@ -143,6 +148,9 @@ RECIPES = MappingProxyType({
     POND: ("water_clear", "water_clear", "constant"),
     ALGAL_POND: ("water_algal", "water_algal", "constant"),
     BLACK_WATER: ("water_black", "water_black", "constant"),
+    # evaluation profile only; its optics step replaces every water pixel (sensing.demo.optics)
+    BRIGHT_BLACK: ("water_turbid", "water_turbid", "constant"),
+    FLOODED_PADDY: ("water_turbid", "water_turbid", "constant"),
 })
 
 #: vegetation cover through the year: (day of year, cover) knots, interpolated cyclically.

@@ -65,7 +65,8 @@ def test_drone_orthomosaic_gives_rgb_products_and_says_why_no_water(night, demo_
     for v in drone:
         date = demo_source.drone_date()
         folder = out / v.id / date / "drone"
-        assert sorted(p.name for p in folder.glob("*.tif")) == ["exg.tif", "vari.tif"]
+        # RGB-only: the visible-band indices and the true colour (issue #14), no water product
+        assert sorted(p.name for p in folder.glob("*.tif")) == ["exg.tif", "true_colour.tif", "vari.tif"]
         with rasterio.open(folder / "exg.tif") as src:
             assert abs(src.res[0] - 0.5) < 1e-9
             exg = src.read(1, masked=True)

@@ -214,15 +214,19 @@ def _purity_spectrum(target):
 
 
 def test_cie_purity_threshold_both_sides():
-    ds = scene_of([_purity_spectrum(0.19), _purity_spectrum(0.21)])
-    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.19, 0.21], atol=1e-4)
+    """Purity 0.24 is flagged, 0.26 is not (default max_purity 0.25)."""
+    assert bo.MAX_PURITY == 0.25
+    ds = scene_of([_purity_spectrum(0.24), _purity_spectrum(0.26)])
+    np.testing.assert_allclose(bo.cie_purity(ds).values[0], [0.24, 0.26], atol=1e-4)
     assert bo.cie_flag(ds).values[0].tolist() == [True, False]
     wl = bo.cie_dominant_wavelength(ds).values[0]
     assert bo.cie_flag(ds, wavelength_range=(wl[0] + 1, 700)).values[0].tolist() == [False, False]
 
 
 def test_darkness_threshold_both_sides_in_each_unit():
-    rho = [(0.01, 0.0314, 0.015), (0.01, 0.0326, 0.015)]
+    """Max rho 0.0392 is dark, 0.0408 is not (default dark_threshold 0.04), as rho and as Rrs."""
+    assert bo.DARK_THRESHOLD == 0.04
+    rho = [(0.01, 0.0392, 0.015), (0.01, 0.0408, 0.015)]
     assert bo.darkness(scene_of(rho, units="rrs"), units="reflectance").values[0].tolist() == [True, False]
     rrs = [tuple(v / math.pi for v in s) for s in rho]
     assert bo.darkness(scene_of(rrs, units="rrs"), units="rrs").values[0].tolist() == [True, False]
@@ -261,21 +265,25 @@ def test_units_same_water_as_rrs_and_rho_same_decision():
 
 def test_wrong_units_change_the_brightness_thresholds():
     # black-odorous water delivered as reflectance but declared Rrs: judged pi times too
-    # bright (max rho 0.0188 -> 0.059 > 0.032): the dark vote is lost (4 -> 3 votes), and the
-    # water is taken for the bright type instead
+    # bright (max rho 0.0188 -> 0.059 > 0.04): the dark vote is lost (4 -> 3 votes), so it is
+    # no suspect; where the bright type is screened for (and NIR / R >= 0.4: NIR 0.5 x red here,
+    # as black-odorous water keeps NIR), the water is taken for the bright type instead
     rho = scene_of([SPECTRA["black_odorous"]], units="reflectance")
     assert bo.darkness(rho, units="reflectance").item() is True
     assert bo.darkness(rho, units="rrs").item() is False
     right = bo.black_odorous_pixels(rho, everywhere(rho), units="reflectance")
-    assert right["votes"].item() == 4 and right["is_suspect_bright"].item() is False
+    assert right["votes"].item() == 4 and right["is_suspect"].item() is True
     wrong = bo.black_odorous_pixels(rho, everywhere(rho), units="rrs")
+    assert wrong["votes"].item() == 3 and wrong["is_suspect"].item() is False
+    with_nir = rho.assign(nir=0.5 * rho["red"])
+    wrong = bo.black_odorous_pixels(with_nir, everywhere(rho), units="rrs", bright_type=True)
     assert wrong["votes"].item() == 3 and wrong["is_suspect_bright"].item() is True
     # black-odorous water delivered as Rrs but declared reflectance: judged pi times too dark
     # (max 0.006 instead of 0.0188): still dark, the same decision
     rrs_bo = scene_of([SPECTRA["black_odorous"]], units="rrs")
     assert bo.black_odorous_pixels(rrs_bo, everywhere(rrs_bo), units="reflectance")["is_suspect"].item() is True
     # ordinary water delivered as Rrs but declared reflectance: judged pi times too dark
-    # (max 0.018 < 0.032 instead of 0.0565)
+    # (max 0.018 < 0.04 instead of 0.0565)
     rrs = scene_of([SPECTRA["ordinary"]], units="rrs")
     assert bo.darkness(rrs, units="rrs").item() is False
     assert bo.darkness(rrs, units="reflectance").item() is True
@@ -422,20 +430,27 @@ def test_blue_guard_clear_water():
 
 def test_bright_type_and_its_limit():
     """A grey, BOI-negative water of max rho 0.060 (the bright high-SPM type's range in the test
-    bed) is a bright-type suspect; the same colour 2x brighter (max rho 0.120, like the real
-    turbid coast) is guarded as too bright. With 3 votes required only the bright-type rule
-    (BOI and CIE, not dark) keeps it."""
+    bed) with NIR / R 0.6 is a bright-type suspect when the bright type is screened for; the same
+    colour 2x brighter (max rho 0.120, like the real turbid coast) is guarded as too bright, and
+    the same colour with NIR / R 0.25 (sediment: red far above NIR, test bed turbid 0.11-0.55) is
+    not of the bright type. With 3 votes required only the bright-type rule (BOI and CIE, not
+    dark, NIR / R >= 0.4) keeps it. Off by default (the blind spot of docs/blackodorous.md), and
+    without a NIR band it cannot apply."""
     grey = (0.047, 0.052, 0.060)  # NDBWI -0.071: below -0.05; purity 0.058; not dark (>= 0.032)
-    ds = scene_of([grey, tuple(2 * v for v in grey)], units="rrs")  # stored as given: rho
-    f = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3)
+    ds = scene_of([grey, tuple(2 * v for v in grey), grey], units="rrs")  # stored as given: rho
+    ds = ds.assign(nir=ds["red"] * xr.DataArray([0.6, 0.6, 0.25], dims="x", coords={"x": ds.x}))
+    f = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3, bright_type=True)
     assert bo.boi(ds).values[0, 0] < 0 and bo.cie_purity(ds).values[0, 0] < 0.20
-    assert f["dark_flag"].values[0].tolist() == [False, False]
-    assert f["votes"].values[0].tolist() == [2, 2]  # BOI, CIE: short of 3
-    assert f["is_suspect_bright"].values[0].tolist() == [True, False]
-    assert f["too_bright"].values[0].tolist() == [False, True]
-    assert f["is_suspect"].values[0].tolist() == [True, False]
-    off = bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3, bright_type=False)
-    assert off["is_suspect"].values[0].tolist() == [False, False]
+    assert f["dark_flag"].values[0].tolist() == [False, False, False]
+    assert f["votes"].values[0].tolist() == [2, 2, 2]  # BOI, CIE: short of 3
+    assert f["is_suspect_bright"].values[0].tolist() == [True, False, False]
+    assert f["too_bright"].values[0].tolist() == [False, True, False]
+    assert f["is_suspect"].values[0].tolist() == [True, False, False]
+    assert f.attrs["bright_type_applied"] == 1
+    for off in (bo.black_odorous_pixels(ds, everywhere(ds), min_votes=3),  # the default: off
+                bo.black_odorous_pixels(ds.drop_vars("nir"), everywhere(ds), min_votes=3, bright_type=True)):
+        assert off["is_suspect"].values[0].tolist() == [False, False, False]
+        assert off.attrs["bright_type_applied"] == 0
 
 
 def test_sensor_transform_chooses_the_colour():

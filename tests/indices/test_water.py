@@ -475,3 +475,47 @@ def test_suspect_reach_becomes_its_own_body_and_speckle_does_not_split():
     assert split["area_m2"].sum() == whole["area_m2"].sum() == 150 * 100.0
     with pytest.raises(IndicesError, match="split mask has shape"):
         water_bodies(mask_da(m), split=mask_da(sus[:10]))
+
+
+# --------------------------------------------------------------------------- relative (uncalibrated) values
+def _relative(ds):
+    ds = ds.copy()
+    ds.attrs["reflectance_units"] = "relative"
+    return ds
+
+
+def test_relative_values_get_a_water_mask_only_from_a_bimodal_otsu_threshold():
+    """Per-band camera gains move NDWI's zero: 20 % water at NDWI 0.45, land at -0.2 and (a
+    second land class) -0.1. With the NIR gain doubled (an uncalibrated camera) land stays below
+    water and Otsu still splits them; NDWI > 0 would not be trusted, and a histogram that is not
+    bimodal gives no mask at all on relative values."""
+    g = np.full((40, 40), 0.08)
+    n = np.full((40, 40), 0.12)   # land: NDWI (0.08 - 0.12) / 0.20 = -0.2
+    n[:, 20:] = 0.098             # land: NDWI -0.1
+    n[:8, :] = 0.03               # water: NDWI 0.455
+    ds = _relative(scene({"green": g, "nir": n}))
+    w = water_mask(ds, min_area_m2=0, min_pixels=1)
+    assert w.attrs["threshold_method"] == "otsu"
+    np.testing.assert_array_equal(w.values, n == 0.03)
+    from indices.errors import UncalibratedError
+
+    with pytest.raises(UncalibratedError, match="water_mask.*No histogram of ndwi is bimodal"):
+        water_mask(ds, min_separation=1.01)
+    with pytest.raises(UncalibratedError, match="fixed threshold on ndwi"):
+        water_mask(ds, method="fixed")
+    # calibrated: the same scene falls back to the published 0 (NDWI > 0)
+    cal = scene({"green": g, "nir": n})
+    np.testing.assert_array_equal(water_mask(cal, min_separation=1.01, min_area_m2=0, min_pixels=1).values, n == 0.03)
+
+
+def test_relative_values_skip_the_indices_whose_constants_assume_reflectance():
+    ds = _relative(scene({"blue": [[0.1]], "green": [[0.1]], "red": [[0.1]], "nir": [[0.3]],
+                          "swir16": [[0.2]], "swir22": [[0.1]]}))
+    idx, skipped = indices.compute_indices(ds)
+    assert {"evi", "savi", "awei_nsh", "awei_sh"} <= set(skipped)
+    assert all("relative" in skipped[k] for k in ("evi", "savi", "awei_nsh", "awei_sh"))
+    assert {"ndvi", "ndwi", "mndwi", "exg"} <= set(idx.data_vars)
+    cal = ds.copy()
+    cal.attrs["reflectance_units"] = "reflectance"
+    idx_cal, skipped_cal = indices.compute_indices(cal)
+    assert {"evi", "savi", "awei_nsh", "awei_sh"} <= set(idx_cal.data_vars) and set(skipped_cal) == {"ndre"}

@@ -26,6 +26,7 @@ from sensing.errors import ImageryFileError
 from sensing.files import FilesSource
 from sensing.scene import check_scene, valid_fraction_name
 
+from support.realfiles import overlapping_pieces, write_pieces
 from support.stac_fixtures import REALDATA, need, raster_village
 
 AIRBORNE = REALDATA / "airborne_rgb_10cm" / "OSBS_029.tif"
@@ -99,19 +100,8 @@ def test_airborne_orthos_whose_fill_overlaps_keep_every_imaged_pixel_and_the_tru
     need(AIRBORNE)
     with rasterio.open(AIRBORNE) as f:
         dn, prof = f.read(), f.profile
-    h, w = dn.shape[1:]
-    imaged_a = np.zeros((h, w), bool)
-    imaged_a[:, : w * 5 // 8] = True
-    imaged_b = np.zeros((h, w), bool)
-    imaged_b[h // 4:, w * 3 // 8: w * 7 // 8] = True
-    paths = []
-    for name, imaged in (("a_20180601.tif", imaged_a), ("b_20180601.tif", imaged_b)):
-        arr = np.where(imaged, dn, 0).astype(np.uint8)
-        p = tmp_path / name
-        with rasterio.open(p, "w", **{**prof, "nodata": None}) as out:
-            out.write(arr)
-            out.write_mask(imaged.astype(np.uint8) * 255)
-        paths.append(p)
+    imaged_a, imaged_b = overlapping_pieces(dn.shape[1:], second_top=0.25)
+    paths = write_pieces(tmp_path, dn, prof, {"a_20180601.tif": imaged_a, "b_20180601.tif": imaged_b})
     v = raster_village(AIRBORNE, shrink=0.05)
     ds = FilesSource(paths=paths, resampling="native").load(v, "2018-06-01", "2018-06-01")
     aoi = _aoi_pixels(v, AIRBORNE)

@@ -13,8 +13,8 @@ SPECTRA = {
     "turbid_neutral": (0.0150, 0.0300, 0.0280),
 }
 # expected per-method flags (boi, ndbwi, cie, dark) and the decision, from the published
-# thresholds (BOI 0.065, NDBWI -0.05..0.115) and ours (purity 0.20 through Sentinel-2's
-# transform, max rho 0.032, all 4 votes, B > G blue guard, max rho >= 0.08 bright guard): the
+# thresholds (BOI 0.065, NDBWI -0.05..0.115) and ours (purity 0.25 through Sentinel-2's
+# transform, max rho 0.04, all 4 votes, B > G blue guard, max rho >= 0.08 bright guard): the
 # purities and brightness are in the docs table (S2: black 0.194, flat 0.073, clear blue 0.280)
 EXPECTED = {
     "black_odorous": (True, True, True, True, True),  # 4 votes (purity 0.194, max rho 0.0188)

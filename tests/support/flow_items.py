@@ -33,7 +33,9 @@ VEG, BARE, WATER, DARK = 1, 2, 3, 4
 #: SCL class per land cover (ESA L2A ATBD: 4 vegetation, 5 not vegetated, 6 water)
 SCL_OF = {VEG: 4, BARE: 5, WATER: 6, DARK: 6}
 #: typical L2A surface reflectance x 10000 per band common name (vegetation: a green crop
-#: canopy; bare: dry soil/built; water: clear shallow pond; dark: a black, turbid pond)
+#: canopy; bare: dry soil/built; water: clear shallow pond; dark: a black-odorous pond, dark and
+#: flat (max rho 0.024 < 0.04); it was max rho 0.042, the bright high-SPM type, until that type
+#: stopped being screened by default, algorithm version 8)
 SPECTRA: dict[int, dict[str, int]] = {
     VEG: dict(coastal=250, blue=300, green=600, red=350, rededge1=1000, rededge2=2800, rededge3=3300,
               nir=3500, nir08=3600, nir09=3600, swir16=1800, swir22=800),
@@ -41,8 +43,8 @@ SPECTRA: dict[int, dict[str, int]] = {
                nir=2200, nir08=2300, nir09=2300, swir16=2800, swir22=2400),
     WATER: dict(coastal=700, blue=650, green=700, red=450, rededge1=350, rededge2=250, rededge3=220,
                 nir=200, nir08=180, nir09=150, swir16=80, swir22=50),
-    DARK: dict(coastal=400, blue=380, green=420, red=400, rededge1=330, rededge2=280, rededge3=260,
-               nir=250, nir08=240, nir09=200, swir16=120, swir22=90),
+    DARK: dict(coastal=200, blue=190, green=240, red=230, rededge1=200, rededge2=170, rededge3=160,
+               nir=150, nir08=145, nir09=120, swir16=80, swir22=60),
 }
 #: PC asset key -> common name (the Sentinel-2 table in sensing.sensors)
 ASSETS = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1",

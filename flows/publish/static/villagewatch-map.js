@@ -36,6 +36,13 @@
     too_small: ["面积过小无法判读", "Too small to resolve", "#9e9e9e"],
     no_valid_observation: ["无有效观测", "No valid observation", "#cfcfcf"],
   };
+  const CHANGE = {
+    vegetation_loss: ["植被减少", "Vegetation loss"],
+    vegetation_gain: ["植被增加", "Vegetation gain"],
+    water_gain: ["水体增加", "Water gain"],
+    water_loss: ["水体减少", "Water loss"],
+    new_black_odorous_suspects: ["新增疑似黑臭", "New black-odorous suspect"],
+  };
   const LIST = {
     national: ["国家监管清单（≥ 2000 m²）", "National list (≥ 2,000 m²)"],
     provincial: ["省级清单（< 2000 m²）", "Provincial list (< 2,000 m²)"],
@@ -57,7 +64,9 @@
     { key: "n_black_odorous_suspects", label: ["疑似黑臭水体数", "Black-odorous suspects"] },
     { key: "wb_id", label: ["编号", "ID"] },
     { key: "id", label: ["编号", "ID"] },
+    { key: "change", label: ["变化类型", "Change"], format: "status" },
     { key: "status", label: ["状态", "Status"], format: "status" },
+    { key: "status_reason", label: ["说明", "Why"] },
     { key: "area_m2", label: ["面积", "Area"], format: "area" },
     { key: "list", label: ["清单", "List"], format: "list" },
     { key: "methods_agreeing", label: ["一致的方法", "Agreeing methods"], format: "methods" },
@@ -70,6 +79,7 @@
     { key: "from", label: ["起始日期", "From"] },
     { key: "to", label: ["结束日期", "To"] },
     { key: "verification", label: ["核查状态", "Verification"], format: "status" },
+    { key: "last_check", label: ["最近核查", "Last check"] },
   ];
 
   function esc(value) {
@@ -89,7 +99,7 @@
   }
 
   function statusLabel(value) {
-    const s = STATUS[value];
+    const s = STATUS[value] || CHANGE[value];
     return s ? bilingual([s[0], s[1]]) : esc(value);
   }
 
@@ -339,6 +349,10 @@
           pointToLayer: (f, latlng) => L.circleMarker(latlng, Object.assign(
             { radius: layer.kind === "villages" ? 9 : 6, pane, className: `vw-path vw-${layer.kind || "vector"}` }, styleFor(layer)(f))),
           onEachFeature: (f, lyr) => {
+            const name = layer.label_by && f.properties ? f.properties[layer.label_by] : null;
+            if (name != null && name !== "") {
+              lyr.bindTooltip(esc(name), { permanent: true, direction: "right", offset: [8, 0], className: "vw-label" });
+            }
             if ((KIND_STYLE[layer.kind] || {}).interactive === false && !layer.popup_fields) return;
             lyr.bindPopup(() => popupHtml(f.properties || {}, layer, entry.period ? entry.period.join(" → ") : date),
               { maxWidth: 360 });
@@ -416,17 +430,38 @@
 
   function create(element, desc) { return new VwMap(element, desc); }
 
+  /** The basemap a served page is offered (``data-vw-basemap``: a same-origin JSON file that
+   *  `villagewatch serve --basemap` answers; absent, unreadable or opened from disk: none). */
+  function offeredBasemap(el, desc) {
+    const url = el.dataset.vwBasemap;
+    if (!url || desc.basemap || global.location.protocol === "file:") return Promise.resolve(null);
+    let href;
+    try { href = localUrl(url); } catch (err) { console.error(err); return Promise.resolve(null); }
+    return fetch(href, { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  }
+
   function autoInit() {
     for (const el of document.querySelectorAll("[data-vw-map]")) {
-      if (el.vwMap) continue;
+      if (el.vwMap || el.dataset.vwStarting) continue;
       const script = document.getElementById(el.dataset.vwMap || "vw-layers");
       if (!script) { console.error(`villagewatch-map: no <script id="${el.dataset.vwMap}"> layer description`); continue; }
+      let desc;
       try {
-        create(el, JSON.parse(script.textContent));
+        desc = JSON.parse(script.textContent);
       } catch (err) {
         console.error(err);
         el.textContent = `地图无法显示 The map cannot be shown: ${err.message}`;
+        continue;
       }
+      el.dataset.vwStarting = "1";
+      offeredBasemap(el, desc).then((basemap) => {
+        try {
+          create(el, basemap ? Object.assign({}, desc, { basemap }) : desc);
+        } catch (err) {
+          console.error(err);
+          el.textContent = `地图无法显示 The map cannot be shown: ${err.message}`;
+        }
+      });
     }
   }
 

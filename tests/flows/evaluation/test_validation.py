@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import xarray as xr
 
 import flows.evaluation as V
 from flows.evaluation import common as C
+from flows.evaluation import demo as D
 from flows.evaluation import metrics as M
 from flows.evaluation import spectra as S
 from flows.evaluation import visible as VIS
@@ -82,40 +84,86 @@ def test_metric_verdicts():
 
 
 # --------------------------------------------------------------------------- demo truth and spectra
+DEV, EVAL = "development", "evaluation"
+_OBJ = re.compile(r"(\d+)/(\d+) [a-z ]+ correct, (\d+)/(\d+) reference objects found \(coverage >= [0-9.]+\)")
+_CONF = re.compile(r"TP ([\d,]+), FP ([\d,]+), FN ([\d,]+), TN ([\d,]+)")
+
+
+def objects(m) -> tuple[int, int, int, int]:
+    """(correct, predicted, found, reference) parsed from an object score's detail (the whole string)."""
+    hit = _OBJ.fullmatch(m.detail)
+    assert hit, m.detail
+    return tuple(int(g) for g in hit.groups())
+
+
+def pixels(m) -> tuple[int, int, int, int]:
+    """(TP, FP, FN, TN) parsed from a confusion detail."""
+    hit = _CONF.fullmatch(m.detail)
+    assert hit, m.detail
+    return tuple(int(g.replace(",", "")) for g in hit.groups())
+
+
+#: evaluation-profile villages of the tests: two whose scores are typical of the eleven in
+#: docs/validation.md (the tests' two development villages are the evaluation's easiest)
+EVAL_VILLAGES = ("yingde-xiniu-tangmian", "zhongshan-guzhen-guyi")
+
+
 @pytest.fixture(scope="module")
 def report():
     from aoi.registry import load_villages
 
     # the change products are scored on the session's demo night (test_change_products_of_the_demo_night)
-    return V.run_validation(load_villages(ids=list(VILLAGES)), realdata=None, change=False)
+    return V.run_validation(load_villages(ids=list(VILLAGES)), realdata=None, profiles=(DEV,), testbed=False,
+                            change=False)
 
 
-def test_demo_water_iou_every_date(report):
-    from sensing.demo import DemoSource
+@pytest.fixture(scope="module")
+def eval_report():
     from aoi.registry import load_villages
+    from sensing.demo import DemoSource
+
+    return V.ValidationReport(tuple(D.demo_metrics(load_villages(ids=list(EVAL_VILLAGES)),
+                                                   source=DemoSource(profile=EVAL))), profiles=(EVAL,))
+
+
+def _get(report, what, name, profile=DEV, scope="all"):
+    return report.get(C.demo_group(what, profile), name, scope)
+
+
+@pytest.fixture(scope="module")
+def usable_dates():
+    """village id -> the default night's passes the flow processes (valid fraction >= the minimum)."""
+    from aoi.registry import load_villages
+    from sensing.demo import DemoSource
 
     src = DemoSource()
-    usable = sum(int((src.load(v, *C.DEMO_WINDOW)["valid_fraction"] >= Params().min_valid_fraction).sum())
-                 for v in load_villages(ids=list(VILLAGES)))
-    rows = report.select("demo water", "water IoU")
-    assert len(rows) == usable >= 2 * 6 and {r.scope.split()[0] for r in rows} == set(VILLAGES)
+    return {v.id: int((src.load(v, *C.DEMO_WINDOW)["valid_fraction"] >= Params().min_valid_fraction).sum())
+            for v in load_villages(ids=list(VILLAGES))}
+
+
+def test_demo_water_iou_every_date(report, usable_dates):
+    """docs: water IoU >= 0.9 on every processed date of every village (development); IoU from the counts."""
+    rows = report.select(C.demo_group("water", DEV), "water IoU")
+    assert len(rows) == sum(usable_dates.values()) >= 2 * 6 and {r.scope.split()[0] for r in rows} == set(VILLAGES)
     for r in rows:
-        assert r.value >= C.WATER_IOU_TARGET and r.passed, r
-    assert report.get("demo water", "water IoU (lowest date)").value >= 0.95  # measured 0.951 (Hongwei)
+        tp, fp, fn, _ = pixels(r)
+        assert tp / (tp + fp + fn) >= C.WATER_IOU_TARGET, r
 
 
-def test_demo_black_odorous_per_water_body(report):
-    p = report.get("demo black-odorous", "suspect precision per water body")
-    r = report.get("demo black-odorous", "suspect recall per water body")
+def test_development_black_odorous_per_water_body(report):
+    p = _get(report, "black-odorous", "suspect precision per water body")
+    r = _get(report, "black-odorous", "suspect recall per water body")
     # every body called suspect is black-odorous, every black-odorous object (the channel, and
     # the pond that turned, on every processed pass of the default window) found: with suspect
     # reaches splitting the water bodies (algorithm version 2)
     assert p.value == 1.0 and p.passed
     assert r.value == 1.0 and r.passed  # measured: 22 of 22 truth objects (date x village) found
     n = int(r.detail.split(", ")[1].split("/")[1].split(" ")[0])
-    assert f"{n}/{n} reference objects found" in r.detail and n >= 2 * 2 * 5  # two objects on >= 5 passes each
-    assert report.get("demo black-odorous", "turbid-river bodies flagged suspect").value == 0
-    assert report.get("demo black-odorous", "suspect pixel precision").value == 1.0
+    correct, predicted, found, reference = objects(r)
+    assert found == reference == n and n >= 2 * 2 * 5  # two objects on >= 5 passes each
+    assert _get(report, "black-odorous", "turbid river bodies flagged suspect").value == 0
+    tp, fp, fn, _ = pixels(_get(report, "black-odorous", "suspect pixel precision"))
+    assert fp == 0 and tp > 0
 
 
 def test_change_products_of_the_demo_night(demo_night, demo_villages, demo_source):
@@ -128,22 +176,130 @@ def test_change_products_of_the_demo_night(demo_night, demo_villages, demo_sourc
     m = CH.score_night(demo_night.out, demo_villages, demo_source, "night", start, end)
     m += CH.page_metrics(demo_night.out, demo_villages, demo_source, "night", start, end)
     r = V.ValidationReport(tuple(m))
-    worst = r.get(CH.GROUP, "false-alarm area, worst published product (% of village)", "all night")
+    group = C.demo_group(CH.GROUP, DEV)
+    worst = r.get(group, "false-alarm area, worst published product (% of village)", "all night")
     assert worst.value <= CH.FALSE_ALARM_TARGET_PCT and worst.passed  # measured 0.0: no false alarm at all
-    assert r.get(CH.GROUP, "crop calendar reported as change (m2)", "all night").value == 0.0
-    assert r.get(CH.GROUP, "black-odorous suspect pixels on cropland", "all night").value == 0.0
-    found = r.select(CH.GROUP, "planted change found (share covered)")
+    assert r.get(group, "crop calendar reported as change (m2)", "all night").value == 0.0
+    assert r.get(group, "black-odorous suspect pixels on cropland", "all night").value == 0.0
+    found = r.select(group, "planted change found (share covered)")
     assert len(found) == 4 * len(demo_villages) and all(f.value >= 0.9 for f in found), found
-    delays = r.select(CH.GROUP, "confirmation delay (clear observations)")
+    delays = r.select(group, "confirmation delay (clear observations)")
     # confirmed on the second clear pass of the changed area after the change (n/a: not yet two)
     assert all(d.passed is not False for d in delays) and sum(d.value == 2 for d in delays) >= 3 * len(demo_villages)
-    page = r.get(CH.GROUP, "page vegetation loss / planted clearing", "all night")
+    page = r.get(group, "page vegetation loss / planted clearing", "all night")
     assert 0.9 <= page.value <= CH.PAGE_RATIO_TARGET  # measured 1.0: the clearing, not km2
 
 
+def test_development_no_confounder_called_a_suspect(report):
+    for name in D.CONFOUNDERS:
+        m = _get(report, "black-odorous", f"{name} bodies flagged suspect", DEV)
+        assert int(m.value) == 0, m
+
+
+@pytest.mark.parametrize("name", ["algal pond", "turbid river", "flooded paddy", "cast shadow"])
+def test_evaluation_no_confounder_suspect_in_two_villages(eval_report, name):
+    """Issue #12 targets, evaluation profile: no algal (bloom included), turbid-river,
+    flooded-paddy or cast-shadow body called a suspect (met on all eleven villages with the rules
+    of version 9: 44 river and 7 paddy suspects with version 7's, 3 shadow suspects with version
+    8's; docs/validation.md, whose table the results block checks in
+    test_docs_issue12_table_is_the_results_block; seed 2025 has one flooded-paddy suspect)."""
+    assert int(_get(eval_report, "black-odorous", f"{name} bodies flagged suspect", EVAL).value) == 0
+
+
+NOT_MET = "not met (docs/validation.md); a strict xfail fails once the target is met"
+
+
+def test_evaluation_precision_of_national_list_suspects(eval_report):
+    """Issue #12 target, met on the evaluation profile: precision >= 0.9 per body of >= 2,000 m2,
+    pooled over the eleven villages (0.935; 0.931 with version 8's rules, 0.71 with version 7's:
+    checked against the results block in test_docs_issue12_table_is_the_results_block). In these
+    two villages 26 of 29 (0.897): at least 0.85 here, three false bodies at most."""
+    correct, predicted, _, _ = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
+    assert predicted >= 5 and correct / predicted >= 0.85 and predicted - correct <= 3
+
+
+@pytest.mark.xfail(strict=True, reason=NOT_MET + ": 0.626 over the eleven villages (0.525 with version 8's rules, "
+                                                 "0.28 with version 7's; seed 2025: 0.674, seed 2026, never seen before the freeze: 0.723): the "
+                                                 "bright type above max rho 0.04 is not screened, ditches the mask misses "
+                                                 "entirely are not seen")
+def test_evaluation_recall_of_national_list_bodies(eval_report):
+    """Issue #12 target, evaluation profile: recall >= 0.9 per body of >= 2,000 m2."""
+    _, _, found, reference = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2", EVAL))
+    assert reference >= 10 and found / reference >= C.BO_NATIONAL_RECALL_TARGET
+
+
+def test_evaluation_dark_type_recall_and_what_the_mask_costs(eval_report):
+    """docs: the dark type is found far more often than before (0.81 over the eleven villages,
+    0.72 with version 8's rules, 0.20 with version 7's; here at least half), and on the truth water the classifier
+    finds no more than 0.1 more of the bodies >= 2,000 m2 than on the water mask (the mask no
+    longer costs much recall; it cost 0.46 before)."""
+    _, _, found, reference = objects(_get(eval_report, "black-odorous", "recall of black_odorous_water objects >= 2000 m2", EVAL))
+    assert reference >= 10 and found / reference >= 0.5
+    on_mask = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2", EVAL))
+    on_truth = objects(_get(eval_report, "black-odorous", "suspect recall per water body >= 2000 m2, truth water", EVAL))
+    assert on_truth[3] == on_mask[3] and on_truth[2] / on_truth[3] - on_mask[2] / on_mask[3] <= 0.1
+
+
+def test_evaluation_persistent_suspects_scored(eval_report):
+    """docs: persistent suspects (>= 2 of the last 3 clear observations) are scored per body of
+    >= 2,000 m2 on the dates after the first, and are more precise than single-date suspects
+    (1.000 against 0.935 over the eleven villages, seed 2024); they find fewer of the
+    black-odorous bodies (0.558), never more than the single-date suspects of the same dates."""
+    pc, pp, pf, pr = objects(_get(eval_report, "black-odorous", "persistent suspect precision per water body >= 2000 m2", EVAL))
+    sc, sp, sf, sr = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
+    assert pp >= 5 and pc / pp >= C.BO_NATIONAL_PRECISION_TARGET and pc / pp >= sc / sp
+    assert 0 < pr < sr and pf <= sf  # the first date is not scored; a persistent suspect is a suspect
+
+
+def test_evaluation_truth_holds_every_confounder():
+    """The evaluation profile's truth of a village has every confounder the metrics count
+    (so a zero above is not vacuous), the development profile none of the new ones, and the two
+    profiles are different realisations of the same village."""
+    from aoi.registry import load_villages
+    from sensing.demo import DemoSource
+
+    v = load_villages(ids=[VILLAGES[0]])[0]
+    ev, dev = DemoSource(profile=EVAL), DemoSource()
+    truth = ev.truth(v)
+    names = {n: int(c) for c, n in truth["land_cover"].attrs["classes"].items()}
+    lc = truth["land_cover"].values
+    for cls in ("turbid_river", "algal_pond", "flooded_paddy", "black_odorous_bright", "black_odorous_water"):
+        assert (lc == names[cls]).sum() >= 9, cls
+    assert (truth["cast_shadow"].values & truth["water"].values).any(axis=(1, 2)).sum() >= 1
+    assert not (dev.truth(v)["land_cover"].values >= names["black_odorous_bright"]).any()
+    assert not dev.truth(v)["cast_shadow"].values.any()
+    a, b = dev.layout(v).feature("black_channel").geometry, ev.layout(v).feature("black_channel").geometry
+    assert a.symmetric_difference(b).area > 0.5 * a.area
+    assert ev.describe()["profile"] == EVAL and dev.describe()["profile"] == DEV
+
+
+def test_tuning_profile_is_another_draw_of_the_frozen_evaluation_profile():
+    """The black-odorous rules' development data (``tuning``) has the evaluation profile's settings
+    and another salt, so another realisation of each village; the evaluation profile is frozen as
+    it was first scored (salt 12, its settings; docs/validation.md: its before / after)."""
+    from aoi.registry import load_villages
+    from sensing.demo import PROFILES, DemoSource
+
+    ev, tu = PROFILES[EVAL].as_dict(), PROFILES["tuning"].as_dict()
+    assert ev == {"name": EVAL, "salt": 12, "supersample": 3, "mtf_sigma_px": 0.6, "adjacency": [0.01, 0.05],
+                  "adjacency_sigma_m": 300.0, "haze": [-0.001, 0.006], "haze_angstrom": [0.5, 2.0], "noise_sd": 0.0007,
+                  "confounders": True, "water_spectra": "published_ranges"}
+    assert {k: v for k, v in tu.items() if k not in ("name", "salt")} == {k: v for k, v in ev.items() if k not in ("name", "salt")}
+    assert tu["salt"] not in (None, ev["salt"])
+    v = load_villages(ids=[VILLAGES[0]])[0]
+    a = DemoSource(profile="tuning").layout(v).feature("black_channel").geometry
+    b = DemoSource(profile=EVAL).layout(v).feature("black_channel").geometry
+    assert a.symmetric_difference(b).area > 0.5 * a.area
+    assert DemoSource().profile == DEV  # the default demo night stays on the development profile
+
+
 def test_spectra_both_sides_of_every_threshold(report):
-    for m in report.select("black-odorous spectra"):
-        assert m.passed, m
+    """docs: the literature spectra get the expected decisions and every threshold flips between
+    a spectrum just inside and one just outside it."""
+    share = report.get("black-odorous spectra", "guarded decision correct (share of spectra)")
+    sides = report.get("black-odorous spectra", "threshold sides correct (share)")
+    assert share.value == 1.0 and sides.value == 1.0
+    assert int(report.get("black-odorous spectra", "turbid spectra flagged suspect").value) == 0
 
 
 def test_spectra_are_the_black_odorous_test_spectra():
@@ -185,10 +341,11 @@ def test_itaipu_visible_water_against_labels(real):
     the reservoir. That is why the pipeline refuses RGB-only water masks."""
     fixed = real.get("real: Itaipu water", "water F1, (G-R)/(G+R) > 0", "(G-R)/(G+R) > 0")
     otsu = real.get("real: Itaipu water", "water F1, (G-R)/(G+R) > Otsu", "(G-R)/(G+R) > Otsu")
-    assert 0.6 <= fixed.value < C.LABELLED_WATER_F1_TARGET and fixed.passed is False  # measured 0.682
+    assert 0.6 <= fixed.value < C.LABELLED_WATER_F1_TARGET  # measured 0.682
     assert 0.6 <= otsu.value < C.LABELLED_WATER_F1_TARGET  # measured 0.679
-    assert "FN 0," in fixed.detail  # all labelled water found; the misses are trees called water
-    assert real.get("real: Itaipu water", "pipeline refuses visible-only water (1 = refused)", "pipeline").passed
+    tp, fp, fn, tn = pixels(fixed)
+    assert fn == 0 and tp == 214 and fp >= 150  # all labelled water found; the misses are trees called water
+    assert real.get("real: Itaipu water", "pipeline refuses visible-only water (1 = refused)", "pipeline").value == 1
 
 
 @pytest.mark.realdata
@@ -213,7 +370,7 @@ def test_itaipu_visible_candidates_need_atmospheric_correction(real):
 def test_naip_visible_candidates_disagree_with_ndwi(real):
     for label in ("(B-R)/(B+R)", "blue chromatic coordinate"):
         rows = real.select("real: NAIP water", f"kappa NDWI vs visible {label}, DOS")
-        assert len(rows) == 3 and all(abs(r.value) < 0.1 and r.passed is False for r in rows)  # measured <= 0.03
+        assert len(rows) == 3 and all(abs(r.value) < 0.1 < C.AGREEMENT_KAPPA_TARGET for r in rows)  # measured <= 0.03
 
 
 def test_drone_visible_candidates_miss_the_bar(report):
@@ -221,13 +378,14 @@ def test_drone_visible_candidates_miss_the_bar(report):
     turbid river, (G-R)/(G+R) calls paddy water, darkness takes crops or nothing."""
     rows = report.select("drone water (visible, demo)")
     assert len(rows) == 2 * len(VIS.VISIBLE_CANDIDATES)
-    assert all(r.passed is False for r in rows)
+    assert all(r.value < C.DRONE_VISIBLE_IOU_TARGET for r in rows)
     best = max(r.value for r in rows)
     # measured 0.471: (B-R)/(B+R), Hongwei (no turbid river); 0.585 before Otsu's threshold was put
     # mid-gap (indices.water.otsu_value) instead of at the first bin of the plateau
     assert 0.4 < best < C.DRONE_VISIBLE_IOU_TARGET
     pankeng = report.get("drone water (visible, demo)", "water IoU, (B-R)/(B+R)", "meijiang-sanjiao-pankeng (B-R)/(B+R)")
-    assert "turbid_river 0.00" in pankeng.detail and pankeng.value < 0.2  # measured 0.139
+    share = re.search(r"called water: turbid_river ([0-9.]+),", pankeng.detail)
+    assert float(share.group(1)) == 0.0 and pankeng.value < 0.2  # measured 0.139
 
 
 @pytest.mark.realdata
@@ -248,8 +406,8 @@ def test_naip_water_area_and_agreement(real):
 def test_cloud_masks_agree(real):
     s2 = real.get("real: cloud masks", "S2 L1C kappa CLP>=0.4 vs CLM", "Slovenia")
     l8 = real.get("real: cloud masks", "L8 kappa BQA cloud vs Fmask tests", "Landsat-8")
-    assert s2.value >= 0.9 and s2.passed  # measured 0.929
-    assert l8.value >= 0.65 and l8.passed  # measured 0.682
+    assert s2.value >= 0.9  # measured 0.929
+    assert l8.value >= 0.65 >= C.AGREEMENT_KAPPA_TARGET  # measured 0.682
     assert not real.skipped
 
 
@@ -260,20 +418,24 @@ def test_cli_validate_writes_markdown_and_json(tmp_path, capsys):
     doc = tmp_path / "validation.md"
     doc.write_text(f"# Validation\n\nprose before\n\n{R.MARK_START}\nold numbers\n{R.MARK_END}\n\nprose after\n")
     out_json = tmp_path / "v.json"
-    rc = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-change", "--out-md", str(doc),
+    rc = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--no-change", "--out-md", str(doc),
                "--json", str(out_json)])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "water IoU" in printed and "PASS" in printed and "targets met" in printed
+    data = json.loads(out_json.read_text())
+    assert data["villages"] == [VILLAGES[0]] and data["profiles"] == [DEV]
+    # the closing line's counts are the JSON's: targets = metrics with a target
+    met, total, missed = map(int, re.search(r"^(\d+) of (\d+) targets met, (\d+) missed", printed, re.M).groups())
+    assert total == sum(m["target"] is not None for m in data["metrics"]) and missed == data["n_failed"]
+    assert met + missed == total
     text = doc.read_text()
     assert text.startswith("# Validation\n\nprose before") and text.rstrip().endswith("prose after")
-    assert "old numbers" not in text and "| demo water | water IoU (lowest date) | all |" in text
-    data = json.loads(out_json.read_text())
-    assert data["villages"] == [VILLAGES[0]]
-    assert ("FAIL" in printed) == (data["n_failed"] > 0)
-    # --strict: exit 1 exactly when a target is missed
-    strict = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-change", "--strict"])
-    assert strict == (1 if data["n_failed"] else 0)
+    assert "old numbers" not in text
+    row = re.search(r"^\| demo water \[development\] \| water IoU \(lowest date\) \| all \| ([0-9.]+) \|", text, re.M)
+    assert float(row.group(1)) >= C.WATER_IOU_TARGET
+    # --strict exits 1: the drone's visible-water candidates miss their bar in this village
+    # (test_drone_visible_candidates_miss_the_bar)
+    assert main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--no-change", "--strict"]) == 1
 
 
 def test_docs_validation_has_the_results_section():
@@ -285,8 +447,80 @@ def test_docs_validation_has_the_results_section():
 def test_cli_validate_strict_exits_1_on_a_missed_target(monkeypatch, capsys):
     from flows.cli import main
 
-    import flows.evaluation.demo as D
-
     monkeypatch.setattr(D, "WATER_IOU_TARGET", 1.01)  # no real mask reaches IoU > 1
-    assert main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-change", "--strict"]) == 1
-    assert "FAIL" in capsys.readouterr().out
+    assert main(["validate", "--villages", "haifeng-haicheng-zongliao", "--no-realdata", "--no-testbed", "--no-change", "--strict"]) == 1
+    missed = re.search(r"^\d+ of \d+ targets met, (\d+) missed", capsys.readouterr().out, re.M)
+    assert int(missed.group(1)) >= 5  # every date's water IoU (no drone in this village)
+
+
+# --------------------------------------------------------------------------- docs/validation.md says what was measured
+def _results_rows(text: str) -> dict[tuple[str, str, str], list[str]]:
+    block = text.split(R.MARK_START, 1)[1].split(R.MARK_END, 1)[0]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 7:
+            rows[(cells[0], cells[1], cells[2])] = cells[3:]
+    return rows
+
+
+def test_docs_issue12_table_is_the_results_block():
+    """Each number of the issue #12 table in docs/validation.md is the one its results block
+    (written by `villagewatch validate --profile development,tuning,evaluation --out-md`)
+    measured, on the evaluation and the tuning profiles, and each verdict follows from the
+    target (a dash for the descriptive rows)."""
+    text = (C.REPO / "docs" / "validation.md").read_text(encoding="utf-8")
+    rows = _results_rows(text)
+    g = C.demo_group("black-odorous", EVAL)
+    prose = text.split("### Black-odorous suspects: the issue #12 targets", 1)[1].split("What changed in version 9, measured", 1)[0]
+
+    def claimed(label):
+        line = next(ln for ln in prose.splitlines() if ln.startswith(f"| {label} |"))
+        return line.split("|")[2], line.split("|")[3].strip()
+
+    checks = [("precision ≥ 0.9 per body of ≥ 2,000 m²", "suspect precision per water body >= 2000 m2", 0.9, ">="),
+              ("recall ≥ 0.9 per body of ≥ 2,000 m²", "suspect recall per water body >= 2000 m2", 0.9, ">="),
+              ("no algal body called a suspect", "algal pond bodies flagged suspect", 0, "<="),
+              ("no shadowed body called a suspect", "cast shadow bodies flagged suspect", 0, "<="),
+              ("no turbid body called a suspect", "turbid river bodies flagged suspect", 0, "<="),
+              ("no flooded-paddy body called a suspect", "flooded paddy bodies flagged suspect", 0, "<="),
+              ("(diagnostic) recall ≥ 2,000 m² on the truth water instead of the water mask",
+               "suspect recall per water body >= 2000 m2, truth water", None, None),
+              ("persistent suspects: precision per body of ≥ 2,000 m²",
+               "persistent suspect precision per water body >= 2000 m2", None, None),
+              ("persistent suspects: recall per body of ≥ 2,000 m²",
+               "persistent suspect recall per water body >= 2000 m2", None, None)]
+    tuning = C.demo_group("black-odorous", "tuning")
+    for label, metric, target, op in checks:
+        value = float(rows[(g, metric, "all")][0])
+        cell, verdict = claimed(label)
+        assert float(re.search(r"\*\*([0-9.]+)\*\*|^ *([0-9.]+)", cell).group(1) or
+                     re.search(r"^ *([0-9.]+)", cell).group(1)) == pytest.approx(value, abs=0.005), label
+        met = None if target is None else value >= target if op == ">=" else value <= target
+        assert verdict == {True: "met", False: "**not met**", None: "-"}[met], label
+        if metric.endswith("2000 m2") or metric.startswith("persistent"):
+            n = re.search(r"\((\d+) of (\d+)", cell).groups()
+            assert int(n[0]) / int(n[1]) == pytest.approx(value, abs=0.0005), label
+        # the tuning column: "before → after", after = the results block's tuning profile
+        tuned = next(ln for ln in prose.splitlines() if ln.startswith(f"| {label} |")).split("|")[5]
+        after = float(re.search(r"→ *\**([0-9.]+)", tuned).group(1))
+        assert after == pytest.approx(float(rows[(tuning, metric, "all")][0]), abs=0.0005), label
+
+
+def test_docs_testbed_auc_is_a_fresh_run():
+    """The test bed's AUC and accuracies in docs/validation.md, per method and sensor (GF-2
+    included), are what the test bed measures now."""
+    from flows.evaluation import testbed as TB
+
+    text = (C.REPO / "docs" / "validation.md").read_text(encoding="utf-8")
+    table = text.split("### Spectral test bed: black-odorous (both types) vs all other water", 1)[1]
+    lines = [ln for ln in table.splitlines() if ln.startswith("| ") and not ln.startswith("| sensor")]
+    doc = {tuple(c.strip() for c in ln.strip("|").split("|")[:2]): [c.strip() for c in ln.strip("|").split("|")[2:5]]
+           for ln in lines[: 3 * len(TB.METHODS)]}
+    rows = [r for r in TB.testbed_rows(positives={"black_odorous (both)": TB.BLACK_CLASSES}) if r.negative == "all"]
+    assert {r.sensor for r in rows} == {"sentinel-2a-msi", "landsat-8-oli", "gf-2-pms"}
+    assert len(doc) == len(rows) == 3 * len(TB.METHODS)
+    for r in rows:
+        auc, best, default = doc[(r.sensor, r.method)]
+        assert float(auc) == pytest.approx(r.auc, abs=5e-4) and float(best) == pytest.approx(r.accuracy_best, abs=5e-4)
+        assert default == "n/a" if r.accuracy_default is None else float(default) == pytest.approx(r.accuracy_default, abs=5e-4)

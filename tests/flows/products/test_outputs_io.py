@@ -53,6 +53,43 @@ def test_cog_same_bytes_on_rerun(tmp_path):
     assert [f.name for f in tmp_path.iterdir()] == ["x.tif"], "no temporaries left behind"
 
 
+def test_in_memory_and_staged_routes_write_the_same_bytes(tmp_path, monkeypatch):
+    """A raster up to IN_MEMORY_PIXELS goes through a MEM dataset, a larger one through a
+    staging GeoTIFF: the same pixels give the same COG, byte for byte, either way."""
+    import flows.products.rasters as rasters
+
+    rng = np.random.default_rng(3)
+    vals = rng.random((1100, 700)).astype("float32")
+    vals[:40, :40] = np.nan
+    mask = (rng.random((1100, 700)) > 0.6).astype("uint8")
+    mask[-3:] = 255
+    digests = {}
+    for route, limit in (("memory", 10**9), ("staged", 0)):
+        monkeypatch.setattr(rasters, "IN_MEMORY_PIXELS", limit)
+        for name, arr, kw in (("ndvi", vals, {}), ("water_mask", mask, {"nodata": 255})):
+            path = write_cog(raster(arr, dask_chunks=(512, 300), name=name), tmp_path / route / f"{name}.tif",
+                             tags={"VILLAGE": "v"}, **kw)
+            assert is_valid_cog(path)[0]
+            digests[route, name] = sha256_file(path)
+        assert sorted(p.name for p in (tmp_path / route).iterdir()) == ["ndvi.tif", "water_mask.tif"]
+    assert digests["memory", "ndvi"] == digests["staged", "ndvi"]
+    assert digests["memory", "water_mask"] == digests["staged", "water_mask"]
+
+
+def test_cog_compression_is_deflate_with_the_predictor_for_floats(tmp_path):
+    """DEFLATE with the floating-point predictor (3) for floats, on the full resolution and
+    the overviews; integer classes without predictor (rasterio reports the TIFF tags GDAL
+    wrote; predictor 1, none, is not listed)."""
+    f = write_cog(raster(np.linspace(0, 1, 1200 * 1100, dtype="float32").reshape(1200, 1100)), tmp_path / "f.tif")
+    m = write_cog(raster(np.eye(1200, 1100, dtype="uint8"), name="mask"), tmp_path / "m.tif", nodata=255)
+    for path, predictor in ((f, "3"), (m, None)):
+        for level in (None, 0):
+            kw = {} if level is None else {"OVERVIEW_LEVEL": level}
+            with rasterio.open(path, **kw) as src:
+                tags = src.tags(ns="IMAGE_STRUCTURE")
+                assert tags["COMPRESSION"] == "DEFLATE" and tags.get("PREDICTOR") == predictor, (path, level, tags)
+
+
 def test_mask_written_as_uint8_with_nodata(tmp_path):
     m = raster(np.array([[True, False], [False, True]]), name="water")
     valid = raster(np.array([[True, True], [False, True]]), name="valid")

@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import threading
 import zipfile
@@ -145,7 +146,9 @@ def test_index_lists_every_village_chinese_name_first_offline_and_escaped(out, v
     links = parse(page)
     text = page.read_text(encoding="utf-8")
     assert links.lang == "zh-CN" and links.charset.lower() == "utf-8"
-    assert links.scripts == 0
+    # the only scripts: the offline map's, from OUT/_static, and its inlined layer description
+    assert re.findall(r'<script src="([^"]+)"', text) == ["_static/leaflet/leaflet.js", "_static/villagewatch-map.js"]
+    assert links.scripts == 3 and text.count('<script type="application/json"') == 1
     for v in villages:
         assert v.name_zh in text and v.name_en in text and v.county in text
         assert text.index(v.name_zh) < text.index(v.name_en)
@@ -175,11 +178,19 @@ def test_every_link_of_every_page_resolves_to_an_existing_file(out, villages):
     assert n > 100
 
 
+def map_urls(page: Path) -> list[str]:
+    """The image URLs of a page's map (its inlined layer description)."""
+    m = re.search(r'<script type="application/json" id="vw-map-layers">(.*?)</script>',
+                  page.read_text(encoding="utf-8"), re.S)
+    desc = json.loads(m.group(1))
+    return [e["url"] for la in desc["layers"] for e in (la.get("dates") or {}).values() if "url" in e]
+
+
 def test_village_page_links_every_cog_geojson_quicklook_and_change_zip(out, villages):
     for v in villages:
         vdir = out / v.id
         page = vdir / "index.html"
-        linked = {_resolve(page, u) for u in parse(page).urls if not u.startswith("#")}
+        linked = {_resolve(page, u) for u in parse(page).urls + map_urls(page) if not u.startswith("#")}
         products = [p.resolve() for p in vdir.rglob("*") if p.suffix in (".tif", ".geojson", ".png", ".zip")
                     and "baseline" not in p.relative_to(vdir).parts]  # the alerts' input, not published
         missing = sorted(str(p.relative_to(vdir.resolve())) for p in products if p not in linked)
@@ -306,7 +317,7 @@ def served(out, tmp_path_factory):
     it and symlinks pointing outside; yields (host, port)."""
     from flows.publish.serve import make_server
 
-    v = sorted(p for p in out.iterdir() if p.is_dir())[0]
+    v = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("_"))[0]  # not _static
     date = sorted(p for p in v.iterdir() if p.name[:2] == "20" and (p / "ndvi.tif").is_file())[0]
     tmp_path = tmp_path_factory.mktemp("served")
     root = tmp_path / "root"

@@ -21,10 +21,10 @@ import pytest
 
 
 
+from support.browser import offline_page  # noqa: E402
 from support.paths import REPO  # noqa: E402
 STATIC = REPO / "flows" / "publish" / "static"
 SHOTS = REPO / "test-artifacts" / "screenshots"
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _description() -> dict:
@@ -108,23 +108,9 @@ def static_url():
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 800})
-    pg = ctx.new_page()
-    pg.outside = []  # every request to a non-loopback address (aborted)
-    pg.errors = []
-
-    def route(r):
-        host = urlsplit(r.request.url).hostname or ""
-        if r.request.url.startswith("data:") or host in LOOPBACK:
-            r.continue_()
-        else:
-            pg.outside.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg = offline_page(browser, viewport={"width": 1200, "height": 800})  # pg.outside: non-loopback requests (aborted)
     yield pg
-    ctx.close()
+    pg.context.close()
 
 
 def shot(pg, name: str) -> None:

@@ -1,0 +1,143 @@
+"""indices.mixed_water (the black-odorous screening's water and the colour of mixed pixels) and
+suspect reaches that need pure water: checked against linear mixtures built in the test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import indices
+from indices import BlackOdorousParams, mixed_water, suspect_reaches
+
+BANDS = ("blue", "green", "red", "nir")
+LAND = np.array([0.035, 0.085, 0.040, 0.300])  # grass (B, G, R, NIR reflectance)
+POND = np.array([0.020, 0.040, 0.020, 0.006])  # ordinary pond water
+BLACK = np.array([0.012, 0.016, 0.015, 0.008])  # black-odorous water: dark, flat, keeps some NIR
+SHADOW = LAND * np.array([0.30, 0.25, 0.20, 0.05])  # a shadow on land: skylight, little NIR
+
+
+def scene_from(cover: np.ndarray, spectra: dict[int, np.ndarray], res: float = 10.0) -> xr.Dataset:
+    """A (y, x) reflectance scene: each pixel the linear mixture sum_k share_k x spectrum_k
+    (``cover``: (k, y, x) shares of the spectra listed in ``spectra``, in order)."""
+    table = np.stack(list(spectra.values()))  # (k, band)
+    refl = np.einsum("kyx,kb->byx", cover, table)
+    ny, nx = cover.shape[1:]
+    coords = {"y": 1000.0 - res * (np.arange(ny) + 0.5), "x": res * (np.arange(nx) + 0.5)}
+    ds = xr.Dataset({b: (("y", "x"), refl[i].astype("float64")) for i, b in enumerate(BANDS)}, coords=coords)
+    return ds.rio.write_crs("EPSG:32649").assign_attrs(sensor="sentinel-2-l2a")
+
+
+@pytest.fixture()
+def ditch():
+    """40 x 40 grass; a 6-px-wide pond (columns 5-10) of pure water in the mask; joined to it a
+    ditch of black-odorous water 60 % of each pixel's area along row 20, columns 11-28; another
+    such ditch, row 30, columns 20-30, that touches no water; a shadow on land, rows 5-8,
+    columns 25-30."""
+    ny = nx = 40
+    water = np.zeros((ny, nx))
+    black = np.zeros((ny, nx))
+    shadow = np.zeros((ny, nx))
+    water[:, 5:11] = 1.0
+    black[20, 11:29] = 0.6
+    black[30, 20:31] = 0.6
+    shadow[5:9, 25:31] = 1.0
+    land = 1.0 - water - black - shadow
+    ds = scene_from(np.stack([land, water, black, shadow]), {0: LAND, 1: POND, 2: BLACK, 3: SHADOW})
+    mask = xr.DataArray(water > 0.5, dims=("y", "x"), coords={"y": ds.y, "x": ds.x})
+    return ds, mask
+
+
+def test_water_fraction_and_unmixed_colour_are_the_mixture(ditch):
+    """On a two-endmember mixture the NIR fraction is the water share (0.6) and the unmixed
+    colour is the water's own spectrum (Adams et al. 1986 linear mixing), exactly."""
+    ds, mask = ditch
+    out = mixed_water(ds, mask)
+    # water endmember = the pond interior's NIR; land endmember = the grass around it
+    assert out.attrs["water_nir"] == pytest.approx(POND[3])
+    # the fraction assumes the pond's NIR for the water: (N_land - N) / (N_land - N_pond)
+    expected_f = (LAND[3] - (0.6 * BLACK[3] + 0.4 * LAND[3])) / (LAND[3] - POND[3])
+    f = out["water_fraction"].values[20, 14:27]
+    np.testing.assert_allclose(f, expected_f, rtol=1e-9)
+    assert 0.59 < expected_f < 0.61
+    # unmixed with that fraction: rho_w = (rho - (1 - f) rho_land) / f, the black spectrum up to
+    # the small error the pond's NIR endmember makes (|f - 0.6| < 0.01)
+    for i, b in enumerate(BANDS[:3]):
+        got = out[b].values[20, 14:27]
+        want = ((0.6 * BLACK[i] + 0.4 * LAND[i]) - (1 - expected_f) * LAND[i]) / expected_f
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+        np.testing.assert_allclose(got, BLACK[i], atol=0.002)
+    assert bool(out["unmixed"].values[20, 14:27].all())
+
+
+def test_screening_water_joins_mixed_pixels_to_the_mask_only(ditch):
+    """The joined ditch becomes screening water; the ditch that touches no water and the shadow
+    on land (dark, little NIR: f 0.95) do not; the pond stays, its interior unchanged."""
+    ds, mask = ditch
+    out = mixed_water(ds, mask)
+    sw, added = out["screening_water"].values, out["mixed_added"].values
+    assert sw[20, 11:29].all() and added[20, 11:29].all()
+    assert not sw[30, 12:].any()  # a ditch with the same water fraction, not joined to the mask
+    assert not sw[5:9, 25:31].any() and out["water_fraction"].values[6, 27] > 0.9  # shadow: water-like NIR
+    assert (sw & ~added).sum() == mask.values.sum() and not added[mask.values].any()
+    np.testing.assert_array_equal(out["green"].values[:, 7], ds["green"].values[:, 7])  # pure water kept
+    assert int(added.sum()) == 18
+
+
+def test_mixed_pixels_off_or_without_nir(ditch):
+    ds, mask = ditch
+    off = mixed_water(ds, mask, params=BlackOdorousParams(mixed_pixels=False))
+    assert off.attrs["mixed_pixels_applied"] == 0
+    np.testing.assert_array_equal(off["screening_water"].values, mask.values)
+    np.testing.assert_array_equal(off["red"].values, ds["red"].values)
+    rgb = mixed_water(ds.drop_vars("nir"), mask)
+    assert rgb.attrs["mixed_pixels_applied"] == 0 and not rgb["mixed_added"].values.any()
+
+
+def test_more_demanding_fraction_keeps_the_ditch_out(ditch):
+    """The ditch is 60 % water: asked for 70 %, the screening does not take it."""
+    ds, mask = ditch
+    out = mixed_water(ds, mask, params=BlackOdorousParams(mixed_min_fraction=0.7))
+    assert not out["mixed_added"].values.any()
+
+
+def test_mixed_params_are_checked():
+    with pytest.raises(ValueError, match="mixed_min_fraction"):
+        BlackOdorousParams(mixed_min_fraction=0.0)
+    with pytest.raises(ValueError, match="must exceed mixed_exclusion_px"):
+        BlackOdorousParams(mixed_window_px=2, mixed_exclusion_px=2)
+    with pytest.raises(ValueError, match="reach_min_mask_pixels"):
+        BlackOdorousParams(reach_min_mask_pixels=-1)
+
+
+def test_mixed_water_keeps_the_grid_and_refuses_several_dates(ditch):
+    ds, mask = ditch
+    out = mixed_water(ds, mask)
+    assert out["screening_water"].rio.crs == ds.rio.crs
+    two = xr.concat([ds, ds], dim="time")
+    with pytest.raises(indices.IndicesError, match="one date"):
+        mixed_water(two, mask)
+
+
+def test_suspect_reach_needs_suspect_pixels_of_the_mask():
+    """A reach of 12 suspect pixels all outside the core (mixed pixels the screening added) is
+    dropped when min_core_pixels=1; one holding a suspect core pixel stays."""
+    water = np.zeros((12, 12), bool)
+    water[1:4, :] = True  # a reach of 3 x 12
+    water[8:11, :] = True
+    sus = water.copy()
+    core = np.zeros_like(water)
+    core[9, 5] = True  # one suspect pixel of the mask in the second reach
+    da = lambda a: xr.DataArray(a, dims=("y", "x"))  # noqa: E731
+    both = suspect_reaches(da(sus), da(water), min_pixels=9).values
+    assert both[1:4].all() and both[8:11].all()
+    kept = suspect_reaches(da(sus), da(water), min_pixels=9, core=da(core), min_core_pixels=1).values
+    assert not kept[1:4].any() and kept[8:11].all()
+
+
+def test_dask_input_gives_dask_output(ditch):
+    """A Dask scene gives a Dask result chunked alike, with the same values: the votes that follow
+    stay lazy."""
+    ds, mask = ditch
+    lazy = mixed_water(ds.chunk({"y": 20, "x": 20}), mask)
+    assert lazy["red"].chunks is not None and lazy["screening_water"].chunksizes["y"] == (20, 20)
+    np.testing.assert_allclose(lazy["red"].values, mixed_water(ds, mask)["red"].values)
