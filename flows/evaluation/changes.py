@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.ndimage import binary_dilation
 
 from flows.params import Params
-from flows.products.layout import PAGE, ALERT_PRODUCTS, alert_file, change_dir, date_dir, month_periods, watches_dir
+from flows.products.layout import PAGE, SUSPECTS, ALERT_PRODUCTS, alert_file, change_dir, date_dir, month_periods, watches_dir
 from flows.products.layout import dates as product_dates
 
 from .common import body_labels, demo_group
@@ -148,7 +148,7 @@ def score_night(out: Path, villages: Sequence, source, window: str, start: dt.da
         crop_all += on_crop
         sus = 0
         for d in product_dates(out, v):
-            s = date_dir(out, v, d) / "black_odorous_suspects.geojson"
+            s = date_dir(out, v, d) / SUSPECTS
             sus += int((_mask(s, shape, transform, crs) & crop).sum())
         sus_crop_all += sus
         metrics += _detection(out, v, source, truth, planted, window, ds)

@@ -87,7 +87,7 @@ def test_plain_run_on_an_existing_cluster_gives_the_same_bytes_and_runs_there(cl
     # once and its products (the black-odorous colour kernel among them) are computed with NumPy
     # in the flow's process (flows.scenes.compute_route)
     prefixes = _prefixes(records)
-    assert {"demo_render", "sub", "where", "open_rasterio"} <= prefixes, sorted(prefixes)
+    assert {"demo_render", "open_rasterio"} <= prefixes, sorted(prefixes)
     assert "kernel" not in prefixes, sorted(prefixes)
     assert len(records) >= 50, len(records)
 
@@ -97,7 +97,7 @@ def test_prefect_run_on_an_existing_cluster_gives_the_same_bytes_and_runs_there(
     out = tmp_path / "out"
     records = _run_on(cluster, _args(out))
     assert _digests(out) == reference
-    assert {"demo_render", "sub"} <= _prefixes(records)
+    assert "demo_render" in _prefixes(records)
 
 
 def _closed_port() -> int:
