@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from flows.params import Params
 
-from .changes import change_metrics
+from .changes import CHANGE_PROFILES, change_metrics
 from .clouds import landsat_cloud_metrics, slovenia_cloud_metrics
 from .common import DEFAULT_REALDATA, DEMO_PROFILES, DEMO_SEED, DEMO_WINDOW
 from .demo import demo_metrics
@@ -67,9 +67,9 @@ def run_validation(villages: Sequence | None = None, *, realdata: str | Path | N
     """Every validation: demo truth of each profile in ``profiles`` for ``villages`` (default:
     all of the registry), the demo drone (development profile), real data under ``realdata``
     (None: skipped), black-odorous spectra, the spectral test bed (``testbed``); with
-    ``change``, per profile the demo nights of ``changes.CHANGE_WINDOWS`` (into ``change_out``,
-    a temporary folder when None) and every change product they publish, and the choice of the
-    seasonal model (development profile)."""
+    ``change``, for each of ``profiles`` in ``changes.CHANGE_PROFILES`` the demo nights of
+    ``changes.CHANGE_WINDOWS`` (into ``change_out``, a temporary folder when None) and every
+    change product they publish, and the choice of the seasonal model (development profile)."""
     from sensing.demo import DemoSource
 
     t0 = time.perf_counter()
@@ -83,7 +83,7 @@ def run_validation(villages: Sequence | None = None, *, realdata: str | Path | N
     metrics += drone_visible_metrics(villages, source=DemoSource(seed=seed), params=params)
     skipped: list[Skipped] = []
     if change:
-        for profile in profiles:
+        for profile in (p for p in profiles if p in CHANGE_PROFILES):
             metrics += change_metrics(villages, source=DemoSource(seed=seed, profile=profile), params=params,
                                       out=change_out)
         metrics += baseline_choice_metrics(villages, DemoSource(seed=seed),

@@ -49,6 +49,9 @@ CHANGE_WINDOWS = {
     "early-rice transplanting (flooded paddies)": (dt.date(2025, 3, 28), dt.date(2025, 4, 30)),
     "late-rice transplanting (flooded paddies)": (dt.date(2025, 7, 28), dt.date(2025, 8, 31)),
 }
+#: the profiles the change products are scored on (issue #13: "both profiles"): where the rules
+#: were set and the held-out one; ``tuning`` is the black-odorous rules' development data
+CHANGE_PROFILES = ("development", "evaluation")
 FALSE_ALARM_TARGET_PCT = 0.5  # issue #13: at most 0.5 % of the village area per published product
 CONFIRM_DELAY_TARGET = 2  # confirmed within 2 clear observations after the change
 PAGE_RATIO_TARGET = 1.5  # the page's largest vegetation loss "about the size of the planted clearing"
