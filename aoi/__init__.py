@@ -34,6 +34,7 @@ from .registry import (
     DEFAULT_REGISTRY,
     default_registry,
     load_villages,
+    select_villages,
     village_to_feature,
     villages_to_geodataframe,
 )
@@ -41,7 +42,7 @@ from .village import AD_HOC, FOCUS_KINDS, PILOT_TYPES, Village, is_safe_id
 
 __all__ = [
     "Village", "Grid", "grid_for", "utm_epsg", "is_safe_id", "FOCUS_KINDS", "PILOT_TYPES",
-    "DEFAULT_REGISTRY", "CHINA_BBOX", "default_registry", "load_villages", "read_boundary",
+    "DEFAULT_REGISTRY", "CHINA_BBOX", "default_registry", "load_villages", "select_villages", "read_boundary",
     "with_boundary", "parse_boundary_option", "villages_to_geodataframe", "village_to_feature",
     "village_area_km2", "village_from_file", "slug_from_name", "AD_HOC", "check_admin_code", "county_codes",
     "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_wgs84_geometry", "parse_crs_option", "to_cgcs2000",

@@ -264,6 +264,36 @@ def load_villages(
     return [v for v in villages if v.id in keep]
 
 
+def select_villages(
+    registry: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    *,
+    ids: Sequence[str] | None = None,
+    boundaries: Sequence[str] = (),
+    boundary_crs: str | None = None,
+    aoi: str | os.PathLike | None = None,
+) -> list[Village]:
+    """The villages of one run, as the CLI and the scheduled flow choose them: the registry's
+    (all, or ``ids``), with the official ``boundaries`` (``"ID=PATH"``, read as ``boundary_crs``
+    when given) put in place of the registry's, and an ad-hoc ``aoi`` polygon file first
+    (without ``ids`` the registry is then left out). Errors are :class:`BoundaryOptionError`
+    naming the option and what is wrong."""
+    from .errors import BoundaryOptionError
+
+    adhoc = [village_from_file(aoi)] if aoi else []
+    villages = load_villages(registry, ids=ids) if (ids or not adhoc) else []
+    if adhoc and adhoc[0].id in {v.id for v in villages}:
+        raise BoundaryOptionError(f"--aoi {aoi}: its id {adhoc[0].id!r} is also a registry village's id; "
+                                  "rename the file")
+    overrides = dict(parse_boundary_option(b, crs=boundary_crs) for b in boundaries)
+    if boundary_crs is not None and not overrides:
+        raise BoundaryOptionError("--boundary-crs applies to --boundary files; no --boundary was given")
+    unknown = set(overrides) - {v.id for v in villages}
+    if unknown:
+        raise BoundaryOptionError(f"--boundary names unknown village(s): {', '.join(sorted(unknown))}")
+    return adhoc + [with_boundary(v, overrides[v.id], crs=boundary_crs) if v.id in overrides else v
+                    for v in villages]
+
+
 # --------------------------------------------------------------------------- tables and features
 def village_to_feature(village: Village) -> dict[str, Any]:
     """The village as a registry GeoJSON Feature (RFC 7946), readable by :func:`load_villages`."""

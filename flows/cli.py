@@ -135,21 +135,15 @@ def source_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_selected_villages(args: argparse.Namespace):
-    from aoi.registry import load_villages, parse_boundary_option, village_from_file, with_boundary
+    """The villages the options choose (:func:`aoi.registry.select_villages`)."""
+    from aoi.registry import select_villages
 
-    ids = [s.strip() for s in args.villages.split(",")] if args.villages else None
-    adhoc = [village_from_file(args.aoi)] if getattr(args, "aoi", None) else []
-    villages = load_villages(args.registry, ids=ids) if (ids or not adhoc) else []
-    if adhoc and adhoc[0].id in {v.id for v in villages}:
-        raise SystemExit(f"--aoi {args.aoi}: its id {adhoc[0].id!r} is also a registry village's id; rename the file")
-    crs = getattr(args, "boundary_crs", None)
-    overrides = dict(parse_boundary_option(b, crs=crs) for b in args.boundary)
-    if crs is not None and not overrides:
-        raise SystemExit("--boundary-crs applies to --boundary files; no --boundary was given")
-    unknown = set(overrides) - {v.id for v in villages}
-    if unknown:
-        raise SystemExit(f"--boundary names unknown village(s): {', '.join(sorted(unknown))}")
-    return adhoc + [with_boundary(v, overrides[v.id], crs=crs) if v.id in overrides else v for v in villages]
+    return select_villages(args.registry, ids=_ids(args), boundaries=getattr(args, "boundary", ()),
+                           boundary_crs=getattr(args, "boundary_crs", None), aoi=getattr(args, "aoi", None))
+
+
+def _ids(args: argparse.Namespace) -> list[str] | None:
+    return [s.strip() for s in args.villages.split(",")] if args.villages else None
 
 
 def cropland_options(items: Sequence[str], villages) -> dict[str, str]:
@@ -298,10 +292,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise SystemExit(
             "villagewatch schedule needs a Prefect server: run `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (an ephemeral server cannot schedule)")
-    params = {"source": args.source, "out": str(Path(args.out).resolve()),
-              "villages": [s.strip() for s in args.villages.split(",")] if args.villages else None,
+    load_selected_villages(args)  # a bad --villages, --boundary or --aoi stops here, not at 02:00
+    params = {"source": args.source, "out": str(Path(args.out).resolve()), "villages": _ids(args),
               "source_options": {k: v for k, v in source_options(args).items() if v is not None and k != "date"},
-              "registry": args.registry, "dask_address": args.dask_address}
+              "registry": args.registry, "dask_address": args.dask_address,
+              "boundaries": [_absolute_boundary(b) for b in args.boundary], "boundary_crs": args.boundary_crs,
+              "aoi": str(Path(args.aoi).resolve()) if args.aoi else None,
+              "geojson_crs": _geojson_crs(args), "basemap": _basemap(args)}
     kw = dict(cron=args.cron, timezone=args.timezone, parameters=params)
     if args.register_only:
         print(f"registered deployment {deploy.DEPLOYMENT_NAME}: {deploy.register(**kw)}")
@@ -309,6 +306,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     print(f"serving {deploy.DEPLOYMENT_NAME} on cron '{args.cron}' ({args.timezone}); Ctrl-C stops")
     deploy.serve(**kw)
     return 0
+
+
+def _absolute_boundary(option: str) -> str:
+    """``ID=PATH`` with the path made absolute (the scheduled run may start elsewhere)."""
+    vid, _, raw = option.partition("=")
+    return f"{vid.strip()}={Path(raw.strip()).expanduser().resolve()}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -379,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", default="Asia/Shanghai")
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
     p.add_argument("--register-only", action="store_true", help="create/update the deployment and exit")
+    _add_output_options(p)
     p.set_defaults(func=cmd_schedule)
 
     p = sub.add_parser("serve", help="serve an output folder's download page read-only over HTTP")

@@ -7,6 +7,7 @@ server (``prefect server start``; an ephemeral server cannot schedule) and run b
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +21,42 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEPLOYMENT_NAME = "villagewatch-nightly"
 
 
-def _run(source: str, out: str, villages: list[str] | None, source_options: dict[str, Any] | None,
-         start: dt.date, end: dt.date, *, incremental: bool, registry: str | None,
-         dask_address: str | None) -> list[dict]:
-    from aoi.registry import load_villages
+@dataclass(frozen=True)
+class RunOptions:
+    """What a scheduled or backfill run is asked to do beyond its window (JSON parameters of the
+    deployment, the CLI's options of the same names)."""
+
+    source: str = "demo"
+    out: str = "out"
+    villages: list[str] | None = None
+    source_options: dict[str, Any] | None = None
+    registry: str | None = None
+    dask_address: str | None = None
+    #: official boundaries, ``"ID=PATH"`` (``--boundary``), read as ``boundary_crs`` when given
+    boundaries: list[str] = field(default_factory=list)
+    boundary_crs: str | None = None
+    #: an ad-hoc area of interest (``--aoi``)
+    aoi: str | None = None
+    #: the CRS of every GeoJSON product (``--geojson-crs``: EPSG:4326 or EPSG:4490)
+    geojson_crs: str = "EPSG:4326"
+    #: the pages' online basemap (``--basemap``; None: offline maps)
+    basemap: dict | None = None
+
+
+def _run(opts: RunOptions, start: dt.date, end: dt.date, *, incremental: bool) -> list[dict]:
+    from aoi.registry import select_villages
 
     from .products.atomic import output_lock
     from .runner import finish_run, run_prefect
     from .sources import build_source
 
-    vs = load_villages(registry, ids=villages)
-    src = build_source(source, **(source_options or {}))
-    with output_lock(out):
-        runs = run_prefect(vs, src, Path(out), start, end, Params(), dask_address=dask_address,
-                           incremental=incremental)
-        finish_run(Path(out), vs, runs)
+    vs = select_villages(opts.registry, ids=opts.villages, boundaries=opts.boundaries,
+                         boundary_crs=opts.boundary_crs, aoi=opts.aoi)
+    src = build_source(opts.source, **(opts.source_options or {}))
+    with output_lock(opts.out):
+        runs = run_prefect(vs, src, Path(opts.out), start, end, Params(geojson_crs=opts.geojson_crs),
+                           dask_address=opts.dask_address, incremental=incremental)
+        finish_run(Path(opts.out), vs, runs, basemap=opts.basemap)
     return [r.summary_row() for r in runs]
 
 
@@ -47,12 +69,18 @@ def scheduled_nightly(
     lookback_days: int = 30,
     registry: str | None = None,
     dask_address: str | None = None,
+    boundaries: list[str] | None = None,
+    boundary_crs: str | None = None,
+    aoi: str | None = None,
+    geojson_crs: str = "EPSG:4326",
+    basemap: dict | None = None,
 ) -> list[dict]:
     """Every village's acquisitions newer than its last success (state.json), looking back
     at most ``lookback_days`` for a village never processed."""
     today = dt.date.today()
-    return _run(source, out, villages, source_options, today - dt.timedelta(days=lookback_days), today,
-                incremental=True, registry=registry, dask_address=dask_address)
+    opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
+                      boundary_crs, aoi, geojson_crs, basemap)
+    return _run(opts, today - dt.timedelta(days=lookback_days), today, incremental=True)
 
 
 @flow(name="villagewatch-backfill")
@@ -65,10 +93,16 @@ def backfill(
     source_options: dict[str, Any] | None = None,
     registry: str | None = None,
     dask_address: str | None = None,
+    boundaries: list[str] | None = None,
+    boundary_crs: str | None = None,
+    aoi: str | None = None,
+    geojson_crs: str = "EPSG:4326",
+    basemap: dict | None = None,
 ) -> list[dict]:
     """Process a date range whatever the state says (products already up to date are skipped)."""
-    return _run(source, out, villages, source_options, dt.date.fromisoformat(start), dt.date.fromisoformat(end),
-                incremental=False, registry=registry, dask_address=dask_address)
+    opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
+                      boundary_crs, aoi, geojson_crs, basemap)
+    return _run(opts, dt.date.fromisoformat(start), dt.date.fromisoformat(end), incremental=False)
 
 
 def nightly_deployment(*, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE,

@@ -39,7 +39,8 @@ from aoi.chinacrs import (
     wgs84_to_gcj02,
     wgs84_to_gcj02_geometry,
 )
-from aoi.errors import BoundaryCRSError, CRSOptionError, MissingCRSError, VillageError, VillagePropertyError
+from aoi.errors import (BoundaryCRSError, BoundaryOptionError, CRSOptionError, MissingCRSError, VillageError,
+                        VillagePropertyError)
 from aoi.registry import (
     load_villages,
     parse_boundary_option,
@@ -247,7 +248,7 @@ def test_with_boundary_and_cli_boundary_crs(tmp_path):
     assert _vertex_error_m(cli_v.geometry, v.geometry) < 0.01
     plain = build_parser().parse_args(["villages", "--villages", v.id, "--boundary", f"{v.id}={path}"])
     assert _vertex_error_m(load_selected_villages(plain)[0].geometry, v.geometry) > 50
-    with pytest.raises(SystemExit, match="no --boundary"):
+    with pytest.raises(BoundaryOptionError, match="no --boundary"):
         load_selected_villages(argparse.Namespace(villages=v.id, registry=None, boundary=[], boundary_crs="gcj02"))
 
 

@@ -137,6 +137,7 @@ def test_wadden_epsg4326_cog_is_reprojected_into_utm_32n():
     assert 0 < float(ds["red"].mean()) < 0.5  # reflectance, not x10000
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # the test writes such a file
 def test_corrupt_no_crs_and_band_count_errors_name_the_file(tmp_path):
     bad = tmp_path / "broken_20240501.tif"
     bad.write_bytes(b"II*\x00 this is not a tiff")
