@@ -292,13 +292,15 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise SystemExit(
             "villagewatch schedule needs a Prefect server: run `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (an ephemeral server cannot schedule)")
-    load_selected_villages(args)  # a bad --villages, --boundary or --aoi stops here, not at 02:00
+    # a bad --villages, --boundary, --aoi or --cropland stops here, not at 02:00
+    cropland = cropland_options(args.cropland, load_selected_villages(args))
     params = {"source": args.source, "out": str(Path(args.out).resolve()), "villages": _ids(args),
               "source_options": {k: v for k, v in source_options(args).items() if v is not None and k != "date"},
               "registry": args.registry, "dask_address": args.dask_address,
               "boundaries": [_absolute_boundary(b) for b in args.boundary], "boundary_crs": args.boundary_crs,
               "aoi": str(Path(args.aoi).resolve()) if args.aoi else None,
-              "geojson_crs": _geojson_crs(args), "basemap": _basemap(args)}
+              "geojson_crs": _geojson_crs(args), "basemap": _basemap(args),
+              "cropland": [f"{vid}={Path(p).expanduser().resolve()}" for vid, p in cropland.items()]}
     kw = dict(cron=args.cron, timezone=args.timezone, parameters=params)
     if args.register_only:
         print(f"registered deployment {deploy.DEPLOYMENT_NAME}: {deploy.register(**kw)}")
