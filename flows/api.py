@@ -29,6 +29,7 @@ from .products.tables import read_indicators, write_run_table
 from .publish.fonts import CJK_FONTS, use_cjk_font
 
 __all__ = ["output_dir", "villages_in", "dates", "change_pairs", "open_raster", "open_products", "open_change",
+           "alerts", "open_alerts",
            "read_geojson", "water_bodies", "suspects", "change_vectors", "manifest", "indicators",
            "write_run_table", "load_scene", "true_colour", "use_cjk_font", "CJK_FONTS", "rerun"]
 
@@ -152,6 +153,25 @@ def change_vectors(out, village_id: str, d_from: str, d_to: str) -> dict[str, gp
     """Change polygons between two dates by kind (vegetation_loss, water_gain, new_black_odorous_suspects, ...)."""
     folder = _change_folder(out, village_id, d_from, d_to)
     return {p.stem: read_geojson(p) for p in sorted(folder.glob("*.geojson"))}
+
+
+def alerts(out, village_id: str) -> dict[str, gpd.GeoDataFrame]:
+    """The village's change alerts by kind (vegetation_loss, water_gain, water_loss,
+    black_odorous, farmland_conversion): polygons with ``status`` (candidate / confirmed),
+    ``first_date``, ``confirmed_date``, ``last_date``, ``area_m2`` (``flows.products.alerts``)."""
+    folder = layout.watches_dir(out, _vdir(out, village_id).name)
+    return {k: read_geojson(folder / layout.alert_file(k, "polygons")) for k in layout.ALERT_PRODUCTS
+            if (folder / layout.alert_file(k, "polygons")).is_file()}
+
+
+def open_alerts(out, village_id: str) -> xr.Dataset:
+    """The alerts' COGs as one lazy Dataset: ``<kind>_status`` (0 none, 1 candidate, 2 confirmed,
+    3 reverted, 255 never assessed), ``<kind>_first`` and ``<kind>_confirmed`` (YYYYMMDD)."""
+    folder = layout.watches_dir(out, _vdir(out, village_id).name)
+    names = [layout.alert_file(k, w) for k in layout.ALERT_PRODUCTS for w in ("status", "first", "confirmed")]
+    if not all((folder / n).is_file() for n in names):
+        raise FileNotFoundError(f"no change alerts for {village_id} in {folder}")
+    return xr.Dataset({Path(n).stem: open_raster(folder / n, masked=False) for n in names})
 
 
 def manifest(out, village_id: str, date: str, *, stream: str | None = None) -> dict:

@@ -129,7 +129,8 @@ def task_runs(plan: NightPlan, *, size: int = BATCH_VILLAGES, plans: Sequence[Vi
 
 # --------------------------------------------------------------------------- running a batch
 def _discover(source: Source, village: Village, window: Window, params: Params, plan: NightPlan) -> VillagePlan:
-    return with_read_retry(plan_village, source, village, window, params, what=f"{village.id} load")
+    return with_read_retry(plan_village, source, village, window, params, plan.cropland.get(village.id),
+                           what=f"{village.id} load")
 
 
 _publish_lock = threading.Lock()

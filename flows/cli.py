@@ -16,7 +16,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
-DEMO_WINDOW = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+#: the demo night's default window (``sensing.demo.timeline.DEFAULT_WINDOW``): the recent weeks
+#: holding the planted changes and their confirmation; the history is read by the baseline step
+DEMO_WINDOW = (dt.date(2025, 11, 1), dt.date(2025, 12, 3))
 
 
 def _date(text: str) -> dt.date:
@@ -31,6 +33,9 @@ def _add_village_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", help="folder or file of village boundaries (default: data/villages)")
     p.add_argument("--boundary", action="append", default=[], metavar="ID=PATH",
                    help="replace a village's approximate boundary with an official GeoJSON/GPKG/SHP")
+    p.add_argument("--cropland", action="append", default=[], metavar="ID=PATH",
+                   help="an official cropland layer (polygons, e.g. 永久基本农田) for a village, used for the "
+                        "land cover of the change alerts and the farmland watch instead of the history's phenology")
     p.add_argument("--boundary-crs", metavar="CRS",
                    help="what every --boundary file's coordinates are: gcj02 (Chinese web maps; converted "
                         "to WGS 84), wgs84, EPSG:4490 (CGCS2000) or any CRS string (default: the file's own)")
@@ -142,6 +147,24 @@ def _ids(args: argparse.Namespace) -> list[str] | None:
     return [s.strip() for s in args.villages.split(",")] if args.villages else None
 
 
+def cropland_options(items: Sequence[str], villages) -> dict[str, str]:
+    """``--cropland ID=PATH`` options -> ``{village id: path}``; the file must exist and the id
+    be one of the night's villages."""
+    out: dict[str, str] = {}
+    ids = {v.id for v in villages}
+    for text in items:
+        vid, sep, raw = text.partition("=")
+        vid, raw = vid.strip(), raw.strip()
+        if not sep or not vid or not raw:
+            raise SystemExit(f"--cropland {text!r}: expected ID=PATH, e.g. --cropland meijiang-sanjiao-pankeng=farmland.gpkg")
+        if vid not in ids:
+            raise SystemExit(f"--cropland names a village that is not in this run: {vid}")
+        if not Path(raw).expanduser().is_file():
+            raise SystemExit(f"--cropland {text!r}: cropland file {raw} does not exist")
+        out[vid] = str(Path(raw).expanduser().resolve())
+    return out
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no villages)"
@@ -211,7 +234,8 @@ def _run_and_publish(args, villages, source, out: Path, start: dt.date, end: dt.
     from flows.runner import finish_run, run
 
     runs = run(villages, source, out, start, end, params, prefect=not args.no_prefect,
-               dask_address=args.dask_address, incremental=args.incremental)
+               dask_address=args.dask_address, incremental=args.incremental,
+               cropland=cropland_options(getattr(args, "cropland", []), villages))
     finish_run(out, villages, runs, basemap=_basemap(args))
     return runs
 
@@ -283,13 +307,15 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise SystemExit(
             "villagewatch schedule needs a Prefect server: run `prefect server start` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (an ephemeral server cannot schedule)")
-    load_selected_villages(args)  # a bad --villages, --boundary or --aoi stops here, not at 02:00
+    # a bad --villages, --boundary, --aoi or --cropland stops here, not at 02:00
+    cropland = cropland_options(args.cropland, load_selected_villages(args))
     params = {"source": args.source, "out": str(Path(args.out).resolve()), "villages": _ids(args),
               "source_options": {k: v for k, v in source_options(args).items() if v is not None and k != "date"},
               "registry": args.registry, "dask_address": args.dask_address,
               "boundaries": [_absolute_boundary(b) for b in args.boundary], "boundary_crs": args.boundary_crs,
               "aoi": str(Path(args.aoi).resolve()) if args.aoi else None,
-              "geojson_crs": _geojson_crs(args), "basemap": _basemap(args)}
+              "geojson_crs": _geojson_crs(args), "basemap": _basemap(args),
+              "cropland": [f"{vid}={Path(p).expanduser().resolve()}" for vid, p in cropland.items()]}
     kw = dict(cron=args.cron, timezone=args.timezone, parameters=params)
     if args.register_only:
         print(f"registered deployment {deploy.DEPLOYMENT_NAME}: {deploy.register(**kw)}")
@@ -312,7 +338,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     realdata = None if args.no_realdata else Path(args.realdata or DEFAULT_REALDATA)
     profiles = tuple(p.strip() for p in args.profile.split(",") if p.strip())
     report = run_validation(villages, realdata=realdata, seed=args.seed, profiles=profiles,
-                            testbed=not args.no_testbed)
+                            testbed=not args.no_testbed, change=not args.no_change,
+                            change_out=args.change_out)
     print(format_report(report))
     if args.out_md:
         print(f"wrote {write_markdown(report, args.out_md)}")
@@ -410,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-md", help="write the results into this markdown file (e.g. docs/validation.md)")
     p.add_argument("--json", help="write every metric as JSON to this file")
     p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
+    p.add_argument("--no-change", action="store_true",
+                   help="skip the change products (their demo nights over three windows take minutes)")
+    p.add_argument("--change-out", help="run the change validation's demo nights into this folder (kept; "
+                                        "reused when up to date) instead of a temporary one")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("villages", help="list the pilot villages")

@@ -41,6 +41,8 @@ class RunOptions:
     geojson_crs: str = "EPSG:4326"
     #: the pages' online basemap (``--basemap``; None: offline maps)
     basemap: dict | None = None
+    #: official cropland layers, ``"ID=PATH"`` (``--cropland``): the land cover of the change alerts
+    cropland: list[str] = field(default_factory=list)
 
 
 def _run(opts: RunOptions, start: dt.date, end: dt.date, *, incremental: bool) -> list[dict]:
@@ -52,10 +54,11 @@ def _run(opts: RunOptions, start: dt.date, end: dt.date, *, incremental: bool) -
 
     vs = select_villages(opts.registry, ids=opts.villages, boundaries=opts.boundaries,
                          boundary_crs=opts.boundary_crs, aoi=opts.aoi)
+    cropland = {vid.strip(): raw.strip() for vid, _, raw in (c.partition("=") for c in opts.cropland)}
     src = build_source(opts.source, **(opts.source_options or {}))
     with output_lock(opts.out):
         runs = run_prefect(vs, src, Path(opts.out), start, end, Params(geojson_crs=opts.geojson_crs),
-                           dask_address=opts.dask_address, incremental=incremental)
+                           dask_address=opts.dask_address, incremental=incremental, cropland=cropland or None)
         finish_run(Path(opts.out), vs, runs, basemap=opts.basemap)
     return [r.summary_row() for r in runs]
 
@@ -74,12 +77,13 @@ def scheduled_nightly(
     aoi: str | None = None,
     geojson_crs: str = "EPSG:4326",
     basemap: dict | None = None,
+    cropland: list[str] | None = None,
 ) -> list[dict]:
     """Every village's acquisitions newer than its last success (state.json), looking back
     at most ``lookback_days`` for a village never processed."""
     today = dt.date.today()
     opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
-                      boundary_crs, aoi, geojson_crs, basemap)
+                      boundary_crs, aoi, geojson_crs, basemap, list(cropland or []))
     return _run(opts, today - dt.timedelta(days=lookback_days), today, incremental=True)
 
 
@@ -98,10 +102,11 @@ def backfill(
     aoi: str | None = None,
     geojson_crs: str = "EPSG:4326",
     basemap: dict | None = None,
+    cropland: list[str] | None = None,
 ) -> list[dict]:
     """Process a date range whatever the state says (products already up to date are skipped)."""
     opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
-                      boundary_crs, aoi, geojson_crs, basemap)
+                      boundary_crs, aoi, geojson_crs, basemap, list(cropland or []))
     return _run(opts, dt.date.fromisoformat(start), dt.date.fromisoformat(end), incremental=False)
 
 

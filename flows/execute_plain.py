@@ -25,12 +25,14 @@ log = logging.getLogger("villagewatch.flows")
 
 
 def run_village(source: Source, village: Village, start: dt.date, end: dt.date, out_root: str | Path,
-                params: Params = Params()) -> VillageRun:
+                params: Params = Params(), *, cropland: str | None = None) -> VillageRun:
     """All products of one village for acquisitions in [start, end]; never raises for data
-    problems: a village that fails gets ``status`` and ``reason`` instead."""
+    problems: a village that fails gets ``status`` and ``reason`` instead. ``cropland``: an
+    official cropland layer file (else cropland comes from the history's phenology)."""
     run = VillageRun(village.id)
     try:
-        plan = with_read_retry(plan_village, source, village, Window(start, end), params, what=f"{village.id} load")
+        plan = with_read_retry(plan_village, source, village, Window(start, end), params, cropland,
+                               what=f"{village.id} load")
         run.dropped_dates.update(plan.dropped)
         for step in plan.steps():
             for result in run_step(step, plan, source, out_root, params):
@@ -57,5 +59,5 @@ def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Param
     for v in bar:
         bar.set_postfix_str(v.id)
         w = plan.windows[v.id]
-        runs[v.id] = run_village(source, v, w.start, w.end, out, params)
+        runs[v.id] = run_village(source, v, w.start, w.end, out, params, cropland=plan.cropland.get(v.id))
     return [runs[v.id] for v in plan.villages]

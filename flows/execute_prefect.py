@@ -42,9 +42,10 @@ def _worth_retrying(task, task_run, state) -> bool:
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_worth_retrying,
       task_run_name="discover-{village.id}")
-def discover(source: Source, village: Village, window: Window, params: Params) -> VillagePlan:
+def discover(source: Source, village: Village, window: Window, params: Params,
+             cropland: str | None = None) -> VillagePlan:
     """The village's plan: its scenes loaded lazily, the usable dates per stream."""
-    return plan_village(source, village, window, params)
+    return plan_village(source, village, window, params, cropland)
 
 
 @task(task_run_name="step")
@@ -90,7 +91,7 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
     Path(out).mkdir(parents=True, exist_ok=True)
     whole, (small, plan) = plan, batches.split(plan)  # small villages in batches, the others step by step
     batched = {b: batch_task.submit(b, whole, source, out, params) for b in batches.make_batches(small)}
-    discovered = {v.id: discover.submit(source, v, w, params) for v, w in plan}
+    discovered = {v.id: discover.submit(source, v, w, params, plan.cropland.get(v.id)) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}
     for v in plan.villages:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from indices import BlackOdorousParams
+from indices import BlackOdorousParams, SeasonalChangeParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "10"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "11"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -26,6 +26,8 @@ ALGORITHM_VERSION = "10"  # 2: suspect reaches split water bodies; water change 
 #    between a sunward shore and sunlit water), darkness < 0.04 and purity < 0.25 (the test bed's selection
 #    rule re-run with the bright type off): set on the demo's tuning profile (issue #12, round 3)
 # 10: float COGs DEFLATE level 1 with the floating-point predictor (flows.products.rasters): same values, other bytes
+# 11: change against the same season (issue #13: baseline, alerts with candidate/confirmed status, monthly
+#     clear-sky composites), land-cover aware; the farmland watch is an alert kind
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 
@@ -48,14 +50,17 @@ class Params:
     #: every black-odorous threshold (methods, votes, guards, body and reach rules; sources in
     #: ``indices.BlackOdorousParams``), passed to the classifier and recorded in each manifest
     black_odorous: BlackOdorousParams = field(default_factory=BlackOdorousParams)
+    #: the seasonal change and its alerts (baseline, anomalies, land cover, confirmation; sources
+    #: in ``indices.SeasonalChangeParams``)
+    change: SeasonalChangeParams = field(default_factory=SeasonalChangeParams)
     #: a suspect is persistent when >= persistence_min_flags of its last persistence_window clear
     #: observations flag it, else watch (indices.persistence); the earlier dates are read from their
     #: written water bodies, up to persistence_lookback dates back (all of them are in the date's key)
     persistence_window: int = 3
     persistence_min_flags: int = 2
     persistence_lookback: int = 12
-    ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain
-    change_min_area_m2: float = 1000.0  # change polygons smaller than this are dropped
+    ndvi_change_threshold: float = 0.2  # |dNDVI| >= 0.2 counts as loss / gain (extra streams' date pairs)
+    change_min_area_m2: float = 1000.0  # change and alert polygons smaller than this are dropped
     vegetation_threshold: float = 0.3  # NDVI >= 0.3 is vegetated
     dense_canopy_threshold: float = 0.6  # NDVI >= 0.6 is dense canopy
     min_valid_fraction: float = 0.2  # dates with less valid AOI are not processed
@@ -76,4 +81,5 @@ class Params:
     def as_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["black_odorous"] = self.black_odorous.as_dict()
+        d["change"] = self.change.as_dict()
         return {**d, "algorithm_version": ALGORITHM_VERSION}

@@ -4,9 +4,13 @@ executor (``flows.execute_plain``, ``flows.execute_prefect``).
 A :class:`NightPlan` holds each village's window. Discovery (:func:`plan_village`) loads the
 village's scenes lazily and turns its window into a :class:`VillagePlan`: the usable dates of
 each stream (the rest dropped with the reason) and, from them, the steps in the order they
-may run: each date (after the stream's previous date, whose water-body ids it continues), each
-change pair (after both dates), the watches (after every main-stream date and change), the
-indicator table (last). ``Step.needs`` names the steps a step waits for.
+may run: the same-season baseline of each quarter the main stream's dates fall in (history
+read lazily, reused across nights), each date (after the stream's previous date, whose
+water-body ids it continues, and its quarter's baseline, whose land cover it reads), the change
+alerts (after every main-stream date), each calendar month's change against the same season
+(after the alerts; an extra stream's consecutive pairs after both dates), the watches (after
+every date and change), the indicator table (last). ``Step.needs`` names the steps a step
+waits for.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from sensing.base import Source
 from . import scenes
 from .errors import BoundaryCheckError
 from .params import Params
-from .products.layout import MAIN_STREAM
+from .products.layout import MAIN_STREAM, month_periods, season_of
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -56,10 +60,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class BaselineStep(Step):
+    season: str  # YYYY-Qn
+
+    @property
+    def id(self) -> str:
+        return f"baseline:{self.village_id}:{self.season}"
+
+
+@dataclass(frozen=True)
 class DateStep(Step):
     stream: str
     date: str
     previous: str | None  # the stream's previous date in this plan (stable water-body ids)
+    baseline: bool = False  # the main stream waits for its quarter's baseline (land cover)
 
     @property
     def id(self) -> str:
@@ -67,7 +81,37 @@ class DateStep(Step):
 
     @property
     def needs(self) -> tuple[str, ...]:
-        return (DateStep(self.village_id, self.stream, self.previous, None).id,) if self.previous else ()
+        prev = (DateStep(self.village_id, self.stream, self.previous, None).id,) if self.previous else ()
+        return prev + ((BaselineStep(self.village_id, season_of(self.date)).id,) if self.baseline else ())
+
+
+@dataclass(frozen=True)
+class AlertStep(Step):
+    dates: tuple[str, ...]  # the main-stream dates of this plan
+    after: tuple[str, ...] = ()  # their date steps and the baselines
+
+    @property
+    def id(self) -> str:
+        return f"alerts:{self.village_id}"
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return self.after
+
+
+@dataclass(frozen=True)
+class PeriodStep(Step):
+    start: str  # a calendar month's first and last day
+    end: str
+    after: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"period:{self.village_id}:{self.start}:{self.end}"
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return self.after
 
 
 @dataclass(frozen=True)
@@ -122,14 +166,25 @@ class VillagePlan:
     window: Window
     streams: Mapping[str, tuple[str, ...]]
     dropped: Mapping[str, str] = field(default_factory=dict)
+    cropland: str | None = None  # an official cropland layer (--cropland), else the phenology
 
     def steps(self) -> list[Step]:
         """Every step, in an order that satisfies ``needs`` (so a plain loop may run them)."""
         vid = self.village.id
         work: list[Step] = []
+        main = tuple(self.streams.get(MAIN_STREAM, ()))
+        baselines = [BaselineStep(vid, s) for s in sorted({season_of(d) for d in main})]
+        work += baselines
         for stream, dates in self.streams.items():
-            work += [DateStep(vid, stream, d, prev) for prev, d in zip((None,) + tuple(dates[:-1]), dates)]
-            work += [ChangeStep(vid, stream, a, b) for a, b in zip(dates, dates[1:])]
+            is_main = stream == MAIN_STREAM
+            work += [DateStep(vid, stream, d, prev, is_main) for prev, d in zip((None,) + tuple(dates[:-1]), dates)]
+            if not is_main:
+                work += [ChangeStep(vid, stream, a, b) for a, b in zip(dates, dates[1:])]
+        if main:
+            alerts = AlertStep(vid, main, tuple(s.id for s in work if isinstance(s, (BaselineStep, DateStep))
+                                                 and getattr(s, "stream", MAIN_STREAM) == MAIN_STREAM))
+            work.append(alerts)
+            work += [PeriodStep(vid, a, b, (alerts.id,)) for a, b in month_periods(list(main))]
         before = tuple(s.id for s in work)
         if MAIN_STREAM in self.streams:
             work.append(WatchStep(vid, tuple(self.streams[MAIN_STREAM]), before))
@@ -144,10 +199,12 @@ class NightPlan:
 
     villages: tuple[Village, ...]
     windows: Mapping[str, Window]
+    cropland: Mapping[str, str] = field(default_factory=dict)  # village id -> official cropland file
 
     @classmethod
-    def build(cls, villages: Sequence[Village], windows: Mapping[str, tuple[dt.date, dt.date]]) -> "NightPlan":
-        return cls(tuple(villages), {v.id: Window(*windows[v.id]) for v in villages})
+    def build(cls, villages: Sequence[Village], windows: Mapping[str, tuple[dt.date, dt.date]],
+              cropland: Mapping[str, str] | None = None) -> "NightPlan":
+        return cls(tuple(villages), {v.id: Window(*windows[v.id]) for v in villages}, dict(cropland or {}))
 
     def __iter__(self) -> Iterator[tuple[Village, Window]]:
         return ((v, self.windows[v.id]) for v in self.villages)
@@ -192,9 +249,10 @@ def usable_dates(scene: xr.Dataset, village: Village, params: Params) -> tuple[l
     return keep, dropped
 
 
-def plan_village(source: Source, village: Village, window: Window, params: Params) -> VillagePlan:
+def plan_village(source: Source, village: Village, window: Window, params: Params,
+                 cropland: str | None = None) -> VillagePlan:
     """Discovery: check the boundary, load the village's scenes (lazily, cached for the steps)
-    and keep each stream's usable dates."""
+    and keep each stream's usable dates; ``cropland``: an official cropland layer file."""
     check_boundary(village)
     streams: dict[str, tuple[str, ...]] = {}
     dropped: dict[str, str] = {}
@@ -202,4 +260,4 @@ def plan_village(source: Source, village: Village, window: Window, params: Param
         keep, drop = usable_dates(scene, village, params)
         streams[stream] = tuple(keep)
         dropped.update(drop)
-    return VillagePlan(village, window, streams, dropped)
+    return VillagePlan(village, window, streams, dropped, cropland)

@@ -51,6 +51,18 @@ class WatchResult(StepResult):
 
 
 @dataclass
+class BaselineResult(StepResult):
+    """The same-season baseline of a quarter (``flows.products.baseline``)."""
+
+    season: str = ""
+
+
+@dataclass
+class AlertResult(StepResult):
+    """The village's change alerts (``flows.products.alerts``): figures per kind."""
+
+
+@dataclass
 class TableResult(StepResult):
     """The village's indicator table (``flows.products.tables``)."""
 
@@ -70,8 +82,8 @@ class VillageRun:
 
     def add(self, result: StepResult) -> None:
         """Fold one step's result in: its paths, and its figures by kind (the latest main-stream
-        date's figures; vegetation loss and farmland conversion summed over the pairs; the
-        ancient-tree alerts of the watch)."""
+        date's figures; the alerts' vegetation loss and farmland conversion (candidate and
+        confirmed area); the ancient-tree alerts of the watch)."""
         self.products += [str(p) for p in result.paths]
         self.reused += int(result.reused)
         main = result.stream == MAIN_STREAM
@@ -79,8 +91,10 @@ class VillageRun:
             self.dates.append(result.date)
             if result.date == max(self.dates):
                 self.figures.update(result.indicators)
-        elif isinstance(result, ChangeResult) and main:
-            self._sum("vegetation_loss_area_m2", result.indicators.get("vegetation_loss_area_m2"))
+        elif isinstance(result, AlertResult):
+            for k in ("vegetation_loss_area_m2", "farmland_conversion_area_m2", "water_gain_area_m2"):
+                if result.indicators.get(k) is not None:
+                    self.figures[k] = result.indicators[k]
         elif isinstance(result, WatchResult):
             if "ancient_tree_alerts" in result.indicators:
                 self.figures["ancient_tree_alerts"] = result.indicators["ancient_tree_alerts"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from aoi import Village
 from sensing.base import Source
@@ -23,14 +23,16 @@ log = logging.getLogger("villagewatch.flows")
 
 
 def plan_night(villages: Sequence[Village], out: Path, start: dt.date, end: dt.date, *,
-               incremental: bool = False) -> NightPlan:
-    """The night's plan: each village's window, from its last success when ``incremental``."""
-    return NightPlan.build(villages, state.windows([v.id for v in villages], out, start, end, incremental=incremental))
+               incremental: bool = False, cropland: Mapping[str, str] | None = None) -> NightPlan:
+    """The night's plan: each village's window, from its last success when ``incremental``;
+    ``cropland``: official cropland layer files by village id (``--cropland``)."""
+    return NightPlan.build(villages, state.windows([v.id for v in villages], out, start, end, incremental=incremental),
+                           cropland)
 
 
 def run(villages: Sequence[Village], source: Source, out: Path, start: dt.date, end: dt.date,
         params: Params = Params(), *, prefect: bool = True, dask_address: str | None = None,
-        incremental: bool = False) -> list[VillageRun]:
+        incremental: bool = False, cropland: Mapping[str, str] | None = None) -> list[VillageRun]:
     """Plan the night and run it with the Prefect executor (``prefect=True``) or the plain one,
     on a local Dask cluster or the one at ``dask_address``."""
     if prefect:
@@ -39,7 +41,7 @@ def run(villages: Sequence[Village], source: Source, out: Path, start: dt.date, 
         from .execute_plain import run_night
     out = Path(out)
     clean_stale_temporaries(out)
-    plan = plan_night(villages, out, start, end, incremental=incremental)
+    plan = plan_night(villages, out, start, end, incremental=incremental, cropland=cropland)
     with dask_client(dask_address):
         return run_night(plan, source, out, params)
 

@@ -44,4 +44,6 @@ def options_from_description(kind: str, described: dict[str, Any] | None) -> dic
     from sensing.demo import DemoSource
 
     names = {f.name for f in dataclasses.fields(DemoSource)}
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in described.items() if k in names}
+    # the default time axis and the cloud climatology are described in words: their option is None
+    words = {k for k in ("dates", "cloud_cover") if isinstance(described.get(k), str)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in described.items() if k in names and k not in words}

@@ -23,6 +23,19 @@ from .blackodorous import (
     shadow_flag,
     to_rrs,
 )
+from .alerts import (
+    KINDS as ALERT_KINDS,
+    LAND_COVER,
+    STATUS_NAMES,
+    SeasonalChangeParams,
+    alert_polygons,
+    alert_status,
+    cropland_water_status,
+    polygon_pixels,
+    polygon_share,
+    land_cover_from_history,
+    seasonal_anomalies,
+)
 from .change import change_polygons, median_composite, ndvi_change, water_change
 from .errors import IndicesError, MissingBandError, UncalibratedError
 from .spectral import (
@@ -48,6 +61,7 @@ from .castshadow import cast_shadow_strips, guard_cast_shadows, guard_scene_cast
 from .mixedwater import UNMIXED_BANDS, mixed_water
 from .persistence import PERSISTENT, WATCH, suspect_persistence
 from .screening import classify_water_bodies
+from .seasonal import harmonic_fit, harmonic_predict, season_members, season_summary
 from .units import ABSOLUTE_PRODUCTS, reflectance_units, require_reflectance
 from .validity import BLACK_ODOROUS_BANDS, PRODUCT_INPUTS, product_bands, product_valid, valid_for
 from .vegetation import dense_canopy_share, forest_quality, fractional_vegetation_cover, vegetation_cover
@@ -94,6 +108,11 @@ __all__ = [
     "ndvi_change", "water_change", "median_composite", "change_polygons",
     "ancient_tree_watch", "farmland_conversion", "farmland_conversion_classes", "cropland_from_ndvi_series",
     "FARMLAND_CLASSES",
+    # change against the same season, alerts with candidate / confirmed status
+    "SeasonalChangeParams", "season_summary", "season_members", "harmonic_fit", "harmonic_predict",
+    "land_cover_from_history", "seasonal_anomalies", "alert_status", "alert_polygons", "ALERT_KINDS",
+    "cropland_water_status", "polygon_share", "polygon_pixels",
+    "LAND_COVER", "STATUS_NAMES",
     # black-odorous water: per-pixel methods, votes and guards; per-body verdict (indices.screening)
     "BlackOdorousParams", "DEFAULT_PARAMS", "ALL_METHODS", "black_odorous_pixels", "classify_water_bodies",
     "mixed_water", "UNMIXED_BANDS",

@@ -1,6 +1,7 @@
 """Grid helpers shared by water, water bodies and change: pixel size, labels, polygons."""
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -13,6 +14,17 @@ from shapely.geometry import shape
 from skimage.measure import label as _label
 
 from .errors import IndicesError
+
+
+_RASTERIZE_LOCK = threading.Lock()
+
+
+def burn_mask(geom, shape: tuple[int, int], transform: Affine) -> np.ndarray:
+    """Bool mask of the pixel centres inside ``geom`` (``rasterio.features.rasterize``), one call
+    at a time: under concurrent threads rasterio has been seen to lose the transform."""
+    with _RASTERIZE_LOCK:
+        return rasterio.features.rasterize([(geom, 1)], out_shape=shape, transform=transform, fill=0,
+                                           dtype="uint8").astype(bool)
 
 
 def as_2d(da: xr.DataArray, what: str) -> xr.DataArray:

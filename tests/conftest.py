@@ -29,7 +29,7 @@ from support.paths import REALDATA, REPO  # noqa: E402
 #: three demo villages (different counties, so different scenes and planted changes); the
 #: first two have the drone stream
 DEMO_VILLAGES = ("meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei", "yingde-xiniu-tangmian")
-DEMO_START, DEMO_END = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+DEMO_START, DEMO_END = dt.date(2025, 11, 1), dt.date(2025, 12, 3)  # sensing.demo.timeline.DEFAULT_WINDOW
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from .metrics import Confusion, ObjectScores
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REALDATA = Path(os.environ.get("VILLAGEWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
 DEMO_SEED = 2024
-DEMO_WINDOW = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+#: the demo night's default window (sensing.demo.timeline.DEFAULT_WINDOW): the dates whose water
+#: and black-odorous products are scored; the change products are scored on more windows
+#: (flows.evaluation.changes.CHANGE_WINDOWS)
+DEMO_WINDOW = (dt.date(2025, 11, 1), dt.date(2025, 12, 3))
 
 # --------------------------------------------------------------------------- targets (issue #4)
 WATER_IOU_TARGET = 0.9  # demo water IoU per date
@@ -48,8 +51,9 @@ def demo_group(what: str, profile: str) -> str:
 
 
 def demo_window(source) -> tuple[dt.date, dt.date]:
-    """The window holding every acquisition of ``source`` (any number of dates), else DEMO_WINDOW."""
-    dates = [dt.date.fromisoformat(d) for d in getattr(source, "acquisition_dates", ()) or ()]
+    """The window scored: the default night's (DEMO_WINDOW) on the default two-year time axis,
+    else the one holding every acquisition ``source`` was given (``DemoSource(dates=...)``)."""
+    dates = [dt.date.fromisoformat(d) for d in getattr(source, "dates", None) or ()]
     return (min(dates), max(dates)) if dates else DEMO_WINDOW
 
 

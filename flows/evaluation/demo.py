@@ -1,25 +1,25 @@
 """Scores against the demo's truth, per profile (``sensing.demo.profiles``): water per date,
 black-odorous suspects per water body (all, and those of at least 2,000 m2; the persistent ones:
 ``bopersistence``), suspects on the
-confounders (turbid river, algal ponds, cast shadows, flooded paddy), and the planted changes
-(vegetation loss, water gain, newly black-odorous bodies). Every date the source has is scored
-and the counts are pooled."""
+confounders (turbid river, algal ponds, cast shadows, flooded paddies).
+The dates of the demo night's window (``common.demo_window``) that the flow processes are scored
+and the counts pooled; the change products, against the same season, are scored by
+``flows.evaluation.changes``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import xarray as xr
 
 import indices
 from flows.params import Params
-from flows.products.change import new_suspect_rows, water_change_polygons
 from flows.products.date import classify_water
 
 from .bopersistence import EMPTY as NO_PERSISTENT, persistent_scores
 from .common import (BO_NATIONAL_MIN_AREA_M2, BO_NATIONAL_PRECISION_TARGET, BO_NATIONAL_RECALL_TARGET,
-                     BO_PRECISION_TARGET, BO_RECALL_TARGET, CHANGE_PRECISION_TARGET, CHANGE_RECALL_TARGET, DEMO_SEED,
+                     BO_PRECISION_TARGET, BO_RECALL_TARGET, DEMO_SEED,
                      MIN_OVERLAP, MIN_TRUTH_PIXELS, WATER_IOU_TARGET, body_labels, conf_detail, demo_group, demo_window,
                      obj_detail, select_labels)
 from .metrics import Confusion, ObjectScores, confusion, object_scores
@@ -38,7 +38,6 @@ class _DemoTally:
     persistent: ObjectScores = NO_PERSISTENT
     confounders: dict = field(default_factory=lambda: {k: 0 for k in CONFOUNDERS})
     n_bodies: int = 0
-    change: dict = field(default_factory=dict)  # kind -> ObjectScores
 
 
 #: confounders (report name -> how its truth mask is made): a suspect body lying >= MIN_OVERLAP
@@ -53,19 +52,24 @@ def _confounder_masks(truth, ti: int, valid: np.ndarray) -> dict[str, np.ndarray
     shadow = truth["cast_shadow"].values[ti] if "cast_shadow" in truth else np.zeros_like(water)
     masks = {"turbid river": lc == names.get("turbid_river", -1), "algal pond": lc == names.get("algal_pond", -1),
              "cast shadow": shadow & water & ~bo, "flooded paddy": lc == names.get("flooded_paddy", -1)}
+    if "flooded_paddy" in truth:  # paddies flooded at transplanting (the crop calendar)
+        masks["flooded paddy"] = masks["flooded paddy"] | truth["flooded_paddy"].values[ti]
     return {k: m & valid for k, m in masks.items()}
 
 
 def _demo_village(village, source, params: Params) -> _DemoTally:
-    scene = source.load(village, *demo_window(source)).compute()
-    truth = source.truth(village)
+    window = demo_window(source)
+    scene = source.load(village, *window)
+    # the dates the flow processes (valid fraction >= Params.min_valid_fraction), as it does
+    scene = scene.isel(time=[i for i, f in enumerate(scene["valid_fraction"].values)
+                             if f >= params.min_valid_fraction]).compute()
+    truth = source.truth(village, *window)
     dates = [str(t)[:10] for t in scene["time"].values]
     tdates = [str(t)[:10] for t in truth["time"].values]
     lc_names = {v: int(k) for k, v in truth["land_cover"].attrs.get("classes", {}).items()}
     res = float(abs(scene.rio.resolution()[0]))
     min_national_px = int(np.ceil(BO_NATIONAL_MIN_AREA_M2 / (res * res) - 1e-9))
     tally = _DemoTally()
-    per_date: dict[str, dict[str, Any]] = {}
     previous = previous_t = None
     history: list = []  # (date, classified bodies) of the earlier dates: what persistence reads
     bo_by_date: dict[str, np.ndarray] = {}
@@ -110,45 +114,8 @@ def _demo_village(village, source, params: Params) -> _DemoTally:
         for name, mask in _confounder_masks(truth, ti, valid).items():
             tally.confounders[name] += object_scores(sus_lab, mask, min_overlap=MIN_OVERLAP, valid=valid).n_pred_correct
         tally.n_bodies += int(len(cl))
-        per_date[date] = {"scene": s, "water": w, "valid": valid, "classified": cl, "suspect_ids": set(cl.loc[suspect, "wb_id"])}
 
-    d0, d1 = truth.attrs.get("change_from"), truth.attrs.get("change_to")
-    if d0 in per_date and d1 in per_date:
-        a, b = per_date[d0], per_date[d1]
-        both = a["valid"] & b["valid"]
-        veg = indices.ndvi_change(indices.ndvi(a["scene"]), indices.ndvi(b["scene"]),
-                                  threshold=params.ndvi_change_threshold).compute()
-        loss = indices.change_polygons(veg["loss"], veg["dndvi"], min_area_m2=params.change_min_area_m2)
-        # the planted changes that remove vegetation: forest cleared to bare soil, pond dug on cropland
-        planted = truth["vegetation_loss"].values | truth["water_gain"].values
-        tally.change["vegetation_loss"] = object_scores(
-            body_labels(loss, a["scene"]), planted, min_overlap=MIN_OVERLAP, valid=both)
-        tally.change["vegetation_loss_forest_only"] = object_scores(
-            body_labels(loss, a["scene"]), truth["vegetation_loss"].values, min_overlap=MIN_OVERLAP, valid=both)
-        _, wpolys = water_change_polygons(a["water"], b["water"], xr.DataArray(a["valid"], dims=("y", "x")),
-                                          xr.DataArray(b["valid"], dims=("y", "x")), params)
-        gain = wpolys["gain"]
-        tally.change["water_gain"] = object_scores(
-            body_labels(gain, a["scene"]), truth["water_gain"].values, min_overlap=MIN_OVERLAP, valid=both)
-        cl1 = b["classified"]
-        cl0 = a["classified"]
-        new_rows = new_suspect_rows(cl0[cl0["status"] == "suspect_black_odorous"],
-                                    cl1[cl1["status"] == "suspect_black_odorous"])
-        new = cl1["wb_id"].isin(set(new_rows["wb_id"]))
-        tally.change["new_black_odorous"] = object_scores(
-            select_labels(body_labels(cl1, b["scene"]), new.to_numpy()), truth["became_black_odorous"].values,
-            min_overlap=MIN_OVERLAP, valid=both, min_pixels_truth=MIN_TRUTH_PIXELS)
     return tally
-
-
-CHANGE_METHODS = {
-    "vegetation_loss": ("NDVI loss polygons (dNDVI <= -{t}, >= {a:g} m2) vs the planted changes that remove "
-                        "vegetation (forest cleared, pond dug on cropland)"),
-    "vegetation_loss_forest_only": "the same loss polygons vs the forest clearing alone (truth `vegetation_loss`)",
-    "water_gain": "water-gain polygons (water_change, >= {a:g} m2) vs truth `water_gain` (pond dug)",
-    "new_black_odorous": ("bodies suspect on the later date, neither with a wb_id suspect on the earlier one nor "
-                          "half covered by its suspects (flows.products.change.new_suspect_rows) vs truth `became_black_odorous`"),
-}
 
 
 def demo_metrics(villages: Sequence, *, source=None, params: Params = Params()) -> list[Metric]:
@@ -159,7 +126,7 @@ def demo_metrics(villages: Sequence, *, source=None, params: Params = Params()) 
     source = source or DemoSource(seed=DEMO_SEED)
     profile = getattr(source, "profile", "development")
     ds = f"demo seed {source.seed}, profile {profile}"
-    g_water, g_bo, g_change = (demo_group(w, profile) for w in ("water", "black-odorous", "change"))
+    g_water, g_bo = (demo_group(w, profile) for w in ("water", "black-odorous"))
     out: list[Metric] = []
     pool = _DemoTally()
     pool_water: list[float] = []
@@ -170,7 +137,6 @@ def demo_metrics(villages: Sequence, *, source=None, params: Params = Params()) 
                               f"water_mask ({params.water_method}) vs truth water, clear pixels", conf_detail(c)))
             pool_water.append(c.iou)
         out += _bo_metrics(t, v.id, ds, g_bo)
-        out += _change_metrics(t.change, v.id, ds, params, g_change)
         pool = _pool(pool, t)
     if villages:
         n = len(villages)
@@ -178,7 +144,6 @@ def demo_metrics(villages: Sequence, *, source=None, params: Params = Params()) 
                           f"lowest per-date IoU over {n} village(s) x dates",
                           f"mean {np.mean(pool_water):.3f} over {len(pool_water)} village-dates"))
         out += _bo_metrics(pool, "all", ds, g_bo)
-        out += _change_metrics(pool.change, "all", ds, params, g_change)
     return out
 
 
@@ -189,8 +154,7 @@ def _pool(a: _DemoTally, b: _DemoTally) -> _DemoTally:
     return _DemoTally(water=a.water + b.water, bo_bodies=a.bo_bodies + b.bo_bodies, bo_pixels=a.bo_pixels + b.bo_pixels,
                       national=a.national + b.national, national_truth_water=a.national_truth_water + b.national_truth_water,
                       by_type=add(a.by_type, b.by_type), persistent=a.persistent + b.persistent,
-                      confounders=add(a.confounders, b.confounders), n_bodies=a.n_bodies + b.n_bodies,
-                      change=add(a.change, b.change))
+                      confounders=add(a.confounders, b.confounders), n_bodies=a.n_bodies + b.n_bodies)
 
 
 def _bo_metrics(t: _DemoTally, scope: str, ds: str, group: str) -> list[Metric]:
@@ -235,17 +199,4 @@ def _bo_metrics(t: _DemoTally, scope: str, ds: str, group: str) -> list[Metric]:
         out.append(Metric(group, f"{name} bodies flagged suspect", float(t.confounders[name]), 0.0, "<=", scope, ds,
                           f"suspect bodies lying >= {MIN_OVERLAP:g} on {name} (truth), summed over dates",
                           "issue #12: no turbid, algal, shadowed or flooded-paddy body called a suspect"))
-    return out
-
-
-def _change_metrics(change: dict, scope: str, ds: str, params: Params, group: str) -> list[Metric]:
-    out = []
-    for kind, s in change.items():
-        method = CHANGE_METHODS[kind].format(t=params.ndvi_change_threshold, a=params.change_min_area_m2,
-                                             w=params.water_min_area_m2)
-        tp = (CHANGE_PRECISION_TARGET, CHANGE_RECALL_TARGET) if kind != "vegetation_loss_forest_only" else (None, CHANGE_RECALL_TARGET)
-        out.append(Metric(group, f"{kind} precision", s.precision, tp[0], ">=", scope, ds,
-                          method + f"; object coverage >= {MIN_OVERLAP:g}", obj_detail(s, "polygons")))
-        out.append(Metric(group, f"{kind} recall", s.recall, tp[1], ">=", scope, ds,
-                          method + f"; object coverage >= {MIN_OVERLAP:g}", obj_detail(s, "polygons")))
     return out

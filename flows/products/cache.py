@@ -101,6 +101,18 @@ def up_to_date(folder: Path, key: str, *, name: str = MANIFEST) -> list[Path] | 
     return paths + [folder / name]
 
 
+def reuse(result, folder: Path, key: str, figures: str, *, name: str = MANIFEST, part: str | None = None) -> bool:
+    """Whether the product set of ``folder`` (its manifest ``name``) is up to date for ``key``;
+    if so ``result`` (a ``flows.results`` step result) gets its paths, ``reused`` and the
+    figures of the JSON file ``figures`` (its ``part`` when given)."""
+    paths = up_to_date(folder, key, name=name)
+    if paths is None:
+        return False
+    data = json.loads((folder / figures).read_text(encoding="utf-8"))
+    result.paths, result.reused, result.indicators = paths, True, data.get(part, {}) if part else data
+    return True
+
+
 def write_manifest(folder: Path, *, village, key: str, outputs: list[Path], source, params,
                    inputs: dict[str, Any], extra: dict[str, Any] | None = None, name: str = MANIFEST,
                    parameters: dict[str, Any] | None = None) -> Path:

@@ -28,6 +28,7 @@ from ..params import Params
 from ..results import DateResult
 from ..scenes import compute_route, for_products, select_date
 from .atomic import write_json
+from .baseline import land_cover_for
 from .cache import file_sha256, product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, dates, is_main
 from .rasters import mask_to_uint8, write_cog
@@ -171,11 +172,14 @@ def with_persistence(classified: gpd.GeoDataFrame, date: str, history: dict[str,
 def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, folder: Path,
                    tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
                    skipped: dict[str, str], params: Params,
-                   history: dict[str, Path] | None = None) -> tuple[list[Path], gpd.GeoDataFrame]:
+                   history: dict[str, Path] | None = None,
+                   land_cover: xr.DataArray | None = None) -> tuple[list[Path], gpd.GeoDataFrame]:
     """Water mask and black-odorous COGs, classified water bodies (suspects with their
     persistence against ``history``) and the suspects' GeoJSON, each valid where its own bands
     are; returns the paths written and the water bodies. On relative (uncalibrated) imagery the
-    black-odorous products are skipped (reason in ``skipped``) and every body is ``not_classified``."""
+    black-odorous products are skipped (reason in ``skipped``) and every body is ``not_classified``.
+    With the baseline's ``land_cover``, a suspect on cropland that is not open water is a flooded
+    field (``flooded_cropland``)."""
     windex = water.attrs.get("water_index")
     wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
     outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
@@ -186,6 +190,9 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
         if classified.attrs.get("black_odorous_screening", {}).get("cast_shadow_not_applied"):
             log.warning("%s %s: cast-shadow guard not applied: %s", meta["village"], meta["date"],
                         classified.attrs["black_odorous_screening"]["cast_shadow_not_applied"])
+        if land_cover is not None and "ndwi" in idx:  # the crop calendar's flooding is not black-odorous
+            classified = indices.cropland_water_status(classified, land_cover, idx["ndwi"],
+                                                       open_water_ndwi=params.change.open_water_ndwi)
         classified = with_persistence(classified, meta["date"], history or {}, params)
         outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))
@@ -278,11 +285,13 @@ def process_date(
     scene_t = select_date(scene, date)
     folder = date_dir(out_root, village, date, stream)
     item_id = scene_t.attrs["item_id"]
+    land_cover, land_key = land_cover_for(out_root, village, date) if is_main(stream) else (None, "")
     history = persistence_inputs(out_root, village, date, stream, params)
-    # the cache rule: the key holds what persistence reads (each earlier date's water bodies, by checksum)
+    # the cache rule: the key holds what persistence reads (each earlier date's water bodies, by
+    # checksum) and the baseline's land cover
     used = {d: file_sha256(p) for d, p in history.items()}
-    key = product_key(village, [item_id, previous_date or "", *(f"persistence:{d}:{h}" for d, h in used.items())],
-                      source, params, f"date:{stream}")
+    key = product_key(village, [item_id, previous_date or "", land_key,
+                                *(f"persistence:{d}:{h}" for d, h in used.items())], source, params, f"date:{stream}")
     result = DateResult(village.id, stream or MAIN_STREAM, date=date)
     reused = up_to_date(folder, key)
     if reused is not None:
@@ -311,7 +320,7 @@ def process_date(
     if water is not None:
         written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
                                              _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
-                                             skipped, params, history)
+                                             skipped, params, history, land_cover)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",

@@ -5,9 +5,14 @@ OUT/catalog.json  index.html  indicators.parquet  state.json  .villagewatch.lock
 OUT/<village>/collection.json  index.html  indicators.parquet
 OUT/<village>/<date>/                 a date's products, manifest.json, item.json, quicklook.png
 OUT/<village>/<date>/<stream>/        the same for an extra stream (the drone's)
-OUT/<village>/change/<from>_<to>/     a change pair's products (and /<stream>/)
+OUT/<village>/change/<from>_<to>/     a period's change against the same season (main stream:
+                                      a calendar month's clear-sky composite; an extra stream:
+                                      a pair of dates) (and /<stream>/)
 OUT/<village>/change/<from>_<to>.zip  its download package (<from>_<to>_<stream>.zip)
-OUT/<village>/watches/                the village-wide watches (ancient trees)
+OUT/<village>/watches/                the village-wide watches: ancient trees, and the change
+                                      alerts (candidate / confirmed, with their dates)
+OUT/<village>/baseline/<YYYY-Qn>/     the same-season baseline of a quarter (history read from
+                                      the source, land cover), reused across nights
 OUT/<village>/fieldcheck/             register.json (field checks), national/provincial lists
 OUT/_static/                          the map library and script of the pages
 ```
@@ -28,6 +33,9 @@ from aoi import is_safe_id
 from ..errors import UnsafeNameError
 
 # --------------------------------------------------------------------------- names
+#: a baseline folder's season: a calendar quarter
+SEASON_PATTERN = r"\d{4}-Q[1-4]"
+SEASON_RE = re.compile(rf"^{SEASON_PATTERN}$")
 #: a product folder's date (YYYY-MM-DD); a change folder is two of them joined by "_"
 DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 DATE_RE = re.compile(rf"^{DATE_PATTERN}$")
@@ -79,6 +87,50 @@ REGISTER = "register.json"
 NATIONAL_LIST = "national_list"
 PROVINCIAL_LIST = "provincial_list"
 LISTS_MANIFEST = "lists" + COMPANION_SUFFIX
+
+# the same-season baseline (flows.products.baseline): per history layer one multi-band GeoTIFF
+# (a band per history date, described by its date), the land cover and the history's NDVI low
+BASELINE_FOLDER = "baseline"
+BASELINE_FIGURES = "baseline.json"
+HISTORY_LAYERS = ("ndvi", "ndbi", "water", "suspect")
+LAND_COVER = "land_cover.tif"
+ANNUAL_LOW = "ndvi_low.tif"
+
+# the change alerts (flows.products.alerts), in the watches folder: per kind its polygons and
+# three COGs (status 0 none / 1 candidate / 2 confirmed / 3 reverted / 255 never assessed; the
+# first detection and the confirmation as YYYYMMDD, 0 none), the figures and a companion manifest
+ALERT_PRODUCTS = ("vegetation_loss", "water_gain", "water_loss", "black_odorous", "farmland_conversion")
+ALERTS_FIGURES = "alerts.json"
+ALERTS_MANIFEST = "alerts" + COMPANION_SUFFIX
+
+# a period's change (flows.products.periods), in its change folder
+PERIOD_FILES = {"ndvi_median": "ndvi_median.tif", "clear_count": "clear_count.tif", "ndvi_change": "ndvi_change.tif",
+                "vegetation_change": "vegetation_change.tif", "water_change": "water_change.tif",
+                "water_share": "water_share.tif"}
+
+
+def history_file(layer: str) -> str:
+    """``history_<layer>.tif``: a baseline's history layer, one band per date."""
+    if layer not in HISTORY_LAYERS:
+        raise ValueError(f"unknown history layer {layer!r}; known: {', '.join(HISTORY_LAYERS)}")
+    return f"history_{layer}.tif"
+
+
+def alert_file(kind: str, what: str) -> str:
+    """An alert kind's file: ``what`` is ``polygons`` (``<kind>_alerts.geojson``), ``status``,
+    ``first`` or ``confirmed`` (``<kind>_<what>.tif``)."""
+    if kind not in ALERT_PRODUCTS:
+        raise ValueError(f"unknown alert kind {kind!r}; known: {', '.join(ALERT_PRODUCTS)}")
+    if what == "polygons":
+        return f"{kind}_alerts.geojson"
+    if what in ("status", "first", "confirmed"):
+        return f"{kind}_{what}.tif"
+    raise ValueError(f"unknown alert file {what!r}")
+
+
+def period_vectors(kind: str) -> str:
+    """A period's polygons of ``kind`` (vegetation_loss, vegetation_gain, water_gain, water_loss)."""
+    return f"{kind}.geojson"
 
 
 def _id(village: Any) -> str:
@@ -156,6 +208,39 @@ def register_path(out: str | Path, village: Any) -> Path:
 
 def static_dir(out: str | Path) -> Path:
     return Path(out) / STATIC_FOLDER
+
+
+def baseline_dir(out: str | Path, village: Any, season: str) -> Path:
+    """``OUT/<village>/baseline/<YYYY-Qn>/``: the same-season baseline of a quarter."""
+    if not SEASON_RE.match(str(season)):
+        raise UnsafeNameError(f"season {season!r} is not YYYY-Qn; refusing to use it as a folder name")
+    return village_dir(out, village) / BASELINE_FOLDER / str(season)
+
+
+def season_of(date: str | dt.date) -> str:
+    """``YYYY-Qn``: the calendar quarter of a date (the baseline a date is compared with)."""
+    d = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+
+
+def season_bounds(season: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a ``YYYY-Qn`` season."""
+    if not SEASON_RE.match(str(season)):
+        raise UnsafeNameError(f"season {season!r} is not YYYY-Qn")
+    year, q = int(season[:4]), int(season[-1])
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+def month_periods(dates: list[str]) -> list[tuple[str, str]]:
+    """The calendar months holding ``dates``: ``(first day, last day)`` each, oldest first."""
+    out = []
+    for ym in sorted({d[:7] for d in dates}):
+        y, m = int(ym[:4]), int(ym[5:7])
+        end = dt.date(y + (m == 12), 1 if m == 12 else m + 1, 1) - dt.timedelta(days=1)
+        out.append((f"{ym}-01", end.isoformat()))
+    return out
 
 
 def village_table(out: str | Path, village: Any) -> Path:

@@ -14,7 +14,8 @@ from aoi import Village
 
 from ..results import TableResult
 from .atomic import atomic_path
-from .layout import (CHANGE_FIGURES, CHANGE_FOLDER, DATE_FIGURES, FIELD_CHECK_FIGURES, MAIN_STREAM, TABLE, run_table,
+from .layout import (ALERTS_FIGURES, CHANGE_FIGURES, CHANGE_FOLDER, DATE_FIGURES, FIELD_CHECK_FIGURES, MAIN_STREAM, TABLE,
+                     run_table,
                      village_dir, village_table, watches_dir)
 
 #: the field-check statuses counted per date (``field_check.json``, flows.fieldcheck), each a
@@ -26,12 +27,16 @@ INDICATOR_COLUMNS = [
     "water_area_m2", "n_water_bodies", "n_black_odorous_suspects", "black_odorous_area_m2",
     "n_persistent_suspects", "n_watch_suspects", "suspect_persistence",
     "vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2", "water_loss_area_m2",
-    "new_black_odorous_suspects", "farmland_conversion_area_m2", "ancient_tree_alerts",
+    "new_black_odorous_suspects", "new_black_odorous_area_m2", "farmland_conversion_area_m2", "ancient_tree_alerts",
     "admin_code", *(f"suspects_{s}" for s in FIELD_STATUSES),
 ]
-#: figures of a change pair, put into the row of its later date
+#: figures of a change pair (an extra stream's), put into the row of its later date
 CHANGE_COLUMNS = ("vegetation_loss_area_m2", "vegetation_gain_area_m2", "water_gain_area_m2",
                   "water_loss_area_m2", "new_black_odorous_suspects", "farmland_conversion_area_m2")
+#: the change alerts first detected on a main-stream date (``alerts.json``), put into its row
+ALERT_COLUMNS = {"vegetation_loss_area_m2": "vegetation_loss_area_m2", "water_gain_area_m2": "water_gain_area_m2",
+                 "water_loss_area_m2": "water_loss_area_m2", "new_black_odorous_area_m2": "black_odorous_area_m2",
+                 "farmland_conversion_area_m2": "farmland_conversion_area_m2"}
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> Path:
@@ -50,10 +55,12 @@ def _field_counts(folder: Path) -> dict[str, int] | None:
 
 def write_indicator_table(out_root: str | Path, village: Village) -> TableResult:
     """``<village>/indicators.parquet``: one row per (date, stream) from the per-date
-    ``indicators.json``, with the figures of the change into each date, the farmland watch's
-    and the ancient-tree alerts of that date, the village's 12-digit division code
-    (``admin_code``) and the date's suspects by field-check status (``suspects_<status>``,
-    from ``field_check.json``: refreshed before the table by the night and by ``verify``)."""
+    ``indicators.json``; a main-stream row has the area of the change alerts first detected on
+    that date (against the same season; ``flows.products.alerts``) and the ancient-tree alerts,
+    an extra stream's the figures of the pair change into that date; every row the village's
+    12-digit division code (``admin_code``) and a main-stream row the date's suspects by
+    field-check status (``suspects_<status>``, from ``field_check.json``: refreshed before the
+    table by the night and by ``verify``)."""
     vdir = village_dir(out_root, village)
     rows = []
     for p in sorted(vdir.glob(f"*/{DATE_FIGURES}")) + sorted(vdir.glob(f"*/*/{DATE_FIGURES}")):
@@ -66,10 +73,8 @@ def write_indicator_table(out_root: str | Path, village: Village) -> TableResult
         ch = json.loads(p.read_text())
         stream = p.parent.name if p.parent.parent.name != CHANGE_FOLDER else MAIN_STREAM
         changes[(ch["to"], stream)] = ch
-    for p in sorted(cdir.glob("*/farmland_conversion.json")):  # flows.products.watches
-        fc = json.loads(p.read_text())
-        changes.setdefault((fc["to"], MAIN_STREAM), {})["farmland_conversion_area_m2"] = \
-            fc.get("figures", {}).get("farmland_conversion_area_m2")
+    alerts_path = watches_dir(out_root, village) / ALERTS_FIGURES
+    new_by_date = json.loads(alerts_path.read_text()).get("new_by_first_date", {}) if alerts_path.exists() else None
     trees = watches_dir(out_root, village) / "ancient_trees.geojson"
     alerts = Counter(d for f in json.loads(trees.read_text())["features"]
                      for d in f["properties"].get("alert_dates") or []) if trees.exists() else None
@@ -79,9 +84,14 @@ def write_indicator_table(out_root: str | Path, village: Village) -> TableResult
         counts = _field_counts(vdir / r["date"]) if main else None
         for st in FIELD_STATUSES:
             r[f"suspects_{st}"] = counts.get(st, 0) if counts is not None else None
-        ch = changes.get((r["date"], r.get("stream", MAIN_STREAM)), {})
-        for k in CHANGE_COLUMNS:
-            r[k] = ch.get(k)
+        if main and new_by_date is not None:
+            new = new_by_date.get(r["date"], {})
+            for col, key in ALERT_COLUMNS.items():
+                r[col] = float(new.get(key, 0.0))
+        elif not main:
+            ch = changes.get((r["date"], r.get("stream", MAIN_STREAM)), {})
+            for k in CHANGE_COLUMNS:
+                r[k] = ch.get(k)
         r["ancient_tree_alerts"] = alerts.get(r["date"], 0) if alerts is not None and main else None
     df = pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
     df = df.sort_values(["stream", "date"]).drop_duplicates(["date", "stream"], keep="last").reset_index(drop=True)

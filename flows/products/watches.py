@@ -1,23 +1,19 @@
-"""The two watches of issue #4 as plain steps, run after a village's dates and changes:
+"""The ancient-tree watch (一树一码) as a plain step, run after a village's dates and changes:
+canopy NDVI around each registered tree over every main-stream date in the output
+(``<village>/<date>/ndvi.tif``, so an incremental night still sees the whole series), with a
+decline alert -> ``<village>/watches/ancient_trees.geojson``. It reads only the date products
+already written (COGs and their manifests), never the scene, and skips when its inputs are
+unchanged (``ancient_trees.manifest.json`` beside it). Tree registries:
+``data/trees/<village-id>.geojson`` (see :func:`load_trees`), else the source's own
+(``sensing.base.TreeRegistry``, e.g. the demo codes), else the watch is skipped with a note.
 
-- **ancient trees (一树一码)**: canopy NDVI around each registered tree over every main-stream
-  date in the output (``<village>/<date>/ndvi.tif``, so an incremental night still sees the
-  whole series), with a decline alert -> ``<village>/watches/ancient_trees.geojson``;
-- **cropland conversion (耕地非农化)** per change pair: cropland whose NDVI falls below anything
-  it showed before while it turns built-up / bare (NDBI, BSI) or into a pond ->
-  ``<village>/change/<from>_<to>/farmland_conversion.{geojson,tif,json}``.
-
-Both read only the date products already written (COGs and their manifests), never the
-scene, and skip when their inputs are unchanged (``<product>.manifest.json`` beside them).
-Tree registries: ``data/trees/<village-id>.geojson`` (see :func:`load_trees`), else the
-source's own (``sensing.base.TreeRegistry``, e.g. the demo codes), else the watch is skipped with a note.
-Cropland: ``data/cropland/<village-id>.geojson`` (polygons, e.g. 永久基本农田), else the
-source's (``sensing.base.CroplandLayer``), else NDVI phenology over the year before the change
-(``indices.cropland_from_ndvi_series``); every product says which it used.
+The cropland-conversion watch (耕地非农化) is an alert kind (``flows.products.alerts``,
+``farmland_conversion``): against the same season, with candidate / confirmed status; its
+cropland comes from the baseline (phenology, or an official layer: ``--cropland`` or
+``data/cropland/<village-id>.geojson``, ``flows.products.baseline``).
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -29,50 +25,39 @@ from typing import Any, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import xarray as xr
-from rasterio.features import rasterize
 
 import indices
 from aoi import CHINA_BBOX, Village
 from sensing.base import Source
 
-from sensing.base import CroplandLayer, TreeRegistry
+from sensing.base import TreeRegistry
 
 from ..errors import ProductMissingError, TreeRegistryError
 from ..params import Params
 from ..results import WatchResult
-from .atomic import sha256_file, write_json
+from .atomic import write_json
 from .cache import product_key, read_manifest, up_to_date, write_manifest
-from .layout import DATE_FMT, change_dir, date_dir, safe_part, watches_dir
+from .layout import DATE_FMT, date_dir, safe_part, watches_dir
 from .layout import dates as product_dates
-from .rasters import open_raster, write_cog
+from .rasters import open_raster
 from .vectors import write_geojson
 
 log = logging.getLogger("villagewatch.flows")
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TREES_DIR = DATA_DIR / "trees"
-CROPLAND_DIR = DATA_DIR / "cropland"
 #: bumped whenever a watch changes what it writes (part of the watch products' cache keys)
-WATCH_VERSION = "1"
+WATCH_VERSION = "2"  # 2: the farmland watch moved to the alerts; WatchParams holds the tree watch only
 
 
 @dataclass(frozen=True)
 class WatchParams:
-    """Thresholds of the watches (defaults and sources: ``indices.ancient_tree_watch``,
-    ``indices.farmland_conversion_classes``, ``indices.cropland_from_ndvi_series``)."""
+    """Thresholds of the tree watch (defaults and sources: ``indices.ancient_tree_watch``)."""
 
     tree_buffer_m: float = 10.0
     tree_decline_threshold: float = 0.15
     tree_baseline: str = "first"
-    ndvi_drop: float = 0.2
-    ndbi_rise: float = 0.1
-    bsi_rise: float = 0.1
-    new_low_margin: float = 0.05
-    history_days: int = 365
-    crop_min_max: float = 0.5
-    crop_min_amplitude: float = 0.3
 
 
 # --------------------------------------------------------------------------- tree registry
@@ -267,138 +252,13 @@ def process_trees(source: Source, village: Village, out_root: str | Path, params
     return result
 
 
-# --------------------------------------------------------------------------- cropland conversion
-def _cropland_file(village: Village, cropland_dir: str | Path | None) -> Path | None:
-    for ext in ("geojson", "gpkg", "shp"):
-        p = Path(cropland_dir or CROPLAND_DIR) / f"{safe_part(village.id, 'village id')}.{ext}"
-        if p.exists():
-            return p
-    return None
-
-
-def cropland_for(source: Source, village: Village, like: xr.DataArray, history: xr.DataArray,
-                 wparams: WatchParams, cropland_dir: str | Path | None = None) -> tuple[xr.DataArray, str, str]:
-    """(cropland mask on ``like``'s grid, where it came from, a digest for the cache key)."""
-    shape, transform = (like.sizes["y"], like.sizes["x"]), like.rio.transform(recalc=True)
-    path = _cropland_file(village, cropland_dir)
-    if path is not None:
-        polys = gpd.read_file(path)
-        polys = (polys.set_crs("EPSG:4326") if polys.crs is None else polys).to_crs(like.rio.crs)
-        geoms = [g for g in polys.geometry if g is not None and not g.is_empty]
-        arr = rasterize([(g, 1) for g in geoms], out_shape=shape, transform=transform, fill=0, dtype="uint8") \
-            if geoms else np.zeros(shape, "uint8")
-        return (xr.DataArray(arr.astype(bool), dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}),
-                f"file {path}", sha256_file(path))
-    if isinstance(source, CroplandLayer):
-        mask = source.cropland(village)
-        if mask is not None:
-            how = str(mask.attrs.get("source", "source cropland layer"))
-            if mask.shape != like.shape or not np.allclose(mask.rio.transform(recalc=True), transform):
-                mask = mask.astype("uint8").rio.reproject_match(like, resampling=rasterio.enums.Resampling.nearest)
-            mask = xr.DataArray(np.asarray(mask.values).astype(bool), dims=("y", "x"),
-                                coords={"y": like["y"], "x": like["x"]})
-            return (mask, how, hashlib.sha256(np.packbits(mask.values).tobytes()).hexdigest())
-    crop = indices.cropland_from_ndvi_series(history, min_max=wparams.crop_min_max,
-                                             min_amplitude=wparams.crop_min_amplitude)
-    how = (f"NDVI phenology over {crop.attrs['n_dates']} dates ({crop.attrs['span_days']:.0f} days) before the "
-           f"change: peak >= {wparams.crop_min_max}, amplitude >= {wparams.crop_min_amplitude}")
-    if not crop.attrs["sufficient"]:
-        how += " [too short a history: no pixel counts as cropland]"
-    return crop.compute(), how, "ndvi-phenology"
-
-
-def _read_tags(path: Path) -> dict[str, str]:
-    with rasterio.open(path) as src:
-        return {k: v for k, v in src.tags().items() if k in ("VILLAGE", "SENSOR", "DEMO")}
-
-
-def process_farmland(source: Source, village: Village, d_from: str, d_to: str, out_root: str | Path,
-                     params: Params = Params(), wparams: WatchParams = WatchParams(), *,
-                     cropland_dir: str | Path | None = None) -> WatchResult:
-    """``change/<from>_<to>/farmland_conversion.{tif,geojson,json}`` from the two dates' index
-    COGs and water masks and the NDVI of the year up to ``d_from``: uint8 classes (1 built or
-    bare, 2 pond dug, 255 no valid observation), polygons of at least the change minimum area
-    with ``kind`` and ``mean_magnitude`` (mean dNDVI), and the figures. Skipped (reason in
-    ``skipped``) when the dates lack NDVI or both NDBI and BSI (RGB-only imagery)."""
-    result = WatchResult(village.id, watch="farmland_conversion", key=f"{d_from}_{d_to}")
-    folder = change_dir(out_root, village, d_from, d_to)
-    prods = {(d, n): _date_product(out_root, village, d, f"{n}.tif")
-             for d in (d_from, d_to) for n in ("ndvi", "ndbi", "bsi", "water_mask")}
-    if not (prods[(d_from, "ndvi")] and prods[(d_to, "ndvi")]) or not any(
-            prods[(d_from, n)] and prods[(d_to, n)] for n in ("ndbi", "bsi")):
-        result.skipped["farmland_conversion"] = "the dates lack NDVI, or both NDBI and BSI (needs nir, red, swir16)"
-        log.info("%s %s..%s: farmland watch skipped: %s", village.id, d_from, d_to, result.skipped["farmland_conversion"])
-        return result
-    t0 = dt.date.fromisoformat(d_from) - dt.timedelta(days=wparams.history_days)
-    hist_dates = [d for d in main_dates(out_root, village) if t0.isoformat() <= d <= d_from]
-    history, hist_ids = ndvi_series(out_root, village, hist_dates)
-    ids = hist_ids + [f"{d}:{n}.tif:{hit[1]}" for (d, n), hit in sorted(prods.items()) if hit]
-    like = open_raster(prods[(d_to, "ndvi")][0])
-    cropland, crop_source, crop_digest = cropland_for(source, village, like, history, wparams, cropland_dir)
-    key = _key(village, ids + [f"cropland:{crop_digest}"], source, params, wparams, "farmland")
-    mpath = folder / "farmland_conversion.manifest.json"
-    reused = _reusable(mpath, key)
-    if reused is not None:
-        log.info("%s %s..%s: farmland watch up to date, skipped", village.id, d_from, d_to)
-        return _reused(result, reused, folder / "farmland_conversion.json")
-
-    def stack(d: str) -> xr.Dataset:
-        return xr.Dataset({n: open_raster(prods[(d, n)][0]).drop_vars("spatial_ref", errors="ignore")
-                           for n in ("ndvi", "ndbi", "bsi") if prods[(d_from, n)] and prods[(d_to, n)]})
-
-    before, after = stack(d_from), stack(d_to)
-    water = {d: open_raster(prods[(d, "water_mask")][0]).drop_vars("spatial_ref", errors="ignore")
-             if prods[(d_from, "water_mask")] and prods[(d_to, "water_mask")] else None for d in (d_from, d_to)}
-    cls = indices.farmland_conversion_classes(
-        before, after, cropland, history_ndvi=history.drop_vars("spatial_ref", errors="ignore"),
-        water_before=water[d_from], water_after=water[d_to], ndvi_drop=wparams.ndvi_drop,
-        ndbi_rise=wparams.ndbi_rise, bsi_rise=wparams.bsi_rise, new_low_margin=wparams.new_low_margin)
-    dndvi = (after["ndvi"] - before["ndvi"]).compute()
-    valid = np.isfinite(dndvi)
-    cls = cls.where(valid, 255).astype("uint8").compute()
-    cls = cls.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
-    dndvi = dndvi.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
-    demo = _date_demo(out_root, village, d_to)
-    tags = {**_read_tags(prods[(d_to, "ndvi")][0]), "CHANGE_FROM": d_from, "CHANGE_TO": d_to,
-            "PRODUCT": "suspected cropland conversion: 0 none, 1 built or bare, 2 pond dug",
-            "CROPLAND_SOURCE": crop_source}
-    outputs = [write_cog(cls.rename("farmland_conversion"), folder / "farmland_conversion.tif", nodata=255, tags=tags)]
-    parts = [indices.change_polygons(cls == k, dndvi, min_area_m2=params.change_min_area_m2, kind=name)
-             for k, name in indices.FARMLAND_CLASSES.items() if k]
-    polys = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=like.rio.crs)
-    res = float(abs(like.rio.resolution()[0]))
-    figures = {
-        "farmland_conversion_area_m2": float(polys["area_m2"].sum()) if len(polys) else 0.0,
-        "farmland_conversion_n": int(len(polys)),
-        **{f"{name}_area_m2": float(polys.loc[polys["kind"] == name, "area_m2"].sum())
-           for k, name in indices.FARMLAND_CLASSES.items() if k},
-        "cropland_area_m2": float(cropland.values.sum()) * res * res,
-    }
-    meta = {"village": village.id, "from": d_from, "to": d_to, "kind": "farmland_conversion", "demo": demo,
-            "cropland_source": crop_source, "history_dates": hist_dates,
-            "rule": "cropland with NDVI drop >= ndvi_drop, NDVI below its lowest since history start by "
-                    "new_low_margin, and NDBI or BSI rise (built_or_bare) or water after (pond_dug)",
-            **asdict(wparams)}
-    outputs.append(write_geojson(polys, folder / "farmland_conversion.geojson", properties=meta, crs=params.geojson_crs))
-    outputs.append(write_json(folder / "farmland_conversion.json", {"figures": figures, **meta}))
-    manifest = _write_watch_manifest(mpath, village=village, key=key, outputs=outputs, source=source, params=params,
-                                     wparams=wparams, inputs={"from": d_from, "to": d_to, "products": ids,
-                                                              "cropland_source": crop_source, "demo": demo})
-    result.paths, result.indicators = outputs + [manifest], figures
-    return result
-
-
-# --------------------------------------------------------------------------- both, for a run
+# --------------------------------------------------------------------------- for a run
 def run_watches(source: Source, village: Village, out_root: str | Path, params: Params = Params(),
                 dates: Sequence[str] = (), wparams: WatchParams = WatchParams()) -> list[WatchResult]:
-    """The tree watch over every main date in the output, and the cropland watch for each
-    consecutive pair of ``dates`` (this run's main-stream dates, as ``process_change`` pairs
-    them). Call after the dates' products are written."""
-    dates = sorted(dates)
-    results = [process_farmland(source, village, a, b, out_root, params, wparams) for a, b in zip(dates, dates[1:])]
+    """The tree watch over every main date in the output (the farmland watch is an alert kind:
+    ``flows.products.alerts``). Call after the dates' products are written."""
     try:
-        results.append(process_trees(source, village, out_root, params, wparams))
+        return [process_trees(source, village, out_root, params, wparams)]
     except TreeRegistryError as exc:  # a broken registry stops this watch, not the village's other products
         log.error("%s: ancient-tree watch not run: %s", village.id, exc)
-        results.append(WatchResult(village.id, watch="ancient_trees", skipped={"ancient_trees": str(exc)}))
-    return results
+        return [WatchResult(village.id, watch="ancient_trees", skipped={"ancient_trees": str(exc)})]

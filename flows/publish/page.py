@@ -30,9 +30,9 @@ from aoi import Village
 from ..products.atomic import write_text
 from ..products.inventory import ProductSet, VillageProducts
 from ..fieldcheck import FieldCheckSummary
-from ..products.layout import (CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, FIELD_CHECK_GEOJSON, MANIFEST, PAGE,
-                               QUICKLOOK, QUICKLOOK_TRUE_COLOUR, STATIC_FOLDER, SUSPECTS, TABLE, WATCHES_FOLDER, run_table,
-                               watches_dir)
+from ..products.layout import (ALERTS_FIGURES, CATALOG, CHANGE_FIGURES, COLLECTION, DATE_FIGURES, FIELD_CHECK_GEOJSON,
+                               MANIFEST, PAGE, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, STATIC_FOLDER, SUSPECTS, TABLE,
+                               WATCHES_FOLDER, run_table, watches_dir)
 from .catalog import asset_title
 from .fieldpage import county_table, fieldcheck_block, open_suspects, precision_text
 
@@ -163,7 +163,9 @@ def _read_json(path: Path) -> dict:
 
 
 def headline(entry: VillageEntry) -> dict[str, Any]:
-    """Latest date, its water area and suspects, and the latest change's vegetation loss."""
+    """Latest date, its water area and suspects, and the vegetation loss of the change alerts
+    (candidate and confirmed area, against the same season: ``flows.products.alerts``); without
+    alerts, the latest change's."""
     vp = entry.products
     out: dict[str, Any] = {"latest": None, "water_area_m2": None, "suspects": None, "veg_loss_m2": None,
                            "change": None}
@@ -174,7 +176,11 @@ def headline(entry: VillageEntry) -> dict[str, Any]:
         ind = _read_json(last.folder / DATE_FIGURES)
         out.update(latest=last.key, water_area_m2=ind.get("water_area_m2"),
                    suspects=ind.get("n_black_odorous_suspects"))
-    if vp.changes:
+    alerts = _read_json(watches_dir(vp.folder.parent, vp.village_id) / ALERTS_FIGURES).get("figures")
+    if alerts:
+        out.update(veg_loss_m2=alerts.get("vegetation_loss_area_m2"),
+                   change=f"{alerts.get('first_date')} → {alerts.get('latest_date')}")
+    elif vp.changes:
         last = vp.changes[-1]
         out.update(veg_loss_m2=_read_json(last.folder / CHANGE_FIGURES).get("vegetation_loss_area_m2"),
                    change=last.key.replace("_", " → "))
@@ -236,7 +242,7 @@ def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False
     head = ["村 Village", "县/区 County", "统计用区划代码 Division code", "试点类型 Pilot type", "最近运行 Last run",
             "最新日期 Latest date", "水体面积 Water area (m²)", "疑似黑臭水体 Black-odorous suspects",
             "待处理 Open (not cleared)", "筛查精度 Precision (confirmed of checked)",
-            "植被减少 Vegetation loss, latest change (m²)"]
+            "植被减少 Vegetation loss, alerts (m²)"]
     rows = "\n".join(_index_row(e) for e in entries)
     links = [f'<a href="{CATALOG}">STAC 目录 {CATALOG}</a>']
     if has_run_table:
@@ -246,8 +252,9 @@ def render_index(entries: Sequence[VillageEntry], *, has_run_table: bool = False
             + (f'<h2 id="map">地图 Map</h2>\n{map_block[0]}\n' if map_block[0] else "")
             + f"<table>\n<thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>\n"
             f"<tbody>\n{rows}\n</tbody>\n</table>\n"
-            "<p class=\"small\">水体面积与疑似黑臭水体数为最新日期的数值；植被减少为最近一次变化检测的面积。 "
-            "Water area and suspects are of the latest date; vegetation loss is that of the latest change pair. "
+            "<p class=\"small\">水体面积与疑似黑臭水体数为最新日期的数值；植被减少为与往年同季相比的变化预警面积"
+            "（待确认与已确认）。 Water area and suspects are of the latest date; vegetation loss is the area of the "
+            "change alerts against the same season of earlier years (candidate and confirmed). "
             "Suspects are candidates for a field check, not findings; open ones are not cleared by a check.</p>\n"
             + county_table(counties or {}) + (f"\n{map_block[1]}" if map_block[1] else ""))
     from .webmap import map_head

@@ -289,6 +289,8 @@ def village_description(vp: VillageProducts, village: Village, *, basemap: dict 
     desc = {"schema": SCHEMA, "title": {"zh": village.name_zh, "en": village.name_en},
             "bbox": [round(w, 6), round(s, 6), round(e, 6), round(n, 6)], "dates": [ps.key for ps in dates],
             "layers": [la for la in layers if la is not None]}
+    if dates:  # open on the latest pass (a month's change is keyed by its last day, after it)
+        desc["date"] = dates[-1].key
     if basemap:
         desc["basemap"] = basemap
     return desc

@@ -5,7 +5,9 @@ cloud height x tan(solar zenith). The sun is placed for Sentinel-2's 10:30 local
 descending node (ESA Sentinel-2 User Handbook, 2015) with the textbook declination and
 hour-angle formulas (Cooper 1969, Solar Energy 12:333; Iqbal 1983, *An Introduction to Solar
 Radiation*). A cloud is high-probability cloud (SCL 9) in its core and medium (SCL 8) in a
-fringe ring; shadow is SCL 3 (ESA S2-PDGS-MPC-ATBD-L2A).
+fringe ring; shadow is SCL 3 (ESA S2-PDGS-MPC-ATBD-L2A). Above :data:`DECK_COVER` a pass is an
+overcast deck over the whole scene with a few clear holes (the monsoon passes of the cloud
+climatology, ``sensing.demo.timeline``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from .rasterize import burn
 
 OVERPASS_SOLAR_HOUR = 10.5
 FRINGE_M = 20.0
+#: cloud shares above this are drawn as a deck with clear holes instead of separate clouds
+DECK_COVER = 0.6
 
 
 def solar_position(date: dt.date, lat_deg: float, solar_hour: float = OVERPASS_SOLAR_HOUR) -> tuple[float, float]:
@@ -64,6 +68,8 @@ def make_clouds(rng: np.random.Generator, extent: tuple[float, float, float, flo
         return CloudScene(empty, empty, empty, zen, az)
     left, bottom, right, top = extent
     w, h = right - left, top - bottom
+    if cloud_cover > DECK_COVER:
+        return _deck(rng, extent, cloud_cover, zen, az)
     target = cloud_cover * w * h * rng.uniform(0.6, 1.4)
     k = int(rng.integers(1, 5))
     shares = rng.dirichlet(np.ones(k) * 2.0)
@@ -90,6 +96,31 @@ def make_clouds(rng: np.random.Generator, extent: tuple[float, float, float, flo
     return CloudScene(core, fringe, shadow, zen, az)
 
 
+def _deck(rng: np.random.Generator, extent: tuple[float, float, float, float], cloud_cover: float,
+          zen: float, az: float) -> CloudScene:
+    """An overcast deck over the scene (and beyond, so its edge casts no shadow inside) with
+    1-4 clear holes of total area (1 - cloud_cover) of the scene; the deck's shadow is the
+    deck moved away from the sun, so a hole is clear where the sun shines through it."""
+    left, bottom, right, top = extent
+    w, h = right - left, top - bottom
+    height = rng.uniform(800.0, 2000.0)
+    dist = height * math.tan(math.radians(min(zen, 75.0)))
+    shadow_dir = math.radians(az + 180.0)
+    dx, dy = dist * math.sin(shadow_dir), dist * math.cos(shadow_dir)
+    k = int(rng.integers(1, 5))
+    holes = []
+    for share in rng.dirichlet(np.ones(k) * 2.0):
+        radius = math.sqrt(share * (1.0 - cloud_cover) * w * h / math.pi)
+        holes.append(_cloud_blob(rng, rng.uniform(left, right), rng.uniform(bottom, top), radius))
+    pad = max(w, h) + dist + 2 * FRINGE_M
+    sky = Polygon([(left - pad, bottom - pad), (right + pad, bottom - pad), (right + pad, top + pad), (left - pad, top + pad)])
+    clear = unary_union(holes)
+    core = sky.difference(clear.buffer(FRINGE_M))
+    fringe = sky.difference(clear)
+    shadow = affinity.translate(fringe, dx, dy)
+    return CloudScene(core, fringe, shadow, zen, az)
+
+
 def _cloud_blob(rng: np.random.Generator, cx: float, cy: float, radius: float) -> Polygon:
     phi = np.linspace(0, 2 * math.pi, 64, endpoint=False)
     r = np.ones_like(phi)
@@ -103,3 +134,12 @@ def cloud_codes(clouds: CloudScene, transform: Affine, shape: tuple[int, int]) -
     shapes = [(g, code) for g, code in ((clouds.shadow, SCL_CLOUD_SHADOW), (clouds.fringe, SCL_CLOUD_MEDIUM),
                                         (clouds.core, SCL_CLOUD_HIGH)) if not g.is_empty]
     return burn(shapes, shape, transform, "uint8")
+
+
+def clear_share(clouds: CloudScene, area: BaseGeometry) -> float:
+    """The share of ``area`` outside the clouds' fringes and their shadows: the geometry the SCL
+    classes 3, 8 and 9 are burned from, so a pass's valid fraction without rasterising it."""
+    if area.area <= 0:
+        return 1.0
+    covered = unary_union([g for g in (clouds.fringe, clouds.shadow) if not g.is_empty])
+    return 1.0 if covered.is_empty else float(min(1.0, max(0.0, 1.0 - area.intersection(covered).area / area.area)))

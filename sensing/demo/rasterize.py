@@ -36,12 +36,26 @@ class Fields:
     amp_after: np.ndarray
     phase: np.ndarray
     feature_id: np.ndarray  # 0 background, i + 1 for layout.features[i]
+    cell: np.ndarray | None = None  # the field parcel under each pixel, -1 in forest
 
-    def cls(self, after: bool) -> np.ndarray:
-        return self.cls_after if after else self.cls_before
+    def _changed(self, after) -> np.ndarray | None:
+        """Pixels whose (top) feature has changed: ``after`` is a bool (all or none) or the
+        feature ids (``feature_id`` values) whose planted change has happened."""
+        if isinstance(after, (bool, np.bool_)):
+            return None
+        return np.isin(self.feature_id, np.fromiter(after, dtype="int32", count=len(after)))
 
-    def amp(self, after: bool) -> np.ndarray:
-        return self.amp_after if after else self.amp_before
+    def cls(self, after) -> np.ndarray:
+        changed = self._changed(after)
+        if changed is None:
+            return self.cls_after if after else self.cls_before
+        return np.where(changed, self.cls_after, self.cls_before)
+
+    def amp(self, after) -> np.ndarray:
+        changed = self._changed(after)
+        if changed is None:
+            return self.amp_after if after else self.amp_before
+        return np.where(changed, self.amp_after, self.amp_before)
 
 
 def rasterize_layout(layout: Layout, transform: Affine, shape: tuple[int, int]) -> Fields:
@@ -75,4 +89,5 @@ def rasterize_layout(layout: Layout, transform: Affine, shape: tuple[int, int]) 
 
     cb, ab = state(before)
     ca, aa = state(after)
-    return Fields(cb, ca, ab, aa, phase, fid)
+    parcel = np.where(forest, -1, cell).astype("int32")
+    return Fields(cb, ca, ab, aa, phase, fid, parcel)

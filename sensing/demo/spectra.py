@@ -66,6 +66,29 @@ WATER_RRS: dict[str, tuple[float, ...]] = {
 for _k, _v in WATER_RRS.items():
     ENDMEMBERS[_k] = tuple(round(_PI * r, 5) for r in _v)
 
+#: pure-water absorption a_w (m^-1) at the band centres (Pope & Fry 1997 to 700 nm; Kou,
+#: Labrie & Chylek 1993 beyond), for the shallow water of a flooded paddy
+WATER_ABSORPTION: tuple[float, ...] = (0.007, 0.015, 0.062, 0.43, 0.70, 2.7, 2.4, 4.5, 4.6, 650.0, 2700.0)
+PADDY_WATER_DEPTH_M = 0.05
+PADDY_WATER_SURFACE = 0.01  # Fresnel and suspended-mud reflectance added at the surface (visible)
+
+
+def _paddy_water() -> tuple[float, ...]:
+    """A flooded paddy at puddling / transplanting: 5 cm of muddy water over wet soil. The
+    soil shows through, attenuated twice by the water column, exp(-2 a_w z): the NIR passes
+    a few centimetres almost unabsorbed (NDVI stays near 0, not < 0 as over deep water) while
+    SWIR is absorbed within millimetres (MNDWI / LSWI high: the flooding signal of Xiao et al.
+    2005, Remote Sens. Environ. 95: 480-492)."""
+    soil = ENDMEMBERS["soil_moist"]
+    out = []
+    for i, (r, a) in enumerate(zip(soil, WATER_ABSORPTION)):
+        t = float(np.exp(-2.0 * a * PADDY_WATER_DEPTH_M))
+        out.append(round(0.9 * r * t + (PADDY_WATER_SURFACE if i < 4 else 0.002), 5))
+    return tuple(out)
+
+
+ENDMEMBERS["water_paddy"] = _paddy_water()
+
 ENDMEMBER_NAMES: tuple[str, ...] = tuple(ENDMEMBERS)
 ENDMEMBER_TABLE = np.array([ENDMEMBERS[n] for n in ENDMEMBER_NAMES], dtype="float32")
 ENDMEMBER_TABLE.setflags(write=False)
@@ -83,6 +106,11 @@ SPECTRA_SOURCES: tuple[str, ...] = (
     "Lobell, D.B., Asner, G.P. 2002. Moisture effects on soil reflectance. Soil Sci. Soc. Am. J. 66:722-727",
     "Adams, J.B. et al. 1986. Spectral mixture modeling. J. Geophys. Res. 91(B8):8098-8112",
     "Xiao, X. et al. 2006. Mapping paddy rice agriculture with multi-temporal MODIS. Remote Sens. Environ. 100:95-113",
+    "Xiao, X. et al. 2005. Mapping paddy rice agriculture in southern China using multi-temporal MODIS images. "
+    "Remote Sens. Environ. 95:480-492",
+    "Pope, R.M., Fry, E.S. 1997. Absorption spectrum (380-700 nm) of pure water. Appl. Opt. 36(33):8710-8723",
+    "Kou, L., Labrie, D., Chylek, P. 1993. Refractive indices of water and ice in the 0.65-2.5 um range. "
+    "Appl. Opt. 32(19):3531-3540",
     "Yao Y., Shen Q., Zhu L. et al. 2019. 高分二号的沈阳市黑臭水体遥感识别. 遥感学报 (J. Remote Sens.) 23(2). "
     "doi:10.11834/jrs.20197482 (BOI < 0.065 on Rrs)",
     "Wen S., Wang Q., Li Y. et al. 2018. 基于高分影像的城市黑臭水体遥感识别: 以南京为例. 环境科学 39(1):57-67. "
@@ -126,19 +154,41 @@ RECIPES = MappingProxyType({
 })
 
 #: vegetation cover through the year: (day of year, cover) knots, interpolated cyclically.
-#: Double-cropped rice of South China: early rice transplanted in April, harvested mid/late
-#: July; late rice transplanted early August, harvested November; winter fallow
-#: (Guangdong crop calendar; cf. Xiao et al. 2006, RSE 100:95 on paddy phenology).
+#: Double-cropped rice of South China: fields puddled and flooded late March, early rice
+#: transplanted early April (day 100) and harvested mid July (day ~200); late rice transplanted
+#: early August (day 213) and harvested early-mid November (day ~315); winter fallow with weeds
+#: (Guangdong crop calendar; Xiao et al. 2005, RSE 95:480 and 2006, RSE 100:95 on paddy phenology).
 CALENDARS = MappingProxyType({
     "evergreen": ((15, 0.93), (120, 0.95), (200, 0.97), (300, 0.95)),
-    "double_rice": ((15, 0.10), (75, 0.12), (110, 0.30), (170, 0.88), (203, 0.86), (218, 0.25),
-                    (285, 0.85), (320, 0.25), (350, 0.10)),
-    "vegetables": ((15, 0.40), (100, 0.55), (190, 0.80), (290, 0.60), (340, 0.45)),
+    "double_rice": ((15, 0.12), (80, 0.12), (92, 0.03), (100, 0.05), (125, 0.35), (160, 0.88), (192, 0.88),
+                    (200, 0.20), (207, 0.04), (213, 0.05), (240, 0.40), (275, 0.88), (305, 0.85), (318, 0.22),
+                    (345, 0.12)),
+    # dry cropland under vegetables: four short crops a year (sown, ~50 days to full cover,
+    # harvested at ~70, bare soil until the next sowing), as Guangdong's multiple-cropped plots
+    "vegetables": tuple((c * 91 + d, v) for c in range(4) for d, v in ((2, 0.06), (25, 0.35), (50, 0.78),
+                                                                      (68, 0.78), (76, 0.06))),
     "grass": ((15, 0.50), (110, 0.65), (200, 0.80), (300, 0.70)),
     "bare": ((1, 0.03), (180, 0.05)),
     "constant": ((1, 1.0), (180, 1.0)),
 })
 CALENDAR_NAMES: tuple[str, ...] = tuple(CALENDARS)
+
+
+#: flooded paddy: (first, last) day of year with standing water, from puddling ~10 days before
+#: transplanting to ~20 days after (tillering), for the early and the late rice crop
+FLOOD_WINDOWS: tuple[tuple[int, int], ...] = ((90, 120), (205, 233))
+FLOOD_RAMP_DAYS = 3.0
+
+
+def flood_fraction(doy: np.ndarray | float) -> np.ndarray:
+    """Share (0..1) of a paddy's soil under standing water on day(s) of year ``doy``: 1 inside a
+    :data:`FLOOD_WINDOWS` window, ramping to 0 over :data:`FLOOD_RAMP_DAYS` at its ends."""
+    d = np.asarray(doy, dtype="float64") % 365.0
+    out = np.zeros(np.shape(d))
+    for a, b in FLOOD_WINDOWS:
+        inside = np.clip(np.minimum(d - a, b - d) / FLOOD_RAMP_DAYS + 1.0, 0.0, 1.0)
+        out = np.maximum(out, inside)
+    return out
 
 
 def calendar_cover(name: str, doy: np.ndarray | float) -> np.ndarray:

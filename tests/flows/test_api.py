@@ -25,8 +25,10 @@ def test_villages_dates_and_pairs(out, demo_villages):
     for v in demo_villages:
         ds = api.dates(out, v.id)
         assert len(ds) >= 3 and ds == sorted(ds)
-        # change products between every pair of consecutive dates, nothing else
-        assert api.change_pairs(out, v.id) == list(zip(ds, ds[1:]))
+        # a change against the same season for every calendar month of the dates, nothing else
+        from flows.products.layout import month_periods
+
+        assert api.change_pairs(out, v.id) == month_periods(ds)
 
 
 def test_open_products_is_lazy_dask_with_the_village_crs(out, demo_villages):
@@ -96,9 +98,13 @@ def test_indicators_one_row_per_village_and_date(out, demo_villages):
             d = r["date"].strftime("%Y-%m-%d")
             assert r["n_black_odorous_suspects"] == len(api.suspects(out, v.id, d))
             assert r["n_water_bodies"] == len(api.water_bodies(out, v.id, d))
-        # change figures land on the later date of each pair; the first date has none
-        assert pd.isna(rows["vegetation_loss_area_m2"].iloc[0])
-        assert rows["vegetation_loss_area_m2"].iloc[1:].notna().all()
+        # the change alerts land on the date they were first seen: the planted clearing's area on
+        # one date after 2025-11-09, nothing on any other date
+        alerts = api.read_geojson(out / v.id / "watches" / "vegetation_loss_alerts.geojson")
+        by_date = dict(zip(rows["date"].dt.strftime("%Y-%m-%d"), rows["vegetation_loss_area_m2"]))
+        expect = {d: float(alerts.loc[alerts["first_date"].astype(str).str[:10] == d, "area_m2"].sum()) for d in by_date}
+        assert by_date == expect and sum(by_date.values()) > 20_000
+        assert all(a == 0 for d, a in by_date.items() if d < "2025-11-09")
 
 
 def test_run_wide_table_is_the_concat_of_village_tables(out, demo_villages):

@@ -104,3 +104,21 @@ def test_deployment_accepts_the_parameters_schedule_sends(registered):
     params = registered("--geojson-crs", "cgcs2000")["parameters"]
     assert set(params) <= set(inspect.signature(deploy.scheduled_nightly.fn).parameters)
     assert set(params) <= set(inspect.signature(deploy.backfill.fn).parameters)
+
+
+def test_schedule_records_the_cropland_layer_and_the_run_uses_it(registered, monkeypatch, tmp_path):
+    """`--cropland ID=PATH` (the change alerts' land cover) reaches the scheduled run as an
+    absolute path, and deploy._run hands it to the night."""
+    import datetime as dt
+
+    from flows import deploy, runner
+
+    crop = _official_boundary(tmp_path).rename(tmp_path / "farmland.geojson")
+    params = registered("--cropland", f"{VID}=farmland.geojson")["parameters"]
+    assert params["cropland"] == [f"{VID}={crop}"]
+    got: dict = {}
+    monkeypatch.setattr(runner, "run_prefect", lambda *a, **kw: got.update(kw) or [])
+    monkeypatch.setattr(runner, "finish_run", lambda *a, **kw: None)
+    deploy._run(deploy.RunOptions(out=str(tmp_path / "o"), villages=[VID], cropland=params["cropland"]),
+                dt.date(2025, 1, 1), dt.date(2025, 1, 31), incremental=True)
+    assert got["cropland"] == {VID: str(crop)}

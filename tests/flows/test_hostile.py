@@ -365,6 +365,7 @@ def _check_parsed_boundary(geom) -> None:
     assert -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning:pyogrio.raw")  # GDAL's own notes on the broken files drawn
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=_document, raw=st.one_of(st.none(), st.binary(max_size=40)))
 def test_any_registry_file_gives_valid_villages_or_a_village_error_naming_it(doc, raw):

@@ -18,8 +18,8 @@ from flows.products.atomic import sha256_file
 from flows.cli import main
 from flows.products.rasters import is_valid_cog
 
-from support.flow_items import (CLEARED_M2, PIX, POND_GROWTH_M2, s2_items, search_page, site2_item, village_feature,
-                            village_geometry, window_corner, write_registry)
+from support.flow_items import (CLEARED_M2, DATES, HISTORY, PIX, POND_GROWTH_M2, s2_items, search_page, site2_item,
+                            village_feature, village_geometry, window_corner, write_registry)
 from support.stac_fixtures import CASSETTES, REALDATA, need, raster_village
 from support.stac_replay import ReplayServer
 
@@ -67,7 +67,7 @@ def _area(fc: dict) -> float:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("stac-world")
-    items = s2_items(root / "cogs")
+    items = s2_items(root / "cogs", {**HISTORY, **DATES})  # the same season a year before, then the window
     registry = write_registry(root / "villages" / "test.geojson", [village_feature(VID, village_geometry())])
     return items, registry
 
@@ -90,7 +90,9 @@ def test_stac_nightly_cli_writes_valid_products_for_the_clear_dates(plain):
     assert searched and searched[0].body["collections"] == ["sentinel-2-l2a"]
     assert searched[0].body["datetime"].startswith("2020-06-01")
     vdir = out / VID
-    assert sorted(p.name for p in vdir.iterdir() if p.is_dir()) == [*CLEAR, "change"]  # 07-01 all cloud
+    # 07-01 all cloud; the two quarters' same-season baselines (history: the 2019 passes)
+    assert sorted(p.name for p in vdir.iterdir() if p.is_dir()) == [*CLEAR, "baseline", "change", "watches"]
+    assert sorted(p.name for p in (vdir / "baseline").iterdir()) == ["2020-Q2", "2020-Q3"]
     tifs = _products(vdir, "*.tif")
     assert len(tifs) >= 12
     for t in tifs:
@@ -133,13 +135,24 @@ def test_stac_nightly_finds_the_planted_numbers(plain):
         assert ind["water_area_m2"] == pytest.approx(in_mask, rel=0.02)
         sus = _check_geojson(vdir / d / "black_odorous_suspects.geojson")["features"]
         assert [f["properties"]["area_m2"] for f in sus] == [bodies["suspect_black_odorous"]]
-    ch = vdir / "change" / f"{CLEAR[0]}_{CLEAR[1]}"
-    loss = sorted(f["properties"]["area_m2"] for f in _check_geojson(ch / "vegetation_loss.geojson")["features"])
-    # the cleared block, and the strip of vegetation the growing pond drowned
+    # against the same season of 2019: June as then; July's clear-sky composite (one clear pass)
+    # has lost the cleared block and the strip of vegetation the growing pond drowned
+    assert sorted(p.name for p in (vdir / "change").iterdir() if p.is_dir()) == \
+        ["2020-06-01_2020-06-30", "2020-07-01_2020-07-31"]
+    june = vdir / "change" / "2020-06-01_2020-06-30"
+    for kind in ("vegetation_loss", "vegetation_gain", "water_gain", "water_loss"):
+        assert not _check_geojson(june / f"{kind}.geojson")["features"], kind
+    ch = vdir / "change" / "2020-07-01_2020-07-31"
+    feats = _check_geojson(ch / "vegetation_loss.geojson")["features"]
+    loss = sorted(f["properties"]["area_m2"] for f in feats)
     assert loss == [pytest.approx(POND_GROWTH_M2, rel=0.1), pytest.approx(CLEARED_M2, rel=0.05)]
+    # one clear pass since: candidates, first seen on 07-16 (the alerts' date)
+    assert {(f["properties"]["status"], f["properties"]["first_date"]) for f in feats} == {("candidate", "2020-07-16")}
     assert _area(_check_geojson(ch / "water_gain.geojson")) == pytest.approx(POND_GROWTH_M2, rel=0.15)
     assert not _check_geojson(ch / "vegetation_gain.geojson")["features"]
     assert not _check_geojson(ch / "water_loss.geojson")["features"]
+    alerts = _check_geojson(vdir / "watches" / "vegetation_loss_alerts.geojson")["features"]
+    assert sorted(f["properties"]["area_m2"] for f in alerts) == loss
 
 
 def test_stac_manifest_state_and_saved_items(plain, world):
@@ -152,7 +165,7 @@ def test_stac_manifest_state_and_saved_items(plain, world):
     for name, meta in m["outputs"].items():
         assert sha256_file(vdir / CLEAR[0] / name) == meta["sha256"]
     saved = sorted(p.stem for p in (out / "_stac_items").glob("*.json"))
-    assert saved == sorted(site2_item(d)["id"] for d in CLEAR)
+    assert saved == sorted(site2_item(d)["id"] for d in [*HISTORY, *CLEAR])  # the baselines' history too
     st = json.loads((out / "state.json").read_text())["villages"][VID]
     assert st["last_status"] == "ok" and st["last_success"] == CLEAR[1]
     if (out / "catalog.json").exists():
@@ -244,8 +257,10 @@ def test_files_naip_three_dates_native_resampling_end_to_end(tmp_path):
     out = _files_night(tmp_path, NAIP, "lakes-village", 0.3, ("2009-01-01", "2020-12-31"), "--resampling", "native")
     vdir = out / "lakes-village"
     dates = ["2009-08-18", "2015-09-26", "2019-09-04"]
-    assert sorted(p.name for p in vdir.iterdir() if p.is_dir()) == [*dates, "change"]
-    assert sorted(p.name for p in (vdir / "change").iterdir() if p.is_dir()) == [f"{a}_{b}" for a, b in zip(dates, dates[1:])]
+    # four years apart: no date has the same season of the three years before it to compare with
+    # (the baseline), so no change against the same season is claimed (the validation scores the
+    # NAIP change as the year-over-year water change: flows.evaluation.realchange)
+    assert sorted(p.name for p in vdir.iterdir() if p.is_dir()) == dates
     for t in _products(vdir, "*.tif"):
         assert is_valid_cog(t)[0], t
         with rasterio.open(t) as src:

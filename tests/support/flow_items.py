@@ -59,14 +59,24 @@ CLEARED_M2 = 300 * 300
 POND_GROWTH_M2 = 200 * 100
 
 DATES = {"2020-06-16": "clear", "2020-07-01": "cloud", "2020-07-16": "changed"}
+#: the same season a year before (before the changes): the history the same-season baseline
+#: reads. The archive has no 2019 items of this tile here, so these are the 2020 items moved a
+#: year back (id and datetime changed; the test's assets are synthetic anyway)
+HISTORY = {"2019-06-16": "clear", "2019-07-16": "clear"}
 
 
 def site2_item(date: str) -> dict:
-    """The real 35MNM item acquired on ``date`` (YYYY-MM-DD)."""
+    """The real 35MNM item acquired on ``date`` (YYYY-MM-DD); a :data:`HISTORY` date gets the
+    2020 item of the same day, moved back a year."""
+    real = f"2020{date[4:]}" if date in HISTORY else date
     feats = json.loads(need(SITE2).read_text(encoding="utf-8"))["features"]
-    hits = [f for f in feats if f["properties"]["datetime"].startswith(date)]
-    assert len(hits) == 1, f"no single 35MNM item on {date}"
-    return copy.deepcopy(hits[0])
+    hits = [f for f in feats if f["properties"]["datetime"].startswith(real)]
+    assert len(hits) == 1, f"no single 35MNM item on {real}"
+    item = copy.deepcopy(hits[0])
+    if real != date:
+        item["properties"]["datetime"] = date + item["properties"]["datetime"][10:]
+        item["id"] = item["id"].replace(real.replace("-", ""), date.replace("-", ""), 1) + "_HISTORY"
+    return item
 
 
 def window_corner() -> tuple[float, float]:

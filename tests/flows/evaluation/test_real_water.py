@@ -335,7 +335,8 @@ def test_params_record_the_water_rule():
 def test_forced_agreement_fallback_keeps_the_demo_ditches():
     """docs/validation.md: with no histogram trusted (min_separation > 1) the MNDWI/NDWI agreement
     still maps the demo's water, 10-20 m black-odorous ditches included, at IoU >= 0.955 on every
-    date of three villages (truth: the demo's own water layer, over pixels with a finite index)."""
+    processed date of the default night in three villages (truth: the demo's own water layer,
+    over pixels with a finite index)."""
     from aoi.registry import load_villages
     from sensing.demo import DemoSource
 
@@ -345,13 +346,14 @@ def test_forced_agreement_fallback_keeps_the_demo_ditches():
     src = DemoSource(seed=DEMO_SEED)
     ious = []
     for v in load_villages(ids=["meijiang-sanjiao-pankeng", "haizhu-jianghai-hongwei", "zhongshan-guzhen-guyi"]):
-        scene, truth = src.load(v, *DEMO_WINDOW).compute(), src.truth(v)
-        for i in range(scene.sizes["time"]):
-            st = scene.isel(time=i)
+        scene, truth = src.load(v, *DEMO_WINDOW), src.truth(v, *DEMO_WINDOW)
+        keep = [i for i, f in enumerate(scene["valid_fraction"].values) if f >= Params().min_valid_fraction]
+        for i in keep:  # the dates the flow processes
+            st = scene.isel(time=i).compute()
             w = water_mask(st, **Params().water_kwargs(), min_separation=1.01)
             assert w.attrs["threshold_method"] == "agreement"
             ious.append(confusion(w.values, truth["water"].values[i], indices.water_valid(st).values).iou)
-    assert len(ious) == 15 and min(ious) >= 0.955, np.round(ious, 4)
+    assert len(ious) >= 3 * 6 and min(ious) >= 0.955, np.round(ious, 4)
 
 
 def test_otsu_mid_gap_on_the_spectra(l8_spectra):

@@ -2,6 +2,7 @@
 real-data scores of flows.evaluation, and the ``villagewatch validate`` command."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -111,7 +112,9 @@ EVAL_VILLAGES = ("yingde-xiniu-tangmian", "zhongshan-guzhen-guyi")
 def report():
     from aoi.registry import load_villages
 
-    return V.run_validation(load_villages(ids=list(VILLAGES)), realdata=None, profiles=(DEV,), testbed=False)
+    # the change products are scored on the session's demo night (test_change_products_of_the_demo_night)
+    return V.run_validation(load_villages(ids=list(VILLAGES)), realdata=None, profiles=(DEV,), testbed=False,
+                            change=False)
 
 
 @pytest.fixture(scope="module")
@@ -128,40 +131,73 @@ def _get(report, what, name, profile=DEV, scope="all"):
 
 
 @pytest.fixture(scope="module")
-def dates_per_village():
+def usable_dates():
+    """village id -> the default night's passes the flow processes (valid fraction >= the minimum)."""
+    from aoi.registry import load_villages
     from sensing.demo import DemoSource
 
-    return len(DemoSource().acquisition_dates)
+    src = DemoSource()
+    return {v.id: int((src.load(v, *C.DEMO_WINDOW)["valid_fraction"] >= Params().min_valid_fraction).sum())
+            for v in load_villages(ids=list(VILLAGES))}
 
 
-def test_demo_water_iou_every_date(report, dates_per_village):
-    """docs: water IoU >= 0.9 on every date of every village (development); IoU from the counts."""
+def test_demo_water_iou_every_date(report, usable_dates):
+    """docs: water IoU >= 0.9 on every processed date of every village (development); IoU from the counts."""
     rows = report.select(C.demo_group("water", DEV), "water IoU")
-    assert len(rows) == len(VILLAGES) * dates_per_village
+    assert len(rows) == sum(usable_dates.values()) >= 2 * 6 and {r.scope.split()[0] for r in rows} == set(VILLAGES)
     for r in rows:
         tp, fp, fn, _ = pixels(r)
         assert tp / (tp + fp + fn) >= C.WATER_IOU_TARGET, r
 
 
-def test_development_black_odorous_per_water_body(report, dates_per_village):
-    """docs: on the development profile every suspect body is black-odorous and every
-    black-odorous object is found. Independent count: each village has its black channel on
-    every date and the turning pond on the dates after the planted change (clouds never cover
-    them), so 2 x (dates + dates after the change) reference objects."""
-    from sensing.demo import DemoSource
-
-    src = DemoSource()
-    n_after = len(src.acquisition_dates) - src.change_index
-    expected = len(VILLAGES) * (dates_per_village + n_after)
-    for name in ("suspect precision per water body", "suspect recall per water body"):
-        correct, predicted, found, reference = objects(_get(report, "black-odorous", name))
-        assert reference == expected and found == reference
-        assert predicted >= reference and correct == predicted
-    correct, predicted, found, reference = objects(_get(report, "black-odorous", "suspect recall per water body >= 2000 m2"))
-    assert reference >= len(VILLAGES) * dates_per_village and found / reference >= C.BO_NATIONAL_RECALL_TARGET
-    assert correct / predicted >= C.BO_NATIONAL_PRECISION_TARGET
+def test_development_black_odorous_per_water_body(report):
+    p = _get(report, "black-odorous", "suspect precision per water body")
+    r = _get(report, "black-odorous", "suspect recall per water body")
+    # every body called suspect is black-odorous, every black-odorous object (the channel, and
+    # the pond that turned, on every processed pass of the default window) found: with suspect
+    # reaches splitting the water bodies (algorithm version 2)
+    assert p.value == 1.0 and p.passed
+    assert r.value == 1.0 and r.passed  # measured: 22 of 22 truth objects (date x village) found
+    n = int(r.detail.split(", ")[1].split("/")[1].split(" ")[0])
+    correct, predicted, found, reference = objects(r)
+    assert found == reference == n and n >= 2 * 2 * 5  # two objects on >= 5 passes each
+    assert _get(report, "black-odorous", "turbid river bodies flagged suspect").value == 0
     tp, fp, fn, _ = pixels(_get(report, "black-odorous", "suspect pixel precision"))
     assert fp == 0 and tp > 0
+
+
+def test_change_products_of_the_demo_night(demo_night, demo_villages, demo_source):
+    """Every change product the session's demo night published (alerts of every kind, every
+    month's change polygons), its index page and its date products, scored against the truth
+    with the validation's own scoring (flows.evaluation.changes)."""
+    from flows.evaluation import changes as CH
+
+    start, end = (dt.date.fromisoformat(d) for d in ("2025-11-01", "2025-12-03"))  # conftest's window
+    m = CH.score_night(demo_night.out, demo_villages, demo_source, "night", start, end)
+    m += CH.page_metrics(demo_night.out, demo_villages, demo_source, "night", start, end)
+    r = V.ValidationReport(tuple(m))
+    group = C.demo_group(CH.GROUP, DEV)
+    worst = r.get(group, "false-alarm area, worst published product (% of village)", "all night")
+    assert worst.value <= 0.5  # issue #13: at most 0.5 % of the village (measured 0.0: no false alarm at all)
+    assert r.get(group, "crop calendar reported as change (m2)", "all night").value == 0.0
+    assert r.get(group, "black-odorous suspect pixels on cropland", "all night").value == 0.0
+    found = [f for f in r.select(group, "planted change found (share covered)") if not f.scope.startswith("all")]
+    assert len(found) == 4 * len(demo_villages) and all(f.value >= 0.9 for f in found), found
+    delays = [d for d in r.select(group, "confirmation delay (clear observations)") if not d.scope.startswith("all")]
+    # confirmed on the second clear pass of the changed area after the change (n/a: not yet two)
+    assert all(d.passed is not False for d in delays) and sum(d.value == 2 for d in delays) >= 3 * len(demo_villages)
+    for d in delays:  # recounted from the detail: the clear passes after the change up to the confirmation
+        hit = re.fullmatch(r"happened (\S+); clear passes after it: ([0-9, -]+); first (\S+), confirmed (\S+); "
+                           r"(\d+)% of the change covered", d.detail)
+        assert hit, d.detail
+        happened, passes, confirmed = hit.group(1), hit.group(2).split(", "), hit.group(4)
+        assert all(p > happened for p in passes)
+        if confirmed != "None":
+            assert sum(p <= confirmed for p in passes) <= CH.CONFIRM_DELAY_TARGET, d
+        else:  # not confirmed only while fewer than two clear passes followed the change
+            assert len(passes) < CH.CONFIRM_DELAY_TARGET, d
+    page = r.get(group, "page vegetation loss / planted clearing", "all night")
+    assert 0.9 <= page.value <= CH.PAGE_RATIO_TARGET  # measured 1.0: the clearing, not km2
 
 
 def test_development_no_confounder_called_a_suspect(report):
@@ -185,14 +221,15 @@ NOT_MET = "not met (docs/validation.md); a strict xfail fails once the target is
 
 def test_evaluation_precision_of_national_list_suspects(eval_report):
     """Issue #12 target, met on the evaluation profile: precision >= 0.9 per body of >= 2,000 m2,
-    pooled over the eleven villages (0.935; 0.931 with version 8's rules, 0.71 with version 7's:
+    pooled over the eleven villages (1.000 on the two-year axis's default night, 0.935 on the 5-date
+    axis; 0.931 with version 8's rules, 0.71 with version 7's:
     checked against the results block in test_docs_issue12_table_is_the_results_block). In these
     two villages 26 of 29 (0.897): at least 0.85 here, three false bodies at most."""
     correct, predicted, _, _ = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
     assert predicted >= 5 and correct / predicted >= 0.85 and predicted - correct <= 3
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_MET + ": 0.626 over the eleven villages (0.525 with version 8's rules, "
+@pytest.mark.xfail(strict=True, reason=NOT_MET + ": 0.582 over the eleven villages on the two-year axis (5-date axis: 0.626; 0.525 with version 8's rules, "
                                                  "0.28 with version 7's; seed 2025: 0.674, seed 2026, never seen before the freeze: 0.723): the "
                                                  "bright type above max rho 0.04 is not screened, ditches the mask misses "
                                                  "entirely are not seen")
@@ -203,7 +240,7 @@ def test_evaluation_recall_of_national_list_bodies(eval_report):
 
 
 def test_evaluation_dark_type_recall_and_what_the_mask_costs(eval_report):
-    """docs: the dark type is found far more often than before (0.81 over the eleven villages,
+    """docs: the dark type is found far more often than before (0.80 over the eleven villages on the two-year axis, 0.81 on the 5-date axis,
     0.72 with version 8's rules, 0.20 with version 7's; here at least half), and on the truth water the classifier
     finds no more than 0.1 more of the bodies >= 2,000 m2 than on the water mask (the mask no
     longer costs much recall; it cost 0.46 before)."""
@@ -216,9 +253,10 @@ def test_evaluation_dark_type_recall_and_what_the_mask_costs(eval_report):
 
 def test_evaluation_persistent_suspects_scored(eval_report):
     """docs: persistent suspects (>= 2 of the last 3 clear observations) are scored per body of
-    >= 2,000 m2 on the dates after the first, and are more precise than single-date suspects
-    (1.000 against 0.935 over the eleven villages, seed 2024); they find fewer of the
-    black-odorous bodies (0.558), never more than the single-date suspects of the same dates."""
+    >= 2,000 m2 on the dates after the first; in these two villages they are at least as precise
+    as the single-date suspects (over the eleven villages on the two-year axis 0.960 against
+    1.000: not everywhere; 1.000 against 0.935 on the 5-date axis) and find fewer of the
+    black-odorous bodies (0.490), never more than the single-date suspects of the same dates."""
     pc, pp, pf, pr = objects(_get(eval_report, "black-odorous", "persistent suspect precision per water body >= 2000 m2", EVAL))
     sc, sp, sf, sr = objects(_get(eval_report, "black-odorous", "suspect precision per water body >= 2000 m2", EVAL))
     assert pp >= 5 and pc / pp >= C.BO_NATIONAL_PRECISION_TARGET and pc / pp >= sc / sp
@@ -265,17 +303,6 @@ def test_tuning_profile_is_another_draw_of_the_frozen_evaluation_profile():
     b = DemoSource(profile=EVAL).layout(v).feature("black_channel").geometry
     assert a.symmetric_difference(b).area > 0.5 * a.area
     assert DemoSource().profile == DEV  # the default demo night stays on the development profile
-
-
-def test_demo_every_planted_change_found(report):
-    """docs: every planted change found (development): one of each per village."""
-    for kind in ("vegetation_loss", "water_gain", "new_black_odorous"):
-        correct, predicted, found, reference = objects(_get(report, "change", f"{kind} recall"))
-        assert found == reference and reference == (2 if kind == "vegetation_loss" else 1) * len(VILLAGES), kind
-        assert correct / predicted >= C.CHANGE_PRECISION_TARGET, kind
-    # against the forest clearing alone, the dug pond (one per village) is a false alarm: a real loss of crop
-    correct, predicted, found, reference = objects(_get(report, "change", "vegetation_loss_forest_only precision"))
-    assert reference == found == len(VILLAGES) and predicted - correct >= len(VILLAGES)
 
 
 def test_spectra_both_sides_of_every_threshold(report):
@@ -403,7 +430,7 @@ def test_cli_validate_writes_markdown_and_json(tmp_path, capsys):
     doc = tmp_path / "validation.md"
     doc.write_text(f"# Validation\n\nprose before\n\n{R.MARK_START}\nold numbers\n{R.MARK_END}\n\nprose after\n")
     out_json = tmp_path / "v.json"
-    rc = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--out-md", str(doc),
+    rc = main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--no-change", "--out-md", str(doc),
                "--json", str(out_json)])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -420,7 +447,7 @@ def test_cli_validate_writes_markdown_and_json(tmp_path, capsys):
     assert float(row.group(1)) >= C.WATER_IOU_TARGET
     # --strict exits 1: the drone's visible-water candidates miss their bar in this village
     # (test_drone_visible_candidates_miss_the_bar)
-    assert main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--strict"]) == 1
+    assert main(["validate", "--villages", VILLAGES[0], "--no-realdata", "--no-testbed", "--no-change", "--strict"]) == 1
 
 
 def test_docs_validation_has_the_results_section():
@@ -433,7 +460,7 @@ def test_cli_validate_strict_exits_1_on_a_missed_target(monkeypatch, capsys):
     from flows.cli import main
 
     monkeypatch.setattr(D, "WATER_IOU_TARGET", 1.01)  # no real mask reaches IoU > 1
-    assert main(["validate", "--villages", "haifeng-haicheng-zongliao", "--no-realdata", "--no-testbed", "--strict"]) == 1
+    assert main(["validate", "--villages", "haifeng-haicheng-zongliao", "--no-realdata", "--no-testbed", "--no-change", "--strict"]) == 1
     missed = re.search(r"^\d+ of \d+ targets met, (\d+) missed", capsys.readouterr().out, re.M)
     assert int(missed.group(1)) >= 5  # every date's water IoU (no drone in this village)
 
@@ -509,3 +536,35 @@ def test_docs_testbed_auc_is_a_fresh_run():
         auc, best, default = doc[(r.sensor, r.method)]
         assert float(auc) == pytest.approx(r.auc, abs=5e-4) and float(best) == pytest.approx(r.accuracy_best, abs=5e-4)
         assert default == "n/a" if r.accuracy_default is None else float(default) == pytest.approx(r.accuracy_default, abs=5e-4)
+
+
+def test_docs_change_targets_are_the_results_block():
+    """Issue #13 on both profiles, as docs/validation.md's results block measured them (written by
+    `villagewatch validate --profile development,tuning,evaluation --out-md`): in every window the
+    worst published change product's false alarm is at most 0.5 % of the village and every
+    planted change confirmed within 2 clear observations (n/a: fewer than two clear passes left);
+    the page's vegetation loss is about the clearing (at most 1.5 times it); and the prose's
+    held-out numbers are the block's."""
+    from flows.evaluation import changes as CH
+
+    text = (C.REPO / "docs" / "validation.md").read_text(encoding="utf-8")
+    rows = _results_rows(text)
+    fa = "false-alarm area, worst published product (% of village)"
+    for profile in (DEV, EVAL):
+        g = C.demo_group(CH.GROUP, profile)
+        for window in CH.CHANGE_WINDOWS:
+            value, target, verdict = rows[(g, fa, f"all {window}")][:3]
+            assert float(value) <= 0.5 and target == "<= 0.500" and verdict == "PASS", (profile, window)
+        delay = rows[(g, "confirmation delay (clear observations)", f"all {next(iter(CH.CHANGE_WINDOWS))}")]
+        assert float(delay[0]) <= 2 and delay[2] == "PASS"
+        done, total = map(int, re.match(r"(\d+)/(\d+) confirmed within 2", delay[3]).groups())
+        pending = int(re.search(r"; (\d+) with fewer than two clear passes left", delay[3]).group(1))
+        assert total == 4 * 11 and done + pending == total, delay
+        page = rows[(g, "page vegetation loss / planted clearing", f"all {next(iter(CH.CHANGE_WINDOWS))}")]
+        assert 0.9 <= float(page[0]) <= 1.5
+    g = C.demo_group(CH.GROUP, EVAL)
+    prose = text.split("re-scored on the held-out evaluation", 1)[1].split("Seed 2025", 1)[0]
+    claimed = re.search(r"([0-9.]+) % of the village on the default night.*?([0-9.]+) % in April.*?([0-9.]+) %\s+in August",
+                        prose, re.S).groups()
+    measured = [float(rows[(g, fa, f"all {w}")][0]) for w in CH.CHANGE_WINDOWS]
+    assert [float(c) for c in claimed] == pytest.approx(measured, abs=0.005)

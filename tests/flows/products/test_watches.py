@@ -1,5 +1,6 @@
-"""The watches in the flow (flows.products.watches): ancient trees and cropland conversion on
-one village of the shared demo night, checked against the demo truth; products RFC 7946, reused byte for byte on a re-run; registry errors."""
+"""The watches in the flow: ancient trees (flows.products.watches) and the farmland watch, an
+alert kind (flows.products.alerts), on one village of the shared demo night, checked against
+the demo truth; products RFC 7946, reused byte for byte on a re-run; registry errors."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import numpy as np
 import pytest
 
 VID = "meijiang-sanjiao-pankeng"
-DATES = ("2024-01-15", "2024-04-20", "2024-07-18", "2024-10-25", "2025-01-12")
 
 
 @pytest.fixture(scope="module")
@@ -56,78 +56,75 @@ def _flatten(c):
 
 
 def test_tree_in_cleared_area_alerts_stable_trees_do_not(run):
+    dates = run["run"].dates
     fc = _rfc7946(run["vdir"] / "watches" / "ancient_trees.geojson")
-    assert fc["properties"]["demo"] is True and fc["properties"]["dates"] == list(DATES)
+    assert fc["properties"]["demo"] is True and fc["properties"]["dates"] == dates
     by = {f["properties"]["code"]: f["properties"] for f in fc["features"]}
     assert set(by) == {f"DEMO-{VID}-00{i}" for i in (1, 2, 3)}
     cleared, forest, village_tree = (by[f"DEMO-{VID}-00{i}"] for i in (1, 2, 3))
-    assert cleared["alert"] and cleared["change"] <= -0.5          # measured: -0.58 (0.80 -> 0.20)
-    assert cleared["alert_dates"] == list(DATES[2:])               # from the first date after the clearing
-    assert len(cleared["series"]) == 5 and cleared["series"][0]["ndvi"] > 0.7
+    cut = run["source"].truth(run["village"], *dates[:1] * 2).attrs["planted"]["vegetation_loss"]
+    assert cleared["alert"] and cleared["change"] <= -0.5          # canopy (0.8) to bare soil (0.2)
+    seen_after = [x["date"] for x in cleared["series"] if x["date"] > cut and x["n_valid"] > 0]
+    assert cleared["alert_dates"] == seen_after                     # every clear pass after the clearing
+    assert len(cleared["series"]) == len(dates)
+    assert [x["ndvi"] for x in cleared["series"] if x["n_valid"] > 0][0] > 0.7
     for t in (forest, village_tree):
         assert not t["alert"] and not t["alert_dates"] and abs(t["change"]) < 0.05
     assert run["run"].figures["ancient_tree_alerts"] == 1
 
 
-def test_farmland_conversion_against_demo_truth(run):
+def test_farmland_watch_finds_the_dug_pond_not_the_harvest(run):
+    """The farmland watch (耕地非农化) is an alert kind: cropland from the history's phenology (not
+    the demo's truth) going below any NDVI its history showed: the pond dug on cropland, not the
+    late-rice harvest or the vegetable plots' harvests of the same weeks."""
     src, village, vdir = run["source"], run["village"], run["vdir"]
-    truth = src.truth(village)
-    pond = _feature_mask(src, village, "new_pond")               # dug on cropland between 04-20 and 07-18
-    cleared = _feature_mask(src, village, "cleared_patch")       # forest, not cropland
-    figs = {}
-    for a, b in zip(DATES, DATES[1:]):
-        folder = vdir / "change" / f"{a}_{b}"
-        fc = _rfc7946(folder / "farmland_conversion.geojson")
-        assert fc["properties"]["demo"] is True and "demo layout" in fc["properties"]["cropland_source"]
-        figs[(a, b)] = json.loads((folder / "farmland_conversion.json").read_text())["figures"]
-        cls = _raster(folder / "farmland_conversion.tif")
-        assert not (((cls == 1) | (cls == 2)) & cleared).any(), f"forest clearing flagged in {a}..{b}"
-        if (a, b) == ("2024-04-20", "2024-07-18"):
-            dug = cls == 2
-            assert dug.sum() >= 50 and (dug & pond).sum() == dug.sum()  # 59 of the pond's 70 pixels, none outside
-            assert (dug & truth["water_gain"].values).sum() == dug.sum()
-            assert [f["properties"]["kind"] for f in fc["features"]] == ["pond_dug"]
-            assert fc["features"][0]["properties"]["area_m2"] >= 5000
-        if (a, b) == ("2024-10-25", "2025-01-12"):
-            # paddy harvested into winter fallow is flagged only where the only earlier winter
-            # observation (2024-01-15) was under cloud: there the pixel never showed its winter low
-            flagged = (cls == 1) | (cls == 2)
-            assert not (flagged & ~truth["cloud"].values[0]).any()
-    assert figs[("2024-01-15", "2024-04-20")]["farmland_conversion_area_m2"] == 0.0
-    assert figs[("2024-07-18", "2024-10-25")]["farmland_conversion_area_m2"] == 0.0
-    assert figs[("2024-04-20", "2024-07-18")]["pond_dug_area_m2"] == pytest.approx(5900.0)
-    assert figs[("2024-04-20", "2024-07-18")]["built_or_bare_area_m2"] == 0.0
-    total = sum(f["farmland_conversion_area_m2"] for f in figs.values())
-    assert run["run"].figures["farmland_conversion_area_m2"] == pytest.approx(total)
+    pond = _feature_mask(src, village, "new_pond")
+    cleared = _feature_mask(src, village, "cleared_patch")
+    fc = _rfc7946(vdir / "watches" / "farmland_conversion_alerts.geojson")
+    assert fc["properties"]["demo"] is True and "phenology" in fc["properties"]["cropland_source"]
+    assert "demo layout" not in json.dumps(fc["properties"])
+    status = _raster(vdir / "watches" / "farmland_conversion_status.tif")
+    flagged = (status == 1) | (status == 2)
+    assert not (flagged & cleared).any()                             # forest is not cropland
+    assert flagged.sum() >= 50 and (flagged & pond).sum() == flagged.sum()  # the pond, nothing else
+    (f,) = fc["features"]
+    p = f["properties"]
+    assert p["conversion"] == "pond_dug" and p["status"] == "confirmed" and p["area_m2"] >= 5000
+    planted = src.truth(village, *run["run"].dates[:1] * 2).attrs["planted"]["water_gain"]
+    assert planted < p["first_date"] < p["confirmed_date"]
+    figures = json.loads((vdir / "watches" / "alerts.json").read_text())["figures"]
+    assert figures["farmland_conversion_area_m2"] == p["area_m2"]
+    assert run["run"].figures["farmland_conversion_area_m2"] == p["area_m2"]
 
 
 def test_rerun_reuses_watch_products_byte_for_byte(run):
     from flows.products import watches as watch_steps
+    from flows.products.alerts import process_alerts
     from flows.products.atomic import sha256_file
 
     vdir = run["vdir"]
-    files = sorted(vdir.glob("watches/*")) + sorted(vdir.glob("change/*/farmland_conversion*"))
-    assert len(files) == 3 + 4 * 4
+    files = sorted(p for p in vdir.glob("watches/*"))
+    assert len(files) == 3 + 5 * 4 + 2  # trees (3), five alert kinds (4 files each), alerts.json and its manifest
     before = {p: sha256_file(p) for p in files}
     mtimes = {p: p.stat().st_mtime_ns for p in files}
-    res = watch_steps.run_watches(run["source"], run["village"], run["out"], dates=list(DATES))
-    assert [r.reused for r in res] == [True] * 5
+    res = watch_steps.run_watches(run["source"], run["village"], run["out"], dates=run["run"].dates)
+    alerts = process_alerts(run["source"], run["village"], run["out"], dates=run["run"].dates)
+    assert [r.reused for r in res] == [True] and alerts.reused
     assert {p: sha256_file(p) for p in files} == before
     assert {p: p.stat().st_mtime_ns for p in files} == mtimes
 
 
-def test_cropland_from_ndvi_phenology_on_the_demo_year(run):
-    import indices
-
-    series, _ = __import__("flows.products.watches", fromlist=["x"]).ndvi_series(run["out"], run["village"], list(DATES))
-    crop = indices.cropland_from_ndvi_series(series).values
-    lc = run["source"].truth(run["village"])["land_cover"].values
-    stable = (lc == lc[0]).all(axis=0)
-    paddy, forest = stable & (lc[0] == 2), stable & (lc[0] == 1)
-    assert crop[paddy].mean() >= 0.9          # double rice swings ~0.45 in NDVI
-    assert crop[forest].mean() <= 0.01        # evergreen forest stays within ~0.03
-    short = indices.cropland_from_ndvi_series(series.isel(time=slice(0, 2)))
-    assert not short.attrs["sufficient"] and not short.values.any()
+def test_cropland_from_the_phenology_of_the_history(run):
+    """The baseline's land cover (never the demo's truth): double rice and the vegetable plots
+    are cropland by their NDVI swing, evergreen forest is not."""
+    lc = _raster(run["vdir"] / "baseline" / "2025-Q4" / "land_cover.tif")
+    truth = run["source"].truth(run["village"], *run["run"].dates[:1] * 2)
+    paddy = truth["land_cover"].values[0] == 2
+    forest = truth["forest"].values & (truth["land_cover"].values[0] == 1)
+    assert (lc[paddy] == 1).mean() >= 0.9
+    assert (lc[forest] == 1).mean() <= 0.01 and (lc[forest] == 2).mean() >= 0.9
+    crop = truth["cropland"].values
+    assert ((lc == 1) & crop).sum() / max((lc == 1).sum(), 1) >= 0.85  # precision of the phenology rule
 
 
 @pytest.mark.parametrize("features, message", [
