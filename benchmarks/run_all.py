@@ -428,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")
     p.add_argument("--county-sizes", help="benchmark 5's county sizes, e.g. 11,100 (default: the mode's)")
     p.add_argument("--county-modes", help="benchmark 5's modes, e.g. in-process (default: both)")
-    p.add_argument("--repeats", type=int, help="runs per contender of benchmarks 3 and 5 (default: the mode's)")
+    p.add_argument("--repeats", type=int, help="runs per contender of benchmark 3 (default: the mode's)")
+    p.add_argument("--county-repeats", type=int, help="runs per size and mode of benchmark 5 (default: the mode's)")
     a = p.parse_args(argv)
     mode = "quick" if a.quick else "full"
     cfg = json.loads(json.dumps(MODES[mode]))
@@ -437,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.county_modes:
         cfg["county"]["modes"] = [m.strip() for m in a.county_modes.split(",")]
     if a.repeats:
-        cfg["county"]["repeats"] = cfg["nightly"]["repeats"] = a.repeats
+        cfg["nightly"]["repeats"] = a.repeats
+    if a.county_repeats:
+        cfg["county"]["repeats"] = a.county_repeats
     a.cache.mkdir(parents=True, exist_ok=True)
     results_path = a.cache / f"results-{mode}.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
