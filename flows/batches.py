@@ -53,6 +53,7 @@ SMALL_VILLAGE_KM2 = 100.0
 CONCURRENT_BATCHES = 2
 
 
+
 @dataclass(frozen=True)
 class Batch:
     """Villages whose nights run in one task (neighbours: their tiles are read once)."""
@@ -205,7 +206,7 @@ def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], 
                     pending.remove(item)
                 elif all(n in done for n in step.needs):
                     pending.remove(item)
-                    running[pool.submit(call, step, plans[pi])] = item
+                    running[pool.submit(scenes.in_context(call), step, plans[pi])] = item
             if not running:  # what is left waits for steps that are not in its plan
                 for pi, step in pending:
                     if pi not in failed:
@@ -227,7 +228,7 @@ def run_steps(plans: Sequence[VillagePlan], call: Callable[[Step, VillagePlan], 
                     continue
                 left[pi] -= 1
                 if not left[pi] and after is not None and pi not in failed:
-                    running[pool.submit(after, plans[pi])] = (pi, None)
+                    running[pool.submit(scenes.in_context(after), plans[pi])] = (pi, None)
     return results
 
 
@@ -274,7 +275,7 @@ def _run_batch(villages: Sequence[Village], plan: NightPlan, source: Source, out
             log.info("shared load of %d villages failed (%s); loaded one by one", len(vs), exc)
     plans: list[VillagePlan] = []
     with ThreadPoolExecutor(threads, thread_name_prefix="villagewatch-discover") as pool:
-        found = {v.id: pool.submit(_discover, source, v, plan.windows[v.id], params, plan) for v in villages}
+        found = {v.id: pool.submit(scenes.in_context(_discover), source, v, plan.windows[v.id], params, plan) for v in villages}
         for v in villages:
             try:
                 vp = found[v.id].result()

@@ -6,7 +6,9 @@ extra *streams* whose products go in a sub-folder named after the stream.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -116,6 +118,15 @@ def compute_route(scene_t: xr.Dataset) -> dict[str, object]:
     return {"engine": engine, "pixels": pixels, "in_memory_max_pixels": IN_MEMORY_MAX_PIXELS}
 
 
+
+def in_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` to run on another thread in a copy of the caller's context (a copy per call: a
+    context cannot be entered by two threads at once), so the work logs inside the caller's
+    Prefect task run (without it Prefect warns that the logs have no flow run id and they are
+    missing from the run's log)."""
+    return functools.partial(contextvars.copy_context().run, fn)
+
+
 _numpy_pool: ThreadPoolExecutor | None = None
 
 
@@ -136,7 +147,7 @@ def compute_date(scene: xr.Dataset, fn: Callable[..., T], /, *args: Any, **kwarg
             from .cluster import local_cluster_threads
 
             _numpy_pool = ThreadPoolExecutor(local_cluster_threads(), thread_name_prefix="villagewatch-numpy")
-    return _numpy_pool.submit(fn, *args, **kwargs).result()
+    return _numpy_pool.submit(in_context(fn), *args, **kwargs).result()
 
 
 def for_products(scene_t: xr.Dataset) -> xr.Dataset:

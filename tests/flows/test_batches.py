@@ -86,6 +86,25 @@ def test_steps_run_after_their_needs_date_by_date_across_villages():
     assert sorted(seen) == sorted(s.id for vp in plans for s in vp.steps())
 
 
+def test_steps_and_numpy_dates_run_in_the_callers_context():
+    """A batch's threads (and the NumPy date pool) see the caller's context variables, which is
+    how Prefect knows the task run a log line belongs to."""
+    import contextvars
+
+    import numpy as np
+    import xarray as xr
+
+    run = contextvars.ContextVar("run", default="none")
+    run.set("task-run-1")
+    plans = [_vplan("a", ("2020-06-16", "2020-07-16"))]
+    seen: set[str] = set()
+    batches.run_steps(plans, lambda step, vp: seen.add(run.get()) or [], threads=2,
+                      on_error=lambda pi, exc: pytest.fail(str(exc)))
+    assert seen == {"task-run-1"}
+    small = xr.Dataset({"red": (("y", "x"), np.zeros((4, 4), "float32"))})  # a NumPy-route date
+    assert scenes.compute_route(small)["engine"] == "numpy"
+    assert scenes.compute_date(small, run.get) == "task-run-1"
+
 def test_a_failing_village_stops_alone():
     plans = [_vplan("a", ("2020-06-16", "2020-07-16")), _vplan("b", ("2020-06-11", "2020-07-01"))]
     failing = next(s for s in plans[0].steps() if isinstance(s, DateStep))
