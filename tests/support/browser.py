@@ -37,3 +37,13 @@ def offline_page(browser, **context_options):
     ctx.route("**/*", route)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     return pg
+
+
+def image_widths(pg, selector: str, *, timeout_ms: float = 20_000) -> list[int]:
+    """The natural widths of the images ``selector`` matches, once every one of them has
+    finished loading (or failed: width 0), so a test does not read an image still on its way
+    (a loaded machine is slow to decode a map picture)."""
+    pg.wait_for_function(
+        "sel => Array.from(document.querySelectorAll(sel)).every(e => e.complete)", arg=selector,
+        timeout=timeout_ms)
+    return pg.eval_on_selector_all(selector, "els => els.map(e => e.naturalWidth)")

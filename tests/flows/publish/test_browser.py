@@ -16,6 +16,7 @@ import threading
 
 import pytest
 
+from support.browser import image_widths
 from support.procs import stop
 
 pytestmark = pytest.mark.slow
@@ -81,7 +82,7 @@ def test_village_page_shows_its_quicklooks_and_downloads_open(page, server_url, 
     assert v.name_zh in page.locator("h1").inner_text()
     imgs = page.locator("img")
     assert imgs.count() >= 5
-    widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+    widths = image_widths(page, "img")
     assert all(w > 0 for w in widths), widths
     shot(page, village_id)
 

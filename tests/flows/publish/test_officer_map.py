@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import offline_page
+from support.browser import image_widths, offline_page
 from support.paths import REPO
 from support.procs import stop
 
@@ -156,7 +156,7 @@ def test_village_map_draws_its_layers_toggles_and_switches_dates(page, demo_url,
     assert page.locator("img.leaflet-image-layer").count() == 1
     src = page.eval_on_selector("img.leaflet-image-layer", "e => e.getAttribute('src')")
     assert src == f"{demo_url}{village}/{date}/map_true_colour.png"
-    assert page.eval_on_selector("img.leaflet-image-layer", "e => e.naturalWidth") > 0
+    assert image_widths(page, "img.leaflet-image-layer")[0] > 0
     assert page.locator(".leaflet-tile").count() == 0
     for kind, layer_id in (("water", "water"), ("suspects", "suspects"), ("boundary", "boundary")):
         assert page.locator(f"path.vw-{kind}").count() == n_features(desc, layer_id, date), kind

@@ -21,7 +21,7 @@ import pytest
 
 
 
-from support.browser import offline_page  # noqa: E402
+from support.browser import image_widths, offline_page  # noqa: E402
 from support.paths import REPO  # noqa: E402
 STATIC = REPO / "flows" / "publish" / "static"
 SHOTS = REPO / "test-artifacts" / "screenshots"
@@ -178,7 +178,7 @@ def test_map_draws_its_layers_toggles_and_switches_dates(page, static_url):
     assert _count(page, "path.vw-boundary") == 1  # date-independent
     imgs = page.eval_on_selector_all("img.leaflet-image-layer", "els => els.map(e => e.getAttribute('src'))")
     assert sorted(imgs) == sorted(static_url + _layer(desc, k)["dates"][other]["url"] for k in ("truecolour", "ndvi"))
-    widths = page.eval_on_selector_all("img.leaflet-image-layer", "els => els.map(e => e.naturalWidth)")
+    widths = image_widths(page, "img.leaflet-image-layer")
     assert all(w > 0 for w in widths)
     assert not page.errors, page.errors
     assert not page.outside, page.outside
