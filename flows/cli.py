@@ -310,7 +310,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     # a bad --villages, --boundary, --aoi or --cropland stops here, not at 02:00
     cropland = cropland_options(args.cropland, load_selected_villages(args))
     params = {"source": args.source, "out": str(Path(args.out).resolve()), "villages": _ids(args),
-              "source_options": {k: v for k, v in source_options(args).items() if v is not None and k != "date"},
+              "source_options": _deployment_source_options(source_options(args)),
               "registry": args.registry, "dask_address": args.dask_address,
               "boundaries": [_absolute_boundary(b) for b in args.boundary], "boundary_crs": args.boundary_crs,
               "aoi": str(Path(args.aoi).resolve()) if args.aoi else None,
@@ -323,6 +323,24 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     print(f"serving {deploy.DEPLOYMENT_NAME} on cron '{args.cron}' ({args.timezone}); Ctrl-C stops")
     deploy.serve(**kw)
     return 0
+
+
+#: source options that name files or folders (made absolute for a deployment)
+PATH_OPTIONS = ("paths", "band_map", "items_dir")
+
+
+def _deployment_source_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """Source options as a deployment's JSON parameters: set ones only (not ``date``, which a
+    nightly run takes from its window), paths absolute (the scheduled run may start elsewhere),
+    tuples as lists."""
+    out: dict[str, Any] = {}
+    for k, v in opts.items():
+        if v is None or k == "date":
+            continue
+        if k in PATH_OPTIONS and isinstance(v, (str, Path)):
+            v = str(Path(v).expanduser().resolve())
+        out[k] = list(v) if isinstance(v, tuple) else v
+    return out
 
 
 def _absolute_boundary(option: str) -> str:

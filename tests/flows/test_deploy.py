@@ -57,6 +57,20 @@ def test_schedule_records_boundaries_geojson_crs_and_basemap(registered, tmp_pat
     json.dumps(params)  # a deployment's parameters are JSON
 
 
+def test_schedule_files_source_options_are_json_with_absolute_paths(registered, tmp_path):
+    (tmp_path / "flights").mkdir()
+    (tmp_path / "flights" / "band_map.json").write_text(json.dumps({"bands": ["red", "green", "blue", "nir"]}))
+    params = registered("--source", "files", "--imagery", "flights", "--band-map", "flights/band_map.json",
+                        "--scale", "0.0001")["parameters"]
+    opts = params["source_options"]
+    assert opts["paths"] == str(tmp_path / "flights")
+    assert opts["band_map"] == str(tmp_path / "flights" / "band_map.json")
+    assert opts["scale"] == 0.0001 and "date" not in opts
+    listed = registered("--source", "files", "--imagery", "flights", "--band-map", "red,green,blue")["parameters"]
+    assert listed["source_options"]["band_map"] == ["red", "green", "blue"]
+    json.dumps(params)
+
+
 def test_schedule_refuses_a_bad_boundary_before_registering(registered, tmp_path, capsys):
     from aoi.registry import select_villages
     from flows import cli
