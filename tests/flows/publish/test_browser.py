@@ -77,7 +77,7 @@ def test_village_page_shows_its_quicklooks_and_downloads_open(page, server_url, 
     (v,) = [v for v in demo_villages if v.id == village_id]
     page.goto(server_url)
     page.get_by_role("link", name=v.name_zh).click()
-    page.wait_for_load_state("load")
+    page.wait_for_url(f"{server_url}{village_id}/index.html", wait_until="load")  # fails on timeout
     assert page.url == f"{server_url}{village_id}/index.html"
     assert v.name_zh in page.locator("h1").inner_text()
     imgs = page.locator("img")

@@ -140,7 +140,7 @@ def test_index_map_shows_every_pilot_area_by_its_open_suspects_and_leads_to_its_
     if v.admin_code:
         assert popup.locator('tr[data-key="admin_code"] td').inner_text() == v.admin_code
     popup.locator("a").click()
-    page.wait_for_load_state("load")
+    page.wait_for_url(f"{demo_url}{v.id}/index.html", wait_until="load")  # the click only starts it
     assert page.url == f"{demo_url}{v.id}/index.html"
 
 
