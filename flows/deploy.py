@@ -7,7 +7,7 @@ server (``prefect server start``; an ephemeral server cannot schedule) and run b
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,14 @@ class RunOptions:
     basemap: dict | None = None
     #: official cropland layers, ``"ID=PATH"`` (``--cropland``): the land cover of the change alerts
     cropland: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> "RunOptions":
+        """The options among a flow's ``parameters`` (its other parameters, such as the
+        window, left out), lists given as None made empty."""
+        kw = {f.name: parameters[f.name] for f in fields(cls) if f.name in parameters}
+        return cls(**{**kw, "boundaries": list(kw.get("boundaries") or []),
+                      "cropland": list(kw.get("cropland") or [])})
 
 
 def _run(opts: RunOptions, start: dt.date, end: dt.date, *, incremental: bool) -> list[dict]:
@@ -81,9 +89,8 @@ def scheduled_nightly(
 ) -> list[dict]:
     """Every village's acquisitions newer than its last success (state.json), looking back
     at most ``lookback_days`` for a village never processed."""
+    opts = RunOptions.from_parameters(locals())
     today = dt.date.today()
-    opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
-                      boundary_crs, aoi, geojson_crs, basemap, list(cropland or []))
     return _run(opts, today - dt.timedelta(days=lookback_days), today, incremental=True)
 
 
@@ -105,8 +112,7 @@ def backfill(
     cropland: list[str] | None = None,
 ) -> list[dict]:
     """Process a date range whatever the state says (products already up to date are skipped)."""
-    opts = RunOptions(source, out, villages, source_options, registry, dask_address, list(boundaries or []),
-                      boundary_crs, aoi, geojson_crs, basemap, list(cropland or []))
+    opts = RunOptions.from_parameters(locals())
     return _run(opts, dt.date.fromisoformat(start), dt.date.fromisoformat(end), incremental=False)
 
 

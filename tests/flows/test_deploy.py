@@ -136,3 +136,27 @@ def test_schedule_records_the_cropland_layer_and_the_run_uses_it(registered, mon
     deploy._run(deploy.RunOptions(out=str(tmp_path / "o"), villages=[VID], cropland=params["cropland"]),
                 dt.date(2025, 1, 1), dt.date(2025, 1, 31), incremental=True)
     assert got["cropland"] == {VID: str(crop)}
+
+
+def test_both_flows_hand_every_option_to_the_run(monkeypatch):
+    """scheduled_nightly and backfill build the same RunOptions from their parameters."""
+    import dataclasses
+    import datetime as dt
+
+    from flows import deploy
+
+    calls: list = []
+    monkeypatch.setattr(deploy, "_run", lambda opts, start, end, *, incremental: calls.append(
+        (opts, start, end, incremental)) or [])
+    given = {"source": "stac", "out": "/srv/out", "villages": [VID], "source_options": {"max_cloud": 40},
+             "registry": "/srv/reg", "dask_address": "tcp://s:8786", "boundaries": [f"{VID}=/b.gpkg"],
+             "boundary_crs": "gcj02", "aoi": None, "geojson_crs": "EPSG:4490", "basemap": {"kind": "osm"},
+             "cropland": None}
+    deploy.scheduled_nightly.fn(**given, lookback_days=10)
+    deploy.backfill.fn("2025-01-01", "2025-01-31", **given)
+    expected = deploy.RunOptions(**{**given, "cropland": []})
+    (nightly, start, end, inc), (back, b_start, b_end, b_inc) = calls
+    assert nightly == back == expected
+    assert {f.name for f in dataclasses.fields(expected)} == set(given)
+    assert (end - start, inc) == (dt.timedelta(days=10), True)
+    assert (b_start, b_end, b_inc) == (dt.date(2025, 1, 1), dt.date(2025, 1, 31), False)
