@@ -73,7 +73,13 @@ class SeasonalChangeParams:
     bare phases of the crop calendar, puddling or a vegetable plot between crops). A pixel that
     was flooded at times (seasonal water) and green (NDVI >= ``paddy_min_max``, 0.4) at others
     is a paddy (Xiao et al. 2005). Forest: median NDVI >= ``forest_min_ndvi`` (0.6) and not
-    cropland. Alerts: confirmed after
+    cropland. A pixel that is neither cropland, forest nor water and whose history has fewer
+    than ``phenology_min_obs`` (12) clear observations is *unknown*, not "other": so few
+    observations cannot rule out a crop cycle whose peak or flooding fell on cloudy days, and
+    vegetation change is not assessed on unknown land (12 is CCDC's minimum of clear
+    observations to initialise its simplest seasonal model, three per coefficient of constant,
+    slope and one harmonic pair: Zhu & Woodcock 2014, Remote Sens. Environ. 144: 152-171; not
+    applied where an official cropland layer says what is cropland). Alerts: confirmed after
     ``confirm_obs`` (2) consecutive anomalous clear observations, reverted after
     ``revert_obs`` (2) consecutive normal ones; polygons of at least the run's change minimum.
     """
@@ -95,6 +101,7 @@ class SeasonalChangeParams:
     paddy_min_max: float = 0.4
     farmland_min_days: float = 45.0
     forest_min_ndvi: float = 0.6
+    phenology_min_obs: int = 12
     new_low_margin: float = 0.05
     ndbi_rise: float = 0.1
     confirm_obs: int = 2
@@ -119,8 +126,10 @@ def land_cover_from_history(ndvi: xr.DataArray, water: xr.DataArray, params: Sea
     occurrence; cropland by NDVI phenology (peak and seasonal amplitude, Reed et al. 1994,
     J. Veg. Sci. 5: 703; at least ``min_dates`` clear dates spanning ``min_span_days``), or
     where the official ``cropland`` layer (bool, same grid) says so when given; forest by a
-    high median NDVI; unknown without a clear observation. ``attrs["cropland_source"]`` says
-    which cropland was used."""
+    high median NDVI; unknown without a clear observation, or, when neither cropland, forest nor
+    water, with fewer than ``params.phenology_min_obs`` clear NDVI observations and no official
+    layer (the phenology cannot tell it from cropland). ``attrs["cropland_source"]`` says which
+    cropland was used."""
     nd = ndvi.transpose("time", "y", "x")
     wa = water.transpose("time", "y", "x")
     times = pd.DatetimeIndex(nd["time"].values)
@@ -148,12 +157,15 @@ def land_cover_from_history(ndvi: xr.DataArray, water: xr.DataArray, params: Sea
         crop |= seasonal & (hi >= params.paddy_min_max) & (n_ok >= min_dates) & sufficient
         source = (f"NDVI phenology over {len(times)} dates ({span:.0f} days): peak >= {params.crop_min_max}, "
                   f"amplitude >= {params.crop_min_amplitude}, or flooded at times and NDVI >= {params.paddy_min_max} "
-                  "at others" + ("" if sufficient else " [history too short: no cropland]"))
+                  f"at others; neither, nor forest or water, with < {params.phenology_min_obs} clear dates: unknown"
+                  + ("" if sufficient else " [history too short: no cropland]"))
     cls = np.full(v.shape[1:], OTHER, "uint8")
     cls[(med >= params.forest_min_ndvi) & ~crop] = FOREST
     cls[seasonal] = SEASONAL_WATER
     cls[crop] = CROPLAND  # a paddy flooded at transplanting is cropland, its water part of its cycle
     cls[occ >= params.permanent_water_share] = PERMANENT_WATER
+    if cropland is None:  # too few clear observations to rule out a crop cycle (CCDC's 12, Zhu & Woodcock 2014)
+        cls[(cls == OTHER) & (n_ok < params.phenology_min_obs)] = UNKNOWN
     cls[(n_ok == 0) & (n_w == 0)] = UNKNOWN
     out = xr.DataArray(cls, dims=("y", "x"), coords={"y": nd["y"], "x": nd["x"]}, name="land_cover")
     out.attrs = {"classes": dict(LAND_COVER), "cropland_source": source, "n_dates": len(times), "span_days": span,
@@ -195,7 +207,8 @@ def seasonal_anomalies(current: xr.Dataset, season: xr.Dataset, land_cover: xr.D
         if p.vegetation_model == "harmonic" and "ndvi_expected" in season:
             model = season["ndvi_expected"] - np.maximum(p.ndvi_loss, p.rmse_factor * season["ndvi_rmse"])
             low = model.where(np.isfinite(model), low)  # the same-season rule where no model fits
-        put("vegetation_loss", (nd <= low) & ~crop & ~wet, np.isfinite(nd) & np.isfinite(low))
+        known = lc != UNKNOWN  # too few clear observations to tell it from cropland (land_cover_from_history)
+        put("vegetation_loss", (nd <= low) & ~crop & ~wet, np.isfinite(nd) & np.isfinite(low) & known)
     else:
         put("vegetation_loss", false, false)
     if has("water", "ndwi") and "water_share" in season:

@@ -58,7 +58,7 @@ def loss_alerts(ndvi: xr.DataArray, monitored: Sequence, params: Params, *, meth
     (below the same-season minimum by ``ndvi_loss``) or ``harmonic`` (below the fitted model of
     ``n_harmonics`` by ``max(ndvi_loss, rmse_factor x RMSE)``, CCDC's residual test; the
     same-season rule where the model cannot be fitted: with 1 harmonic, the flow's rule).
-    Cropland (``crop``) is never a loss, as in the flow."""
+    Pixels in ``crop`` (cropland, and unknown land cover, as the flow excludes them) are never a loss."""
     p = params.change
     mon = pd.DatetimeIndex(pd.to_datetime(list(monitored)))
     hist = ndvi.sel(time=ndvi["time"] < mon.min())
@@ -122,7 +122,8 @@ def slovenia_change_metrics(realdata: Path, params: Params = Params()) -> list[M
         hist = ndvi.sel(time=t < pd.Timestamp(a))
         lc = indices.land_cover_from_history(hist, xr.full_like(hist, np.nan), params.change)
         crop = lc.values == indices.alerts.CROPLAND
-        res = loss_alerts(ndvi, mon, params, crop=crop, method=params.change.vegetation_model,
+        unknown = lc.values == indices.alerts.UNKNOWN  # too few clear dates to tell from cropland: not assessed
+        res = loss_alerts(ndvi, mon, params, crop=crop | unknown, method=params.change.vegetation_model,
                           n_harmonics=params.change.n_harmonics)
         st = res["status"].rio.write_crs(ndvi.rio.crs).rio.write_transform(ndvi.rio.transform())
         polys = indices.alert_polygons(st, kind="vegetation_loss", min_area_m2=params.change_min_area_m2)
@@ -136,9 +137,10 @@ def slovenia_change_metrics(realdata: Path, params: Params = Params()) -> list[M
         out.append(Metric(GROUP, "crop cycle as confirmed loss (% of cultivated + grassland)", pct_ag,
                           CROP_CYCLE_TARGET_PCT, "<=", f"Slovenia {name}", ds,
                           "confirmed vegetation-loss alert polygons (>= 1000 m2) on LULC cultivated and grassland; "
-                          "cropland by the history's phenology excluded as in the flow",
+                          "cropland by the history's phenology and unknown land cover excluded as in the flow",
                           f"{len(mon)} monitored dates; confirmed m2 by class {by}; cropland by phenology "
-                          f"{100 * crop.mean():.0f} % of the patch"))
+                          f"{100 * crop.mean():.0f} % of the patch; unknown (fewer than {params.change.phenology_min_obs} "
+                          f"clear dates) {100 * unknown.mean():.0f} %"))
         out.append(Metric(GROUP, "confirmed vegetation loss (% of the patch)", 100.0 * conf.mean(), None, "<=",
                           f"Slovenia {name}", ds, "no change is labelled here: descriptive",
                           f"candidates {int((lab & (res['status']['status'].values == 1)).sum()) * 100} m2"))

@@ -99,6 +99,40 @@ def _one(values: dict, when="2025-11-12") -> xr.Dataset:
     return xr.Dataset({k: series(np.array([v], dtype="float32"), [when]) for k, v in values.items()})
 
 
+def test_too_few_clear_observations_leave_the_land_cover_unknown():
+    """Issue #13 round 3: a vegetable plot whose peak and harvest fell on cloudy days (peak seen
+    0.49 < 0.5, amplitude 0.28 < 0.3) cannot be told from "other" land by 8 clear observations:
+    fewer than CCDC's 12 (3 per coefficient of constant, slope and one harmonic pair; Zhu &
+    Woodcock 2014) leaves it unknown. Forest (median NDVI >= 0.6) and water stay decided."""
+    dates = pd.date_range("2024-01-15", periods=12, freq="MS") + pd.Timedelta(days=14)
+    nan = np.nan
+    plot = [0.21, 0.3, nan, nan, 0.49, nan, nan, 0.35, 0.4, 0.3, 0.25, nan]  # 8 clear of 12
+    plot_12 = [0.21, 0.3, 0.33, 0.4, 0.49, 0.45, 0.42, 0.35, 0.4, 0.3, 0.25, 0.22]  # all 12 clear
+    forest_few = [0.8, nan, nan, nan, 0.82, nan, nan, nan, 0.85, nan, 0.8, nan]  # 4 clear
+    pond_few = [-0.3, nan, nan, nan, -0.3, nan, nan, nan, -0.3, nan, -0.3, nan]
+    nd = series(np.array([plot, plot_12, forest_few, pond_few]).T, dates)
+    water = np.where(np.isfinite(nd.values[:, 0]), 0.0, np.nan)
+    water[:, 3] = np.where(np.isfinite(pond_few), 1.0, np.nan)
+    p = indices.SeasonalChangeParams()
+    assert p.phenology_min_obs == 3 * 4  # CCDC: 12 clear observations for its 4-coefficient model
+    lc = indices.land_cover_from_history(nd, series(water, dates), p)
+    assert lc.values[0].tolist() == [A.UNKNOWN, A.OTHER, A.FOREST, A.PERMANENT_WATER]
+    assert "< 12 clear dates: unknown" in lc.attrs["cropland_source"]
+    # with 7 required, 8 observations decide it: other
+    lc7 = indices.land_cover_from_history(nd, series(water, dates), indices.SeasonalChangeParams(phenology_min_obs=7))
+    assert lc7.values[0, 0] == A.OTHER
+    # an official cropland layer says what is cropland: the phenology's sampling no longer matters
+    official = xr.DataArray(np.zeros((1, 4), bool), dims=("y", "x"))
+    assert indices.land_cover_from_history(nd, series(water, dates), p, cropland=official).values[0, 0] == A.OTHER
+    # vegetation loss is not assessed on unknown land; forest's still is (0.15 < 0.8 - 0.2)
+    cur = _one({"ndvi": [0.05, 0.05, 0.15, -0.3]})
+    season = _one({"ndvi_min": [0.3, 0.3, 0.8, -0.3]})
+    an = indices.seasonal_anomalies(cur, season, lc, series(np.array([[0.2, 0.2, 0.8, -0.3]]), ["2025-01-01"]).isel(time=0),
+                                    p).isel(time=0)
+    assert an["vegetation_loss_assessed"].values[0].tolist() == [False, True, True, True]
+    assert an["vegetation_loss"].values[0].tolist() == [False, True, True, False]
+
+
 def test_anomalies_are_land_cover_aware():
     p = indices.SeasonalChangeParams()
     # pixels: 0 forest cleared, 1 cropland harvested, 2 flooded paddy (shallow: NDWI < 0),
