@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams, SeasonalChangeParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "11"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "12"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -28,6 +28,9 @@ ALGORITHM_VERSION = "11"  # 2: suspect reaches split water bodies; water change 
 # 10: float COGs DEFLATE level 1 with the floating-point predictor (flows.products.rasters): same values, other bytes
 # 11: change against the same season (issue #13: baseline, alerts with candidate/confirmed status, monthly
 #     clear-sky composites), land-cover aware; the farmland watch is an alert kind
+# 12: a suspect reach that is at least half of its water body takes the whole body (a pond mostly suspect is
+#     listed whole: its area, so its list, national or provincial, is the pond's); opt-in NIR seeds for water the
+#     mask missed whole (off): set on the demo's tuning profile (issue #12, round 4)
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 

@@ -192,7 +192,8 @@ def water_bodies(
 
 
 def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels: int = 9,
-                    core: xr.DataArray | None = None, min_core_pixels: int = 0) -> xr.DataArray:
+                    core: xr.DataArray | None = None, min_core_pixels: int = 0,
+                    whole_body_share: float | None = None) -> xr.DataArray:
     """The suspect pixels (``is_suspect``, e.g. ``black_odorous_pixels(...)["is_suspect"]``)
     inside ``water`` that form 8-connected groups of at least ``min_pixels`` (9 = a 3x3 block,
     the smallest group with a pure interior pixel; see ``water_bodies``' ``resolvable``),
@@ -201,7 +202,12 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
     the water mask, when ``water`` also holds mixed pixels the black-odorous screening added:
     ``indices.mixedwater``) a reach also needs ``min_core_pixels`` suspect pixels inside
     ``core``: a rim of mixed pixels alone (a pond's shaded or muddy edge) is no reach.
-    Computed (NumPy)."""
+    With ``whole_body_share`` a reach (or reaches) making up at least that share of its
+    8-connected water body takes the whole body: the split is for a black-odorous minority
+    (a ditch joined to an ordinary pond or river), while a pond that is mostly suspect is one
+    black-odorous water body, listed whole (the rural guideline lists water bodies, and its
+    national list goes by the body's area), its unflagged edge pixels included; the body's
+    verdict still follows the majority rule of ``classify_water_bodies``. Computed (NumPy)."""
     from skimage.morphology import closing
 
     from .water import _remove_small_objects
@@ -222,5 +228,12 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
         keep = seeds >= min_core_pixels
         keep[0] = False
         grown = keep[labels]
+    if whole_body_share is not None and grown.any():
+        bodies, nb = label(wat)
+        size = np.bincount(bodies.ravel(), minlength=nb + 1)
+        in_reach = np.bincount(bodies.ravel(), weights=grown.ravel().astype(np.float64), minlength=nb + 1)
+        whole = in_reach >= whole_body_share * np.maximum(size, 1)
+        whole[0] = False
+        grown = grown | whole[bodies]
     base = as_2d(water, "water")
     return xr.DataArray(grown, dims=base.dims, coords=base.coords, name="suspect_reach")
