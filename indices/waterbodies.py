@@ -202,12 +202,14 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
     the water mask, when ``water`` also holds mixed pixels the black-odorous screening added:
     ``indices.mixedwater``) a reach also needs ``min_core_pixels`` suspect pixels inside
     ``core``: a rim of mixed pixels alone (a pond's shaded or muddy edge) is no reach.
-    With ``whole_body_share`` a reach (or reaches) making up at least that share of its
-    8-connected water body takes the whole body: the split is for a black-odorous minority
-    (a ditch joined to an ordinary pond or river), while a pond that is mostly suspect is one
-    black-odorous water body, listed whole (the rural guideline lists water bodies, and its
-    national list goes by the body's area), its unflagged edge pixels included; the body's
-    verdict still follows the majority rule of ``classify_water_bodies``. Computed (NumPy)."""
+    With ``whole_body_share``, where a reach lies in an 8-connected water body whose suspect
+    pixels are at least that share of its pixels, the reach takes the whole body: the split is
+    for a black-odorous minority (a ditch joined to an ordinary pond or river), while a pond
+    that is mostly suspect is one black-odorous water body, listed whole (the rural guideline
+    lists water bodies, and its national list goes by the body's area), its unflagged edge
+    pixels included. The share counts suspect pixels, not the reach the closing grew, so a body
+    taken whole passes the majority rule of ``classify_water_bodies`` on its own pixels.
+    Computed (NumPy)."""
     from skimage.morphology import closing
 
     from .water import _remove_small_objects
@@ -231,8 +233,11 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
     if whole_body_share is not None and grown.any():
         bodies, nb = label(wat)
         size = np.bincount(bodies.ravel(), minlength=nb + 1)
-        in_reach = np.bincount(bodies.ravel(), weights=grown.ravel().astype(np.float64), minlength=nb + 1)
-        whole = in_reach >= whole_body_share * np.maximum(size, 1)
+        has_reach = np.bincount(bodies.ravel(), weights=grown.ravel().astype(np.float64), minlength=nb + 1) > 0
+        # the share of the body's pixels that are suspect (not of the reach, which the closing grew): a body
+        # taken whole then passes classify_water_bodies' majority rule on its own pixels
+        n_sus = np.bincount(bodies.ravel(), weights=(sus & wat).ravel().astype(np.float64), minlength=nb + 1)
+        whole = has_reach & (n_sus >= whole_body_share * np.maximum(size, 1))
         whole[0] = False
         grown = grown | whole[bodies]
     base = as_2d(water, "water")

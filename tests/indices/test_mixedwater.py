@@ -225,3 +225,19 @@ def test_nir_seeds_are_opt_in_and_need_a_pure_interior():
     assert seeds[5:9, 25:31].all()  # the known cost: a wide shadow on land
     with pytest.raises(ValueError, match="mixed_seed_fraction"):
         BlackOdorousParams(mixed_seed_fraction=0.3)
+
+
+def test_whole_body_counts_suspect_pixels_not_the_closed_reach():
+    """A 10 x 10 pond (100 pixels) whose suspect pixels are rows 0, 2, 3 and 5 of it (40
+    pixels): the 3 x 3 closing fills rows 1 and 4, so the reach is 60 pixels (0.6 of the pond),
+    but only 0.4 of the pond is suspect, and the majority rule would call the whole pond
+    ordinary: the reach stays a reach (60 pixels). At a share of 0.4 it takes the pond (100)."""
+    water = np.zeros((14, 14), bool)
+    water[2:12, 2:12] = True
+    sus = np.zeros_like(water)
+    for r in (0, 2, 3, 5):
+        sus[2 + r, 2:12] = True
+    assert int(sus.sum()) == 40
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9).sum()) == 60
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9, whole_body_share=0.5).sum()) == 60
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9, whole_body_share=0.4).sum()) == 100
