@@ -28,9 +28,10 @@ ALGORITHM_VERSION = "12"  # 2: suspect reaches split water bodies; water change 
 # 10: float COGs DEFLATE level 1 with the floating-point predictor (flows.products.rasters): same values, other bytes
 # 11: change against the same season (issue #13: baseline, alerts with candidate/confirmed status, monthly
 #     clear-sky composites), land-cover aware; the farmland watch is an alert kind
-# 12: a suspect reach that is at least half of its water body takes the whole body (a pond mostly suspect is
-#     listed whole: its area, so its list, national or provincial, is the pond's); opt-in NIR seeds for water the
-#     mask missed whole (off): set on the demo's tuning profile (issue #12, round 4)
+# 12: every date manifest and suspect records two new black-odorous parameters, both off by default (the same
+#     suspects as 11): reach_whole_body_share (a reach takes its mostly-suspect water body whole) and
+#     mixed_seed_fraction (NIR seeds for water the mask missed whole); measured on the demo's tuning profile
+#     (issue #12, round 4)
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 

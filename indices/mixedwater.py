@@ -30,7 +30,8 @@ mixing: Adams J.B., Smith M.O., Johnson P.E. 1986, J. Geophys. Res. 91(B8): 8098
 4. **screening water** = the water mask plus the pixels with f >= ``mixed_min_fraction``
    (mostly water) 8-connected to it through such pixels (hysteresis:
    ``skimage.filters.apply_hysteresis_threshold``). A dark pixel far from any water is never
-   added (a building shadow on a road is dark and low in NIR too);
+   added (a building shadow on a road is dark and low in NIR too), unless the opt-in
+   ``mixed_seed_fraction`` seeds open water the mask missed whole (``nir_water_seeds``);
 5. **water colour** of a mixed pixel (f finite, ``mixed_min_fraction`` <= f < 1): each band
    unmixed, rho_w = (rho - (1 - f) rho_land) / f. Pixels deep inside the water (no land in
    reach) and mask pixels with f below ``mixed_min_fraction`` (water by the index, too little

@@ -208,7 +208,10 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
     that is mostly suspect is one black-odorous water body, listed whole (the rural guideline
     lists water bodies, and its national list goes by the body's area), its unflagged edge
     pixels included. The share counts suspect pixels, not the reach the closing grew, so a body
-    taken whole passes the majority rule of ``classify_water_bodies`` on its own pixels.
+    taken whole passes the majority rule of ``classify_water_bodies`` on its own pixels. The
+    whole body holds the mixed pixels the screening added, bank included: at a pond beside a
+    paddy they put suspect pixels on cropland (``BlackOdorousParams.reach_whole_body_share``,
+    off by default, says what was measured).
     Computed (NumPy)."""
     from skimage.morphology import closing
 

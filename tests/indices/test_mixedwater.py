@@ -156,14 +156,15 @@ def test_a_pond_mostly_suspect_is_listed_whole():
     and southern pixels are suspect and whose 4 northern edge pixels are not (mixed with the
     bank): split off as a reach, the suspect body is 16 x 100 = 1,600 m2 and falls to the
     provincial list (the tuning profile's 15 missed ponds, version 9); with
-    ``whole_body_share`` 0.5 (16 / 20 = 0.8 >= 0.5) the reach is the whole pond, 2,000 m2."""
+    ``whole_body_share`` 0.5 (16 / 20 = 0.8 >= 0.5, opt-in) the reach is the whole pond, 2,000 m2."""
     water = np.zeros((10, 10), bool)
     water[2:7, 3:7] = True  # 5 rows x 4 columns
     sus = water.copy()
     sus[2, 3:7] = False  # the northern edge row: 4 pixels not suspect
     part = suspect_reaches(_grid(sus), _grid(water), min_pixels=9)
+    assert BlackOdorousParams().reach_whole_body_share is None  # off by default (docs/blackodorous.md)
     whole = suspect_reaches(_grid(sus), _grid(water), min_pixels=9,
-                            whole_body_share=BlackOdorousParams().reach_whole_body_share)
+                            whole_body_share=BlackOdorousParams(reach_whole_body_share=0.5).reach_whole_body_share)
     assert int(part.sum()) == 16 and int(whole.sum()) == 20
     split_part = indices.water_bodies(_grid(water), split=part)
     split_whole = indices.water_bodies(_grid(water), split=whole)
