@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams, SeasonalChangeParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "12"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "13"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -31,6 +31,10 @@ ALGORITHM_VERSION = "12"  # 2: suspect reaches split water bodies; water change 
 # 12: land cover "unknown" (255) where the history has < 12 clear observations and the phenology found neither
 #     cropland, forest nor water (SeasonalChangeParams.phenology_min_obs, CCDC's minimum); vegetation loss is not
 #     assessed there (issue #13 round 3: set on the development profile's transplanting windows)
+# 13: every date manifest and suspect records two new black-odorous parameters, both off by default (the same
+#     suspects as 11): reach_whole_body_share (a reach takes its mostly-suspect water body whole) and
+#     mixed_seed_fraction (NIR seeds for water the mask missed whole); measured on the demo's tuning profile
+#     (issue #12, round 4)
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 

@@ -192,7 +192,8 @@ def water_bodies(
 
 
 def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels: int = 9,
-                    core: xr.DataArray | None = None, min_core_pixels: int = 0) -> xr.DataArray:
+                    core: xr.DataArray | None = None, min_core_pixels: int = 0,
+                    whole_body_share: float | None = None) -> xr.DataArray:
     """The suspect pixels (``is_suspect``, e.g. ``black_odorous_pixels(...)["is_suspect"]``)
     inside ``water`` that form 8-connected groups of at least ``min_pixels`` (9 = a 3x3 block,
     the smallest group with a pure interior pixel; see ``water_bodies``' ``resolvable``),
@@ -201,6 +202,16 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
     the water mask, when ``water`` also holds mixed pixels the black-odorous screening added:
     ``indices.mixedwater``) a reach also needs ``min_core_pixels`` suspect pixels inside
     ``core``: a rim of mixed pixels alone (a pond's shaded or muddy edge) is no reach.
+    With ``whole_body_share``, where a reach lies in an 8-connected water body whose suspect
+    pixels are at least that share of its pixels, the reach takes the whole body: the split is
+    for a black-odorous minority (a ditch joined to an ordinary pond or river), while a pond
+    that is mostly suspect is one black-odorous water body, listed whole (the rural guideline
+    lists water bodies, and its national list goes by the body's area), its unflagged edge
+    pixels included. The share counts suspect pixels, not the reach the closing grew, so a body
+    taken whole passes the majority rule of ``classify_water_bodies`` on its own pixels. The
+    whole body holds the mixed pixels the screening added, bank included: at a pond beside a
+    paddy they put suspect pixels on cropland (``BlackOdorousParams.reach_whole_body_share``,
+    off by default, says what was measured).
     Computed (NumPy)."""
     from skimage.morphology import closing
 
@@ -222,5 +233,15 @@ def suspect_reaches(is_suspect: xr.DataArray, water: xr.DataArray, *, min_pixels
         keep = seeds >= min_core_pixels
         keep[0] = False
         grown = keep[labels]
+    if whole_body_share is not None and grown.any():
+        bodies, nb = label(wat)
+        size = np.bincount(bodies.ravel(), minlength=nb + 1)
+        has_reach = np.bincount(bodies.ravel(), weights=grown.ravel().astype(np.float64), minlength=nb + 1) > 0
+        # the share of the body's pixels that are suspect (not of the reach, which the closing grew): a body
+        # taken whole then passes classify_water_bodies' majority rule on its own pixels
+        n_sus = np.bincount(bodies.ravel(), weights=(sus & wat).ravel().astype(np.float64), minlength=nb + 1)
+        whole = has_reach & (n_sus >= whole_body_share * np.maximum(size, 1))
+        whole[0] = False
+        grown = grown | whole[bodies]
     base = as_2d(water, "water")
     return xr.DataArray(grown, dims=base.dims, coords=base.coords, name="suspect_reach")

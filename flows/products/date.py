@@ -113,14 +113,17 @@ def classify_water(scene_t: xr.Dataset, water: xr.DataArray, valid: xr.DataArray
     water = water.compute()
     screen = indices.mixed_water(scene_t, water, params=params)
     swater = screen["screening_water"]
+    # pure water: the mask and the open water its index missed that NIR sees (indices.mixedwater.nir_water_seeds)
+    pure = water | screen["nir_seeds"] if "nir_seeds" in screen else water
     flags = indices.black_odorous_pixels(screen, swater, params=params).compute()  # used for split, classes, COG
     # houses' and trees' shadows on ponds, where the sun of the date puts them (indices.castshadow)
-    flags = indices.guard_scene_cast_shadows(flags, swater, water, scene_t, params=params)
+    flags = indices.guard_scene_cast_shadows(flags, swater, pure, scene_t, params=params)
     flags["mixed_added"] = screen["mixed_added"]
     bodies = indices.water_bodies(
         swater, indices=idx, valid_count=valid.astype("int16").compute(), previous=previous,
         split=indices.suspect_reaches(flags["is_suspect"], swater, min_pixels=params.reach_min_pixels,
-                                      core=water, min_core_pixels=params.reach_min_mask_pixels),
+                                      core=pure, min_core_pixels=params.reach_min_mask_pixels,
+                                      whole_body_share=params.reach_whole_body_share),
     )
     classified = indices.classify_water_bodies(bodies, flags, scene=screen, params=params)
     # what the screening took from the scene besides its thresholds (for the date's manifest)

@@ -141,3 +141,104 @@ def test_dask_input_gives_dask_output(ditch):
     lazy = mixed_water(ds.chunk({"y": 20, "x": 20}), mask)
     assert lazy["red"].chunks is not None and lazy["screening_water"].chunksizes["y"] == (20, 20)
     np.testing.assert_allclose(lazy["red"].values, mixed_water(ds, mask)["red"].values)
+
+
+def _grid(a: np.ndarray) -> xr.DataArray:
+    """A boolean (y, x) grid of 10 m pixels in UTM 49N (what ``water_bodies`` needs)."""
+    ny, nx = a.shape
+    da = xr.DataArray(a, dims=("y", "x"), coords={"y": 1000.0 - 10.0 * (np.arange(ny) + 0.5),
+                                                 "x": 10.0 * (np.arange(nx) + 0.5)})
+    return da.rio.write_crs("EPSG:32649")
+
+
+def test_a_pond_mostly_suspect_is_listed_whole():
+    """A 5 x 4 pond (20 pixels = 2,000 m2 at 10 m, the national list's line) whose 16 inner
+    and southern pixels are suspect and whose 4 northern edge pixels are not (mixed with the
+    bank): split off as a reach, the suspect body is 16 x 100 = 1,600 m2 and falls to the
+    provincial list (the tuning profile's 15 missed ponds, version 9); with
+    ``whole_body_share`` 0.5 (16 / 20 = 0.8 >= 0.5, opt-in) the reach is the whole pond, 2,000 m2."""
+    water = np.zeros((10, 10), bool)
+    water[2:7, 3:7] = True  # 5 rows x 4 columns
+    sus = water.copy()
+    sus[2, 3:7] = False  # the northern edge row: 4 pixels not suspect
+    part = suspect_reaches(_grid(sus), _grid(water), min_pixels=9)
+    assert BlackOdorousParams().reach_whole_body_share is None  # off by default (docs/blackodorous.md)
+    whole = suspect_reaches(_grid(sus), _grid(water), min_pixels=9,
+                            whole_body_share=BlackOdorousParams(reach_whole_body_share=0.5).reach_whole_body_share)
+    assert int(part.sum()) == 16 and int(whole.sum()) == 20
+    split_part = indices.water_bodies(_grid(water), split=part)
+    split_whole = indices.water_bodies(_grid(water), split=whole)
+    assert sorted(split_part["area_m2"]) == [400.0, 1600.0]
+    assert list(split_whole["area_m2"]) == [2000.0] and list(split_whole["size_class"]) == ["national"]
+
+
+def test_a_minority_reach_is_still_split_off():
+    """A black-odorous ditch (2 x 10 = 20 pixels) joined to an ordinary pond of 8 x 10 = 80
+    pixels: 20 / 100 = 0.2 of the body, below 0.5, so it stays its own reach (the split's
+    purpose: a ditch is not diluted by the pond it drains into). Two reaches of one body count
+    together: 2 x 30 of 100 pixels = 0.6 take the whole body; at 0.7 they do not."""
+    water = np.zeros((20, 20), bool)
+    water[2:10, 2:12] = True  # the pond, 80 px
+    water[10:12, 2:12] = True  # the ditch along its south side, 20 px
+    sus = np.zeros_like(water)
+    sus[10:12, 2:12] = True
+    reach = suspect_reaches(_grid(sus), _grid(water), min_pixels=9, whole_body_share=0.5)
+    assert int(reach.sum()) == 20 and not reach.values[2:10].any()
+    two = np.zeros_like(water)
+    two[2:5, 2:12] = True  # 30 px
+    two[9:12, 2:12] = True  # 30 px (rows 9-11)
+    assert int(suspect_reaches(_grid(two), _grid(water), min_pixels=9, whole_body_share=0.5).sum()) == 100
+    assert int(suspect_reaches(_grid(two), _grid(water), min_pixels=9, whole_body_share=0.7).sum()) == 60
+
+
+def test_whole_body_share_is_checked():
+    with pytest.raises(ValueError, match="reach_whole_body_share"):
+        BlackOdorousParams(reach_whole_body_share=0.0)
+    with pytest.raises(ValueError, match="reach_whole_body_share"):
+        BlackOdorousParams(reach_whole_body_share=1.5)
+    assert BlackOdorousParams(reach_whole_body_share=None).as_dict()["reach_whole_body_share"] is None
+
+
+def test_nir_seeds_are_opt_in_and_need_a_pure_interior():
+    """Open water the mask missed whole (a 6 x 6 black-odorous pond: f = (N_land - N_black) /
+    (N_land - N_pond) = (0.300 - 0.008) / (0.300 - 0.006) = 0.993) is screened only with
+    ``mixed_seed_fraction`` set; a 2-pixel-wide strip of the same water (no 3 x 3 interior,
+    like a 20 m caster's shadow at a 45 deg sun) is not seeded. A shadow on land 4 x 6 pixels
+    (f 0.95) is seeded too: the reason the seeds are off by default."""
+    ny = nx = 40
+    water, black, shadow = np.zeros((ny, nx)), np.zeros((ny, nx)), np.zeros((ny, nx))
+    water[:, 0:6] = 1.0
+    black[20:26, 20:26] = 1.0  # the pond the mask missed
+    black[32:34, 15:30] = 1.0  # a 2-px strip of dark water
+    shadow[5:9, 25:31] = 1.0
+    ds = scene_from(np.stack([1.0 - water - black - shadow, water, black, shadow]),
+                    {0: LAND, 1: POND, 2: BLACK, 3: SHADOW})
+    mask = xr.DataArray(water > 0.5, dims=("y", "x"), coords={"y": ds.y, "x": ds.x})
+    expected_f = (LAND[3] - BLACK[3]) / (LAND[3] - POND[3])
+    assert expected_f == pytest.approx(0.993, abs=5e-4)
+    off = mixed_water(ds, mask)
+    assert not off["screening_water"].values[20:26, 20:26].any() and not off["nir_seeds"].values.any()
+    on = mixed_water(ds, mask, params=BlackOdorousParams(mixed_seed_fraction=0.75))
+    seeds, sw = on["nir_seeds"].values, on["screening_water"].values
+    np.testing.assert_allclose(on["water_fraction"].values[20:26, 20][[0, -1]], expected_f, rtol=1e-9)
+    assert seeds[20:26, 20:26].all() and sw[20:26, 20:26].all()
+    assert not seeds[32:34, 15:30].any() and not sw[32:34, 15:30].any()
+    assert seeds[5:9, 25:31].all()  # the known cost: a wide shadow on land
+    with pytest.raises(ValueError, match="mixed_seed_fraction"):
+        BlackOdorousParams(mixed_seed_fraction=0.3)
+
+
+def test_whole_body_counts_suspect_pixels_not_the_closed_reach():
+    """A 10 x 10 pond (100 pixels) whose suspect pixels are rows 0, 2, 3 and 5 of it (40
+    pixels): the 3 x 3 closing fills rows 1 and 4, so the reach is 60 pixels (0.6 of the pond),
+    but only 0.4 of the pond is suspect, and the majority rule would call the whole pond
+    ordinary: the reach stays a reach (60 pixels). At a share of 0.4 it takes the pond (100)."""
+    water = np.zeros((14, 14), bool)
+    water[2:12, 2:12] = True
+    sus = np.zeros_like(water)
+    for r in (0, 2, 3, 5):
+        sus[2 + r, 2:12] = True
+    assert int(sus.sum()) == 40
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9).sum()) == 60
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9, whole_body_share=0.5).sum()) == 60
+    assert int(suspect_reaches(_grid(sus), _grid(water), min_pixels=9, whole_body_share=0.4).sum()) == 100
