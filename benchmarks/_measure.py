@@ -6,7 +6,10 @@ that high-water mark across ``exec``), so the process that launches the measurem
 stay small. ``measure`` waits for exactly that child
 with ``os.wait4`` and reads its ``ru_maxrss`` (the largest RSS of the child or of any
 descendant it waited for); ``floor_mib`` measures ``/bin/true`` to show the launcher's
-contribution.
+contribution. ``ru_maxrss`` is one process's peak: a command whose work runs in several
+processes at once (a night's batches in worker processes, ``flows.processes``) is also
+sampled every :data:`SAMPLE_S` seconds for the summed RSS of the child and all its
+descendants (``tree_peak_rss_mib``, from ``/proc``; a sampled peak, so a lower bound).
 """
 from __future__ import annotations
 
@@ -21,6 +24,41 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 
+#: seconds between samples of the process tree's summed RSS
+SAMPLE_S = 0.25
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def tree_rss_mib(pid: int) -> float:
+    """The summed resident set (MiB) of ``pid`` and all its descendants now (Linux ``/proc``;
+    0 elsewhere)."""
+    if not os.path.isdir("/proc"):
+        return 0.0
+    kids, todo, total = _children(), [pid], 0
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, []))
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total / 1024.0
+
+
 @dataclass
 class Measurement:
     cmd: list[str]
@@ -30,6 +68,7 @@ class Measurement:
     returncode: int
     stdout: str
     stderr: str
+    tree_peak_rss_mib: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -53,15 +92,17 @@ def measure(cmd: Sequence[str], *, env: Mapping[str, str | None] | None = None, 
         t0 = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=fo, stderr=fe, env=full_env, cwd=cwd)
         deadline = None if timeout is None else t0 + timeout
+        tree = 0.0
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline else 0)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if deadline and time.perf_counter() > deadline:
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.05)
+            tree = max(tree, tree_rss_mib(proc.pid))
+            time.sleep(SAMPLE_S)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         fo.seek(0)
@@ -70,7 +111,7 @@ def measure(cmd: Sequence[str], *, env: Mapping[str, str | None] | None = None, 
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     return Measurement(list(map(str, cmd)), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0,
-                       proc.returncode, stdout, stderr)
+                       proc.returncode, stdout, stderr, max(tree, usage.ru_maxrss / 1024.0))
 
 
 def floor_mib() -> float:

@@ -8,13 +8,14 @@ Each size is a synthetic county (``aoi.county``, fixed seed) written once as a r
 server, private ``PREFECT_HOME`` as in benchmark 3), each run into a fresh output folder:
 
 * ``in-process``: the flow's own local cluster (one worker, a thread per core, in the flow's
-  process: ``flows.cluster.dask_client``);
+  process: ``flows.cluster.dask_client``) and its batches in one worker process per core
+  (``flows.processes``);
 * ``by-address``: a ``distributed.LocalCluster`` started beforehand in its own process
   (``python bench_county.py cluster``: one worker, a thread per core, no nanny), used with
   ``--dask-address``; its wall, CPU and peak memory are measured too (``_measure.Background``).
 
 From each run: wall time, villages per hour (villages / wall), CPU time and peak RSS of the
-flow's process (and of the cluster's), GeoTIFFs written, and from the Prefect database the
+flow's process and its worker processes (and of the cluster's), the sampled peak of them all, GeoTIFFs written, and from the Prefect database the
 task runs (``bench_nightly.prefect_stats``).
 
 Stdlib only at import (``run_all.py`` imports it); sub-commands ``registry`` and ``cluster``

@@ -256,14 +256,19 @@ def _bench_nightly(r: dict | None) -> list[str]:
         f"each into a fresh output folder; {r['repeats']} interleaved run(s) each. {_load(r)}")
     p, q = r["plain"], r["prefect"]
     rows = [["`--no-prefect` (plain functions)", _f(p["wall_min_s"]), _f(p["wall_median_s"]), _f(p["cpu_median_s"]),
-             _f(p["peak_rss_mib"], 0)],
+             _f(p["peak_rss_mib"], 0), _f(p.get("tree_peak_rss_mib"), 0)],
             ["Prefect flow", _f(q["wall_min_s"]), _f(q["wall_median_s"]), _f(q["cpu_median_s"]),
-             _f(q["peak_rss_mib"], 0)]]
+             _f(q["peak_rss_mib"], 0), _f(q.get("tree_peak_rss_mib"), 0)]]
     noop = r.get("noop")
     if noop:
         rows.append(["no-op Prefect flow (one trivial task; fixed cost)", _f(noop["wall_min_s"]),
-                     _f(noop["wall_median_s"]), _f(noop["cpu_median_s"]), _f(noop["peak_rss_mib"], 0)])
-    out += ["", _table(["run", "wall min (s)", "wall median (s)", "CPU (s)", "peak RSS (MiB)"], rows), ""]
+                     _f(noop["wall_median_s"]), _f(noop["cpu_median_s"]), _f(noop["peak_rss_mib"], 0),
+                     _f(noop.get("tree_peak_rss_mib"), 0)])
+    out += ["", _table(["run", "wall min (s)", "wall median (s)", "CPU (s)", "peak RSS (MiB)",
+                        "all processes' peak (MiB)"], rows), "",
+            "*CPU* counts the worker processes of the night's batches (`flows.processes`) too; *peak RSS* is "
+            "the largest single process, *all processes' peak* the largest sampled sum over the command's "
+            "process tree (every 0.25 s).", ""]
     if r.get("run_loads"):
         out += [f"Load average (1 min) at the start of each measured run: "
                 f"{', '.join(f'{k} {v:.1f}' for k, v in r['run_loads'])}.", ""]
@@ -285,9 +290,10 @@ def _bench_nightly(r: dict | None) -> list[str]:
         out += ["", f"A flow that does nothing costs {noop['wall_min_s']:.1f} s from the command line in this mode "
                 "(Prefect's imports, starting and stopping the ephemeral API server, bookkeeping): a fixed cost "
                 "per run that a long-lived Prefect server (`PREFECT_API_URL`) would not pay at every run."]
-    out += ["", "Like for like: both variants run the same code on the same local Dask cluster (threads, one per "
-            "core): the small villages in batches (`flows.batches`), each batch's steps concurrently on one "
-            "thread per core; the Prefect flow adds one task per batch, its API server and its bookkeeping."]
+    out += ["", "Like for like: both variants run the same code: the small villages in batches (`flows.batches`), "
+            "the batches in one single-threaded worker process per core (`flows.processes`), each batch's steps "
+            "concurrently on one thread per core; the Prefect flow adds one task per batch, its API server and "
+            "its bookkeeping."]
     return out
 
 

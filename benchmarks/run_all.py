@@ -129,6 +129,7 @@ def summarise(ms: list[_measure.Measurement]) -> dict:
         "cpu_median_s": statistics.median(m.cpu_s for m in ms),
         "peak_rss_mib": max(m.peak_rss_mib for m in ms),
         "peak_rss_median_mib": statistics.median(m.peak_rss_mib for m in ms),
+        "tree_peak_rss_mib": max(m.tree_peak_rss_mib for m in ms),
         "ok": all(m.ok for m in ms),
     }
 
@@ -388,6 +389,7 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
                 db = bench_nightly.prefect_stats(work / "prefect-home") or {}
                 runs.setdefault(key, []).append({
                     "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mib": m.peak_rss_mib, "load_1min": load,
+                    "tree_peak_rss_mib": m.tree_peak_rss_mib,
                     "cluster_cpu_s": cl.cpu_s if cl else None, "cluster_peak_rss_mib": cl.peak_rss_mib if cl else None,
                     "task_runs": db.get("task_runs"), "task_by_kind": {k: v["count"] for k, v in db.get("by_kind", {}).items()},
                     "flow_seconds": db.get("flow_seconds"), "tifs": sum(1 for _ in out.rglob("*.tif"))})
@@ -404,6 +406,7 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
             "villages_per_hour_median": bench_county.villages_per_hour(int(n), med(walls)),
             "cpu_median_s": med(r["cpu_s"] for r in rs), "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
             "peak_rss_median_mib": med(r["peak_rss_mib"] for r in rs),
+            "tree_peak_rss_mib": max(r["tree_peak_rss_mib"] for r in rs),
             "cluster_peak_rss_mib": max((r["cluster_peak_rss_mib"] or 0) for r in rs) or None,
             "cluster_cpu_median_s": med(r["cluster_cpu_s"] for r in rs) if rs[0]["cluster_cpu_s"] is not None else None,
             "task_runs": med(r["task_runs"] or 0 for r in rs), "task_by_kind": rs[-1]["task_by_kind"],

@@ -14,7 +14,7 @@ from sensing.base import Source
 from sensing.errors import NoDataError
 from sensing.http import redact_text
 
-from . import batches
+from . import batches, processes
 from .params import Params
 from .plan import NightPlan, Window, plan_village
 from .results import VillageRun
@@ -53,8 +53,11 @@ def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Param
 
     small, large = batches.split(plan)
     runs = {}
-    for batch in batches.make_batches(small):
-        runs.update((r.village_id, r) for r in batches.run_batch(batch.villages, plan, source, out, params))
+    # the largest first: worker processes (``flows.processes``) then finish together
+    submitted = [processes.submit(b, plan, source, out, params)
+                 for b in sorted(processes.make_batches(small), key=lambda b: -len(b.villages))]
+    for fut in submitted:
+        runs.update((r.village_id, r) for r in fut.result())
     bar = tqdm(large.villages, desc="villages", unit="village", disable=not sys.stderr.isatty())
     for v in bar:
         bar.set_postfix_str(v.id)

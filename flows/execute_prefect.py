@@ -17,7 +17,7 @@ from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
 
-from . import batches
+from . import batches, processes
 from .params import Params
 from .plan import NightPlan, Step, VillagePlan, Window, plan_village
 from .results import StepResult, VillageRun
@@ -72,7 +72,7 @@ def _exception(fut: PrefectFuture) -> BaseException:
 @task(task_run_name="{batch.id}")
 def batch_task(batch: batches.Batch, plan: NightPlan, source: Source, out: str, params: Params) -> list[VillageRun]:
     """The nights of a batch of small villages (``flows.batches``): one task, not one per step."""
-    return batches.run_batch(batch.villages, plan, source, out, params)
+    return processes.submit(batch, plan, source, out, params).result()  # in a worker process when a pool is active
 
 
 def _batch_runs(fut: PrefectFuture, batch: batches.Batch) -> list[VillageRun]:
@@ -90,7 +90,8 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
     logger = get_run_logger()
     Path(out).mkdir(parents=True, exist_ok=True)
     whole, (small, plan) = plan, batches.split(plan)  # small villages in batches, the others step by step
-    batched = {b: batch_task.submit(b, whole, source, out, params) for b in batches.make_batches(small)}
+    batched = {b: batch_task.submit(b, whole, source, out, params)  # the largest first: the workers finish together
+               for b in sorted(processes.make_batches(small), key=lambda b: -len(b.villages))}
     discovered = {v.id: discover.submit(source, v, w, params, plan.cropland.get(v.id)) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}

@@ -14,6 +14,7 @@ from sensing.base import Source
 from . import state
 from .cluster import dask_client
 from .params import Params
+from .processes import batch_pool
 from .plan import NightPlan
 from .products.atomic import clean_stale_temporaries
 from .products.tables import write_run_table
@@ -42,7 +43,7 @@ def run(villages: Sequence[Village], source: Source, out: Path, start: dt.date, 
     out = Path(out)
     clean_stale_temporaries(out)
     plan = plan_night(villages, out, start, end, incremental=incremental, cropland=cropland)
-    with dask_client(dask_address):
+    with dask_client(dask_address), batch_pool(plan, source, dask_address=dask_address):
         return run_night(plan, source, out, params)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,9 +111,46 @@ class Baselines:
         return indices.harmonic_fit(self.history["ndvi"], n_harmonics=self.n_harmonics)
 
 
+#: baselines kept in memory (a village's alerts and months read the same ones in a row)
+_KEPT_BASELINES = 4
+_kept: dict[tuple, Baselines | None] = {}
+_kept_lock = threading.Lock()
+
+
+def _files_state(out_root: str | Path, village: Village, seasons: list[str]) -> tuple:
+    """Every file of the seasons' baselines with its size and modification time: the key of
+    a baseline read already (a rewritten baseline has another)."""
+    state = []
+    for s in seasons:
+        folder = baseline_dir(out_root, village, s)
+        try:
+            for f in sorted(folder.iterdir()):
+                st = f.stat()
+                state.append((s, f.name, st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            state.append((s, None))
+    return tuple(state)
+
+
 def baselines_for(out_root: str | Path, village: Village, dates: list[str], params: Params = Params()) -> Baselines | None:
-    """The baselines of the quarters of ``dates`` (None when none is written)."""
-    found = [(s, b) for s in sorted({season_of(d) for d in dates}) if (b := read_baseline(out_root, village, s))]
+    """The baselines of the quarters of ``dates`` (None when none is written). The last few
+    read are kept (keyed on their files' sizes and times): the alerts and each month of a
+    village read the same baselines, and their harmonic model is then fitted once."""
+    seasons = sorted({season_of(d) for d in dates})
+    key = (str(Path(out_root).resolve()), village.id, params.change.n_harmonics, _files_state(out_root, village, seasons))
+    with _kept_lock:
+        if key in _kept:
+            return _kept[key]
+    base = _read_baselines(out_root, village, seasons, params)
+    with _kept_lock:
+        while len(_kept) >= _KEPT_BASELINES:
+            _kept.pop(next(iter(_kept)))
+        _kept[key] = base
+    return base
+
+
+def _read_baselines(out_root: str | Path, village: Village, seasons: list[str], params: Params) -> Baselines | None:
+    found = [(s, b) for s in seasons if (b := read_baseline(out_root, village, s))]
     if not found:
         return None
     history: dict[str, xr.DataArray] = {}

@@ -40,6 +40,7 @@ from ..errors import NoDataError
 from ..scene import make_scene
 from ..sensors import SENSORS
 from . import timeline
+from .memo import once
 from .clouds import clear_share, cloud_codes, make_clouds
 from .confounders import add_confounders
 from .optics import fine_grid, observe, shadow_truth
@@ -82,7 +83,7 @@ def demo_villages_with_drone() -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------- cached pieces
-@functools.lru_cache(maxsize=32)
+@once(maxsize=32)
 def _layout(seed: int, village_id: str, wkb: bytes) -> Layout:
     geom = shapely.from_wkb(wkb)
     v = Village(id=village_id, name_zh="", name_en="", province="", county="", town="",
@@ -94,17 +95,17 @@ def _layout(seed: int, village_id: str, wkb: bytes) -> Layout:
     return layout
 
 
-@functools.lru_cache(maxsize=64)
+@once(maxsize=64)
 def _fields(seed: int, village_id: str, wkb: bytes, grid: Grid):
     return rasterize_layout(_layout(seed, village_id, wkb), grid.transform, grid.shape)
 
 
-@functools.lru_cache(maxsize=64)
+@once(maxsize=64)
 def _texture(seed: int, village_id: str, grid: Grid) -> np.ndarray:
     return smooth_noise(_stream(seed, village_id, 4, int(grid.resolution * 1000)), grid.shape, 1.5)
 
 
-@functools.lru_cache(maxsize=64)
+@once(maxsize=64)
 def _year_fields(seed: int, village_id: str, wkb: bytes, grid: Grid, year: int) -> Fields:
     """The fields with the year's crop-calendar shift added to each parcel's phase."""
     f = _fields(seed, village_id, wkb, grid)
@@ -141,7 +142,7 @@ def _cloud_codes(seed: int, village_id: str, wkb: bytes, grid: Grid, date: str, 
     return codes
 
 
-@functools.lru_cache(maxsize=8)
+@once(maxsize=8)
 def _mixture(seed, village_id: str, wkb: bytes, grid: Grid, date: str, after):
     d = dt.date.fromisoformat(date)
     fields = _year_fields(seed, village_id, wkb, grid, d.year)
@@ -149,7 +150,7 @@ def _mixture(seed, village_id: str, wkb: bytes, grid: Grid, date: str, after):
     return date_mixture(fields, after=after, doy=d.timetuple().tm_yday, texture=_texture(seed, village_id, grid), rng=rng)
 
 
-@functools.lru_cache(maxsize=128)
+@once(maxsize=128)
 def _render(seed, village_id: str, wkb: bytes, grid: Grid, bands: tuple[str, ...], date: str,
             after, cloud_cover: float | None) -> np.ndarray:
     """(bands, y, x) float32 reflectance of one date, NaN under cloud and shadow. ``after``:

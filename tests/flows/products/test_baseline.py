@@ -106,3 +106,30 @@ def test_no_product_reads_the_demo_truth():
     from sensing.demo import DemoSource
 
     assert not isinstance(DemoSource(), CroplandLayer)
+
+
+def test_baselines_are_read_once_for_a_village_and_again_once_rewritten(night, tmp_path):
+    """The alerts and every month of a village ask for the same baselines: the second ask is the
+    same object (its harmonic model fitted once); a baseline written again is read again."""
+    import numpy as np
+
+    from flows.params import Params
+    from flows.products.monitoring import baselines_for
+
+    out = tmp_path / "out"
+    shutil.copytree(night["out"] / VID / "baseline", out / VID / "baseline")
+    dates = ["2025-11-02", "2025-11-27"]
+    first = baselines_for(out, night["village"], dates, Params())
+    assert first is not None and first.history["ndvi"].sizes["time"] >= 15
+    assert baselines_for(out, night["village"], dates, Params()) is first
+    ndvi = out / VID / "baseline" / "2025-Q4" / "history_ndvi.tif"
+    with rasterio.open(ndvi) as src:
+        profile, data = src.profile, src.read()
+    data[0] = np.where(data[0] == src.nodata, data[0], 1234)  # NDVI 0.1234 on the first pass
+    ndvi.unlink()
+    with rasterio.open(ndvi, "w", **profile) as dst:
+        dst.write(data)
+    again = baselines_for(out, night["village"], dates, Params())
+    assert again is not first
+    first_pass = again.history["ndvi"].isel(time=0).values
+    assert np.allclose(first_pass[np.isfinite(first_pass)], 0.1234)

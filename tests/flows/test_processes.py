@@ -1,0 +1,71 @@
+"""Batches in worker processes (flows.processes): when a night uses them, how its villages are
+cut into batches, and that a night whose batches ran in other processes writes the same bytes
+as the session's demo night (threads in one process) and logs, here, which village and date
+each worker computed."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from flows import batches, processes
+from flows.errors import ConfigurationError
+
+START, END = dt.date(2025, 11, 1), dt.date(2025, 12, 3)  # the demo night's window (conftest)
+
+
+def test_a_pool_is_used_from_a_few_villages_on_two_cores_or_when_asked():
+    wanted = processes.workers_wanted
+    assert wanted(11, cores=2, setting="auto") == 2
+    assert wanted(300, cores=8, setting="") == 8
+    assert wanted(processes.MIN_VILLAGES - 1, cores=2, setting="auto") == 0  # a tiny night stays here
+    assert wanted(11, cores=1, setting="auto") == 0  # one core: nothing to win
+    assert wanted(11, cores=2, setting="0") == 0
+    assert wanted(2, cores=1, setting="1") == 2  # asked for: even a tiny night, even on one core
+    assert wanted(1, cores=4, setting="1") == 0  # one village is one batch
+    assert wanted(3, cores=2, setting="8") == 3  # at most one worker per village
+    with pytest.raises(ConfigurationError, match="VILLAGEWATCH_BATCH_PROCESSES"):
+        wanted(11, cores=2, setting="many")
+
+
+def test_batches_are_cut_so_that_each_worker_gets_several():
+    assert processes.batch_size(11, 0) == batches.BATCH_VILLAGES  # no pool: batches as before
+    assert processes.batch_size(11, 2) == 3  # ceil(11 / (2 workers x 2))
+    assert processes.batch_size(300, 2) == batches.BATCH_VILLAGES  # never above the batch size
+    assert processes.batch_size(2, 2) == 1
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_batches_in_worker_processes_write_the_bytes_of_threads(demo_out, demo_villages, demo_source, tmp_path,
+                                                                 monkeypatch, caplog):
+    """Two villages of the session's demo night, one batch each in its own worker process
+    (``VILLAGEWATCH_BATCH_PROCESSES=1``), plain executor: every file of their folders has the
+    bytes of the session night's (Prefect, threads of one process)."""
+    from flows.params import Params
+    from flows.runner import finish_run, run_plain
+
+    vs = demo_villages[1:3]
+    monkeypatch.setenv(processes.ENV, "1")
+    caplog.set_level(logging.INFO, logger="villagewatch")
+    out = tmp_path / "out"
+    runs = run_plain(vs, demo_source, out, START, END, Params())
+    assert [r.status for r in runs] == ["ok", "ok"]
+    finish_run(out, vs, runs)
+    # the workers' records were logged here, with the village and the date, from their own processes
+    worked = {(r.process, r.getMessage().split(":")[0]) for r in caplog.records
+              if "computing indicators" in r.getMessage()}
+    assert {pid for pid, _ in worked} and os.getpid() not in {pid for pid, _ in worked}
+    assert len({pid for pid, _ in worked}) == 2  # one batch in each worker
+    assert {w.split()[0] for _, w in worked} == {v.id for v in vs}
+    assert all(len(w.split()) == 2 and w.split()[1].startswith("2025-") for _, w in worked)
+    for v in vs:
+        mine, session = _files(out / v.id), _files(demo_out / v.id)
+        assert len(mine) > 100 and mine.keys() == session.keys()
+        assert [k for k in mine if mine[k] != session[k]] == []
