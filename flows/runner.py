@@ -3,8 +3,10 @@ the state and publish. The CLI, the scheduled deployment and the tests all come 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -64,11 +66,26 @@ def finish_run(out: Path, villages: Sequence[Village], runs: Sequence[VillageRun
     """Record the run in ``state.json``, the run-wide indicator table, then publish the STAC
     catalog, quicklooks, map images, packages and the download page (an online ``basemap``
     under its maps only when given)."""
-    state.record(out, runs)
-    write_run_table(out)
-    from .publish import publish
+    with _outside_a_run():
+        state.record(out, runs)
+        write_run_table(out)
+        from .publish import publish
 
-    publish(out, villages, runs, basemap=basemap)
+        publish(out, villages, runs, basemap=basemap)
+
+
+@contextlib.contextmanager
+def _outside_a_run():
+    """After a Prefect flow, its logs (state, tables, publishing) belong to no run: they go to
+    the console only, not to Prefect's API, which would warn for each that it has no flow run id
+    (``PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW``). Nothing changes for a plain night."""
+    if "prefect" not in sys.modules:
+        yield
+        return
+    from prefect.settings import PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
+
+    with temporary_settings({PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}):
+        yield
 
 
 def republish(out: Path, villages: Sequence[Village], *, basemap: dict | None = None) -> list[Path]:
