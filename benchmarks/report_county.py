@@ -29,7 +29,8 @@ def section(r: dict | None, load: str = "") -> list[str]:
         return out + [f"**Not measured**: {reason or 'not run'}"]
     window = f"{r['window'][0]} to {r['window'][1]}" if r.get("window") else "the demo's default window"
     out.append(
-        f"Synthetic counties (`aoi.county`, seed {r['seed']}) of {', '.join(str(n) for n in r['sizes'])} villages; "
+        f"Synthetic counties (`aoi.county`, seed {r['seed']}) of {', '.join(str(n) for n in r['sizes'])} villages"
+        f"{_sizes_by_mode(r)}; "
         f"`villagewatch nightly --source demo --registry COUNTY` over {window} with Prefect (ephemeral API server, "
         "private `PREFECT_HOME`), each run into a fresh folder. *in-process*: the flow's own local Dask cluster; "
         f"*by-address*: a `LocalCluster` (one worker, {r['threads']} threads) started beforehand in its own process "
@@ -57,6 +58,16 @@ def section(r: dict | None, load: str = "") -> list[str]:
     if r.get("errors"):
         out += ["", "Failed: " + "; ".join(f"`{k}`: {v}" for k, v in r["errors"].items())]
     return out
+
+
+def _sizes_by_mode(r: dict) -> str:
+    """`` (in-process at 11, 100, 300 villages, by-address at 11, 100; why)`` when the modes
+    ran different sizes (or only one mode ran), else nothing."""
+    per = r.get("sizes_by_mode")
+    if not per or all(ns == r["sizes"] for ns in per.values()) and len(per) > 1:
+        return ""
+    ran = ", ".join(f"{m} at {', '.join(str(n) for n in ns) or 'none'}" for m, ns in per.items())
+    return f" ({ran} villages{'; ' + r['sizes_why'] if r.get('sizes_why') else ''})"
 
 
 def _in_process(r: dict) -> list[dict]:

@@ -40,7 +40,8 @@ MODES = {
         "nightly": {"villages": None, "repeats": 2},
         "scaling": {"sizes": [1024, 2048, 4096], "dates": 12},
         "county": {"sizes": [11, 100, 300], "repeats": 2, "modes": list(bench_county.MODES), "window": None,
-                   "timeout_s": 4 * 3600},
+                   "timeout_s": 4 * 3600, "mode_sizes": {"by-address": [11, 100]},
+                   "mode_sizes_why": bench_county.BY_ADDRESS_SIZES_WHY},
     },
     "quick": {
         "index": {"size": 512, "dates": 2, "repeats": 3},
@@ -48,7 +49,7 @@ MODES = {
         "nightly": {"villages": "meijiang-sanjiao-pankeng", "repeats": 1},
         "scaling": {"sizes": [256, 512, 1024], "dates": 4},
         "county": {"sizes": [11], "repeats": 1, "modes": list(bench_county.MODES), "window": None,
-                   "timeout_s": 3600},
+                   "timeout_s": 3600, "mode_sizes": {}, "mode_sizes_why": None},
     },
 }
 
@@ -360,14 +361,15 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
     window = tuple(c["window"]) if c.get("window") else None
     runs: dict[str, list[dict]] = {}
     errors: dict[str, str] = {}
-    for n in c["sizes"]:
+    sizes = bench_county.sizes_by_mode(c["sizes"], c["modes"], c.get("mode_sizes"))
+    for n in sorted({n for ns in sizes.values() for n in ns}):
         reg = _measure.measure(bench_county.registry_command(sys.executable, ctx["cache"], n), cwd=ROOT)
         if not reg.ok:
             errors[str(n)] = "registry: " + failed(reg)
             continue
         registry = bench_county.registry_path(ctx["cache"], n)
         for rep in range(c["repeats"]):
-            for mode in c["modes"]:
+            for mode in [m for m in c["modes"] if n in sizes[m]]:
                 key = f"{n}:{mode}"
                 if key in errors:
                     continue
@@ -414,7 +416,9 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
     rows.sort(key=lambda r: (r["villages"], r["mode"]))
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
-    return {"sizes": c["sizes"], "repeats": c["repeats"], "window": window, "threads": threads, "seed": bench_county.SEED,
+    return {"sizes": sorted({n for ns in sizes.values() for n in ns}), "sizes_by_mode": sizes,
+            "sizes_why": c.get("mode_sizes_why") if any(ns != c["sizes"] for ns in sizes.values()) else None,
+            "repeats": c["repeats"], "window": window, "threads": threads, "seed": bench_county.SEED,
             "rows": rows, "errors": errors}
 
 
@@ -429,7 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     p.add_argument("--cache", type=Path, default=HERE / ".cache")
     p.add_argument("--keep", action="store_true", help="keep the outputs under the cache's work folder")
-    p.add_argument("--county-sizes", help="benchmark 5's county sizes, e.g. 11,100 (default: the mode's)")
+    p.add_argument("--county-sizes", help="benchmark 5's county sizes, e.g. 11,100, for every mode unless "
+                   "--county-sizes-by-address says otherwise (default: the mode's; full: 11,100,300 in-process, "
+                   "11,100 by address)")
+    p.add_argument("--county-sizes-by-address", help="benchmark 5's county sizes of the by-address mode, e.g. 11,100 "
+                   "(default: --county-sizes if given, else the mode's)")
     p.add_argument("--county-modes", help="benchmark 5's modes, e.g. in-process (default: both)")
     p.add_argument("--repeats", type=int, help="runs per contender of benchmark 3 (default: the mode's)")
     p.add_argument("--county-repeats", type=int, help="runs per size and mode of benchmark 5 (default: the mode's)")
@@ -438,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = json.loads(json.dumps(MODES[mode]))
     if a.county_sizes:
         cfg["county"]["sizes"] = [int(n) for n in a.county_sizes.split(",")]
+        cfg["county"]["mode_sizes"], cfg["county"]["mode_sizes_why"] = {}, None
+    if a.county_sizes_by_address:
+        cfg["county"]["mode_sizes"] = {"by-address": [int(n) for n in a.county_sizes_by_address.split(",")]}
+        cfg["county"]["mode_sizes_why"] = "as given on the command line (`--county-sizes-by-address`)"
     if a.county_modes:
         cfg["county"]["modes"] = [m.strip() for m in a.county_modes.split(",")]
     if a.repeats:

@@ -180,3 +180,28 @@ def test_county_report_rates_targets_and_estimate():
     assert "| 1,200.0 | 1,210.0 | 900 | 893 |" in line
     assert "20,000 villages take 22.2 h" in text and "that is 3 machines like this one" in text
     assert "120,000 a night for the province" in text
+
+
+def test_county_modes_run_their_own_sizes_and_the_report_says_which_and_why():
+    """By default (full mode) by-address runs 11 and 100 villages, in-process 11, 100 and 300;
+    the report names each mode's sizes and the reason; equal sizes need no such note."""
+    import bench_county
+    import run_all
+
+    full = run_all.MODES["full"]["county"]
+    sizes = bench_county.sizes_by_mode(full["sizes"], full["modes"], full["mode_sizes"])
+    assert sizes == {"in-process": [11, 100, 300], "by-address": [11, 100]}
+    assert bench_county.sizes_by_mode([11], ["in-process", "by-address"], {}) == {"in-process": [11], "by-address": [11]}
+
+    def row(n, mode):
+        return {"villages": n, "mode": mode, "runs": 1, "wall_min_s": 10.0, "wall_median_s": 10.0,
+                "villages_per_hour_best": 1.0, "villages_per_hour_median": 1.0, "cpu_median_s": 1.0,
+                "peak_rss_mib": 1.0, "task_runs": 1, "task_by_kind": {}, "tifs": 1, "loads": [1.0]}
+
+    res = {"sizes": [11, 100, 300], "sizes_by_mode": sizes, "sizes_why": "WHY", "repeats": 1, "window": None,
+           "threads": 2, "seed": 15, "rows": [row(n, m) for m, ns in sizes.items() for n in ns]}
+    text = report.render({"mode": "full", "machine": {"date": "d"}, "county": res})
+    assert "of 11, 100, 300 villages (in-process at 11, 100, 300, by-address at 11, 100 villages; WHY);" in text
+    same = {**res, "sizes_by_mode": {"in-process": [11], "by-address": [11]}, "sizes": [11], "sizes_why": None}
+    text = report.render({"mode": "full", "machine": {"date": "d"}, "county": same})
+    assert "of 11 villages; " in text
