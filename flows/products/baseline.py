@@ -177,21 +177,24 @@ def _write_stack(stack: xr.DataArray, path: Path, layer: str, tags: dict[str, st
 
 def read_history(folder: Path, layer: str) -> xr.DataArray | None:
     """A baseline's history layer as (time, y, x) float32, NaN where not clear; None when the
-    baseline lacks it or holds no date."""
+    baseline lacks it or holds no date. One open of the file (its band descriptions, pixels,
+    CRS), the pixel-centre coordinates as rioxarray makes them (``affine_to_coords``)."""
     path = folder / history_file(layer)
     if not path.is_file():
         return None
-    import rioxarray
+    from rioxarray.rioxarray import affine_to_coords
 
-    da = rioxarray.open_rasterio(path, masked=True)
     with rasterio.open(path) as src:
-        times = [d for d in src.descriptions]
-    if times == ["no history"]:
-        return None
-    vals = da.values.astype("float32") * (SCALE if layer in SCALED else 1.0)
+        times = list(src.descriptions)
+        if times == ["no history"]:
+            return None
+        raw = src.read(masked=True)
+        crs, coords = src.crs, affine_to_coords(src.transform, src.width, src.height)
+    vals = raw.astype("float32").filled(np.nan) * (SCALE if layer in SCALED else 1.0)
     out = xr.DataArray(vals, dims=("time", "y", "x"),
-                       coords={"time": pd.DatetimeIndex(pd.to_datetime(times)), "y": da["y"], "x": da["x"]}, name=layer)
-    return out.rio.write_crs(da.rio.crs).rio.write_transform(da.rio.transform(recalc=True))
+                       coords={"time": pd.DatetimeIndex(pd.to_datetime(times)), "y": coords["y"], "x": coords["x"]},
+                       name=layer)
+    return out.rio.write_crs(crs).rio.write_transform(out.rio.transform(recalc=True))
 
 
 # --------------------------------------------------------------------------- cropland layer

@@ -43,14 +43,35 @@ def monitored_dates(out_root: str | Path, village: Village, *, upto: str | None 
     return [d for d in have if d >= first]
 
 
+#: bytes of date layers kept in memory (a village's alerts and then each of its months read
+#: the same dates' products in a row)
+_KEPT_LAYER_BYTES = 64 * 2**20
+_kept_layers: dict[tuple, xr.DataArray] = {}
+
+
 def _layer(folder: Path, name: str) -> xr.DataArray | None:
+    """A date's product as float32 (y, x), NaN where not valid; the last few read are kept,
+    keyed on the file's identity, size and time (a rewritten file has another key)."""
     path = folder / DATE_LAYERS[name]
-    if not path.is_file():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return None
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _kept_lock:
+        if key in _kept_layers:
+            return _kept_layers[key]
     if name in ("water", "suspect"):  # 1 / 0, 255 = no valid observation
         raw = open_raster(path, chunks=None, masked=False)
-        return raw.astype("float32").where(raw != 255)
-    return open_raster(path, chunks=None).astype("float32")
+        out = raw.astype("float32").where(raw != 255)
+    else:
+        out = open_raster(path, chunks=None).astype("float32")
+    with _kept_lock:
+        while _kept_layers and sum(a.nbytes for a in _kept_layers.values()) + out.nbytes > _KEPT_LAYER_BYTES:
+            _kept_layers.pop(next(iter(_kept_layers)))
+        if out.nbytes <= _KEPT_LAYER_BYTES:
+            _kept_layers[key] = out
+    return out
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ SIZE_PX = (int(FIGSIZE[0] * DPI), int(FIGSIZE[1] * DPI))
 #: at most this many raster pixels a side are read (from the COG's overviews)
 MAX_PIXELS = 900
 INPUTS_KEY = "villagewatch-inputs"
+#: zlib level of every PNG picture (quicklooks, map layers): lossless, so the pixels are the
+#: same at any level; level 1 encodes a 700 x 640 quicklook in about a third of the time of
+#: PIL's default 6 (measured: 14 against 35-45 ms) for files about 15 % larger
+PNG_COMPRESS_LEVEL = 1
 
 #: index tried for the date picture, in order, with colour map and range
 DATE_LAYERS: tuple[tuple[str, str, float, float], ...] = (
@@ -232,7 +236,8 @@ def _finish(fig, ax, raster: Raster, handles: list, footer: str) -> None:
 
 def _save(fig, png: Path, key: str) -> Path:
     with atomic_path(png, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None, INPUTS_KEY: key})
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None, INPUTS_KEY: key},
+                    pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return png
 
 

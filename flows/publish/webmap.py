@@ -31,7 +31,7 @@ from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet, VillageProducts
 from ..products.layout import (FIELD_CHECK_GEOJSON, MAP_CHANGE, MAP_NDVI, MAP_TRUE_COLOUR, NEW_SUSPECTS, STATIC_FOLDER,
                                SUSPECTS, TRUE_COLOUR, WATER_BODIES, static_dir)
-from .quicklook import CHANGE_CLASSES, DATE_LAYERS, INPUTS_KEY, stored_key
+from .quicklook import CHANGE_CLASSES, DATE_LAYERS, INPUTS_KEY, PNG_COMPRESS_LEVEL, stored_key
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -116,7 +116,8 @@ def _save(rgba: np.ndarray, png: Path, key: str, bbox: list[float]) -> Path:
     info.add_text(INPUTS_KEY, key)
     info.add_text(BBOX_KEY, json.dumps(bbox))
     with atomic_path(png, suffix=".png") as tmp:
-        Image.fromarray(rgba, "RGBA").save(tmp, format="PNG", pnginfo=info, optimize=False)
+        Image.fromarray(rgba, "RGBA").save(tmp, format="PNG", pnginfo=info, optimize=False,
+                                            compress_level=PNG_COMPRESS_LEVEL)
     return png
 
 
