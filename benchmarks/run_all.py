@@ -362,7 +362,8 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
     runs: dict[str, list[dict]] = {}
     errors: dict[str, str] = {}
     sizes = bench_county.sizes_by_mode(c["sizes"], c["modes"], c.get("mode_sizes"))
-    for n in sorted({n for ns in sizes.values() for n in ns}):
+    all_sizes = sorted({n for ns in sizes.values() for n in ns})
+    for n in all_sizes:
         reg = _measure.measure(bench_county.registry_command(sys.executable, ctx["cache"], n), cwd=ROOT)
         if not reg.ok:
             errors[str(n)] = "registry: " + failed(reg)
@@ -416,7 +417,7 @@ def bench_county_runs(cfg: dict, ctx: dict) -> dict:
     rows.sort(key=lambda r: (r["villages"], r["mode"]))
     if not ctx["keep"]:
         shutil.rmtree(work, ignore_errors=True)
-    return {"sizes": sorted({n for ns in sizes.values() for n in ns}), "sizes_by_mode": sizes,
+    return {"sizes": all_sizes, "sizes_by_mode": sizes,
             "sizes_why": c.get("mode_sizes_why") if any(ns != c["sizes"] for ns in sizes.values()) else None,
             "repeats": c["repeats"], "window": window, "threads": threads, "seed": bench_county.SEED,
             "rows": rows, "errors": errors}

@@ -8,6 +8,7 @@ import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -43,10 +44,33 @@ def monitored_dates(out_root: str | Path, village: Village, *, upto: str | None 
     return [d for d in have if d >= first]
 
 
-#: bytes of date layers kept in memory (a village's alerts and then each of its months read
+class _Kept:
+    """The values last read, by key, first in first out, while their summed ``size`` stays
+    within ``bound`` (a value larger than the bound is returned, not kept); thread-safe."""
+
+    def __init__(self, bound: int, size: Callable[[Any], int] = lambda value: 1) -> None:
+        self._bound, self._size = bound, size
+        self._items: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """The value kept under ``key``, else ``read()``, kept."""
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        value = read()
+        n = self._size(value)
+        with self._lock:
+            while self._items and sum(map(self._size, self._items.values())) + n > self._bound:
+                self._items.pop(next(iter(self._items)))
+            if n <= self._bound:
+                self._items[key] = value
+        return value
+
+
+#: date layers kept in memory, up to 64 MiB (a village's alerts and then each of its months read
 #: the same dates' products in a row)
-_KEPT_LAYER_BYTES = 64 * 2**20
-_kept_layers: dict[tuple, xr.DataArray] = {}
+_kept_layers = _Kept(64 * 2**20, size=lambda a: a.nbytes)
 
 
 def _layer(folder: Path, name: str) -> xr.DataArray | None:
@@ -57,21 +81,14 @@ def _layer(folder: Path, name: str) -> xr.DataArray | None:
         st = path.stat()
     except FileNotFoundError:
         return None
-    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
-    with _kept_lock:
-        if key in _kept_layers:
-            return _kept_layers[key]
+    return _kept_layers.get((str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns), lambda: _read_layer(path, name))
+
+
+def _read_layer(path: Path, name: str) -> xr.DataArray:
     if name in ("water", "suspect"):  # 1 / 0, 255 = no valid observation
         raw = open_raster(path, chunks=None, masked=False)
-        out = raw.astype("float32").where(raw != 255)
-    else:
-        out = open_raster(path, chunks=None).astype("float32")
-    with _kept_lock:
-        while _kept_layers and sum(a.nbytes for a in _kept_layers.values()) + out.nbytes > _KEPT_LAYER_BYTES:
-            _kept_layers.pop(next(iter(_kept_layers)))
-        if out.nbytes <= _KEPT_LAYER_BYTES:
-            _kept_layers[key] = out
-    return out
+        return raw.astype("float32").where(raw != 255)
+    return open_raster(path, chunks=None).astype("float32")
 
 
 @dataclass(frozen=True)
@@ -132,10 +149,8 @@ class Baselines:
         return indices.harmonic_fit(self.history["ndvi"], n_harmonics=self.n_harmonics)
 
 
-#: baselines kept in memory (a village's alerts and months read the same ones in a row)
-_KEPT_BASELINES = 4
-_kept: dict[tuple, Baselines | None] = {}
-_kept_lock = threading.Lock()
+#: the last 4 baselines read, kept in memory (a village's alerts and months read the same ones in a row)
+_kept_baselines = _Kept(4)
 
 
 def _files_state(out_root: str | Path, village: Village, seasons: list[str]) -> tuple:
@@ -159,15 +174,7 @@ def baselines_for(out_root: str | Path, village: Village, dates: list[str], para
     village read the same baselines, and their harmonic model is then fitted once."""
     seasons = sorted({season_of(d) for d in dates})
     key = (str(Path(out_root).resolve()), village.id, params.change.n_harmonics, _files_state(out_root, village, seasons))
-    with _kept_lock:
-        if key in _kept:
-            return _kept[key]
-    base = _read_baselines(out_root, village, seasons, params)
-    with _kept_lock:
-        while len(_kept) >= _KEPT_BASELINES:
-            _kept.pop(next(iter(_kept)))
-        _kept[key] = base
-    return base
+    return _kept_baselines.get(key, lambda: _read_baselines(out_root, village, seasons, params))
 
 
 def _read_baselines(out_root: str | Path, village: Village, seasons: list[str], params: Params) -> Baselines | None:

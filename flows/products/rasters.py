@@ -181,7 +181,7 @@ def write_cog(
             dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
         _write_blocks(dst, data, out_dtype, nodata, at_once)
 
-    with _bounded_gdal_cache(), rasterio.Env(GDAL_NUM_THREADS=threads,  # overviews on all cores
+    with _bounded_gdal_cache(), rasterio.Env(GDAL_NUM_THREADS=threads,  # overviews: all cores beyond one block
                                              ZSTD_LEVEL_OVERVIEW=TMP_OVERVIEW_ZSTD_LEVEL):
         if height * width * profile["count"] <= IN_MEMORY_PIXELS:  # every block at once, no staging file
             with atomic_path(final) as tmp:
