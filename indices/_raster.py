@@ -1,10 +1,11 @@
 """Grid helpers shared by water, water bodies and change: pixel size, labels, polygons."""
 from __future__ import annotations
 
-import threading
+import warnings
 from collections import defaultdict
 
 import numpy as np
+import rasterio.errors
 import rasterio.features
 import rioxarray  # noqa: F401  (registers .rio)
 import shapely
@@ -15,16 +16,18 @@ from skimage.measure import label as _label
 
 from .errors import IndicesError
 
-
-_RASTERIZE_LOCK = threading.Lock()
+# rasterio.features wraps an array in an in-memory dataset that has no transform until it sets
+# the one given, and hides the NotGeoreferencedWarning of that moment with
+# ``warnings.catch_warnings``, which is not thread-safe: under concurrent threads the warning
+# escapes now and then. Ignored only where rasterio.features raises it; a file opened without
+# georeferencing still warns (that one is raised from ``rasterio.open``).
+warnings.filterwarnings("ignore", category=rasterio.errors.NotGeoreferencedWarning, module=r"rasterio\.features")
 
 
 def burn_mask(geom, shape: tuple[int, int], transform: Affine) -> np.ndarray:
-    """Bool mask of the pixel centres inside ``geom`` (``rasterio.features.rasterize``), one call
-    at a time: under concurrent threads rasterio has been seen to lose the transform."""
-    with _RASTERIZE_LOCK:
-        return rasterio.features.rasterize([(geom, 1)], out_shape=shape, transform=transform, fill=0,
-                                           dtype="uint8").astype(bool)
+    """Bool mask of the pixel centres inside ``geom`` (``rasterio.features.rasterize``)."""
+    return rasterio.features.rasterize([(geom, 1)], out_shape=shape, transform=transform, fill=0,
+                                       dtype="uint8").astype(bool)
 
 
 def as_2d(da: xr.DataArray, what: str) -> xr.DataArray:

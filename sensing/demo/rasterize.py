@@ -2,27 +2,29 @@
 amplitude and phase before and after the planted change, and the feature under each pixel."""
 from __future__ import annotations
 
-import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from affine import Affine
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.features import rasterize
 
 from .scenery import Layout
 from .spectra import BUILT, FOREST
 
 
-_BURN_LOCK = threading.Lock()
+# rasterio.features hides the NotGeoreferencedWarning of its transient in-memory dataset with the
+# thread-unsafe ``warnings.catch_warnings``, so under Dask threads it escapes now and then;
+# ignored where rasterio.features raises it only (as in ``indices._raster``)
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
 
 
 def burn(shapes, shape: tuple[int, int], transform: Affine, dtype: str) -> np.ndarray:
-    """``rasterio.features.rasterize`` (fill 0, later shapes on top), one call at a time: under
-    concurrent Dask threads rasterio occasionally loses the transform (NotGeoreferencedWarning)."""
+    """``rasterio.features.rasterize`` (fill 0, later shapes on top)."""
     if not shapes:
         return np.zeros(shape, dtype)
-    with _BURN_LOCK:
-        return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype=dtype)
+    return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype=dtype)
 
 
 @dataclass(frozen=True, eq=False)
