@@ -32,12 +32,17 @@ def test_peak_rss_of_a_child_is_its_own_allocation():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc needed")
-def test_the_peak_of_all_processes_adds_up_children_running_at_once():
+def test_the_peak_of_all_processes_adds_up_children_running_at_once(tmp_path):
     """Two children holding 200 MiB each at the same time: ``ru_maxrss`` sees one process's
-    peak, the sampled tree peak their sum (a night's batches in worker processes)."""
-    child = "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\nimport time; time.sleep(1.5)"
-    parent = (f"import subprocess, sys\nps = [subprocess.Popen([sys.executable, '-c', {child!r}]) for _ in range(2)]\n"
-              "sys.exit(max(p.wait() for p in ps))")
+    peak, the sampled tree peak their sum (a night's batches in worker processes). Each child
+    holds its memory until both hold theirs (a file barrier), then for 1.5 s more, so the
+    overlap does not depend on how fast a loaded machine starts the second interpreter."""
+    child = ("import pathlib, sys, time\nb = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1\n"
+             "d = pathlib.Path(sys.argv[1]); (d / sys.argv[2]).touch(); t = time.monotonic()\n"
+             "while len(list(d.iterdir())) < 2 and time.monotonic() - t < 60: time.sleep(0.02)\n"
+             "time.sleep(1.5)")
+    parent = (f"import subprocess, sys\nps = [subprocess.Popen([sys.executable, '-c', {child!r}, {str(tmp_path)!r}, str(i)])"
+              " for i in range(2)]\nsys.exit(max(p.wait() for p in ps))")
     m = _measure.measure([sys.executable, "-c", parent])
     assert m.ok
     assert 200 <= m.peak_rss_mib < 380  # one child's 200 MiB (and an interpreter), not both
