@@ -359,6 +359,18 @@ def black_odorous_pixels(
     p = _params(params, overrides)
     b, _, _ = _bands(scene, "black_odorous_pixels")
     water = _as_mask(water_mask, b)
+    if b.chunks is None and all(scene[v].chunks is None for v in scene.data_vars) and water.chunks is None:
+        # in memory: the same operations on the bands without their coordinates (no index to
+        # align at every step: most of the time on a village), the coordinates put back once
+        bare = xr.Dataset({k: (v.dims, v.data, v.attrs) for k, v in scene.data_vars.items()}, attrs=scene.attrs)
+        ds = _pixel_flags(bare, xr.DataArray(water.data, dims=water.dims), p, units, bare["blue"])
+        return ds.assign_coords({k: c for k, c in b.coords.items()})
+    return _pixel_flags(scene, water, p, units, b)
+
+
+def _pixel_flags(scene: xr.Dataset, water: xr.DataArray, p: BlackOdorousParams, units: Units,
+                 b: xr.DataArray) -> xr.Dataset:
+    """The body of :func:`black_odorous_pixels` on a checked water mask."""
     matrix = scene_matrix(scene, p)
     flags = {
         "boi": lambda: boi_flag(scene, threshold=p.boi_threshold),

@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import IndicesError
+from .nanstats import nanmedian0
 
 DAYS_PER_YEAR = 365.25
 
@@ -76,7 +77,7 @@ def _nanstat(values: np.ndarray, stat: str) -> np.ndarray:
         if stat == "max":
             return np.nanmax(values, axis=0)
         if stat == "median":
-            return np.nanmedian(values, axis=0)
+            return nanmedian0(values)  # numpy.nanmedian(values, axis=0), bit for bit, faster
         if stat == "mean":
             return np.nanmean(values, axis=0)
     raise IndicesError(f"unknown statistic {stat!r}; use min, max, median or mean")

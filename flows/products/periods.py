@@ -33,6 +33,7 @@ import xarray as xr
 
 import indices
 from aoi import Village
+from indices.nanstats import nanmedian0
 from sensing.base import Source
 
 from ..params import Params
@@ -61,7 +62,7 @@ def composite(data: xr.Dataset) -> xr.Dataset:
         warnings.simplefilter("ignore", RuntimeWarning)
         for k in ("ndvi", "ndwi", "ndbi"):
             if k in data:
-                out[k] = xr.DataArray(np.nanmedian(data[k].values, axis=0).astype("float32"), dims=("y", "x"))
+                out[k] = xr.DataArray(nanmedian0(data[k].values).astype("float32"), dims=("y", "x"))
         for k in ("water", "suspect"):
             if k in data:
                 out[f"{k}_share"] = xr.DataArray(np.nanmean(data[k].values, axis=0).astype("float32"), dims=("y", "x"))

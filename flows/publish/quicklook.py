@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +34,12 @@ from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet
 from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, SUSPECTS, TRUE_COLOUR, WATER_BODIES
 from .fonts import use_cjk_font
+from .sheet import DPI, FIGSIZE, figure, outline
 
 log = logging.getLogger("villagewatch.flows")
 
 #: bump when the drawing changes, so existing quicklooks are redrawn
-QUICKLOOK_VERSION = "4"  # 4: keyed by the one cache rule (flows.products.cache.files_key)
-FIGSIZE = (7.0, 6.4)
-DPI = 100
+QUICKLOOK_VERSION = "5"  # 5: one kept Figure per thread (flows.publish.sheet); 4: the one cache rule
 #: quicklook size in pixels (width, height)
 SIZE_PX = (int(FIGSIZE[0] * DPI), int(FIGSIZE[1] * DPI))
 #: at most this many raster pixels a side are read (from the COG's overviews)
@@ -158,15 +158,31 @@ def _title(village: Village, what: str, cjk: bool) -> str:
 
 
 def _vector(path: Path, crs):
-    """A GeoJSON product in ``crs``, or ``None`` when missing or empty."""
+    """A GeoJSON product in ``crs``, or ``None`` when missing or empty. A date's index picture
+    and its true colour show the same vectors: the last few reads are kept (by the file's
+    size and modification time, and the CRS), never changed by the drawing."""
     if not path.is_file():
         return None
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size, crs.to_wkt() if crs is not None else None)
+    with _vectors_lock:
+        if key in _vectors:
+            return _vectors[key]
     import geopandas as gpd
 
     gdf = gpd.read_file(path)
-    if gdf.empty:
-        return None
-    return (gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf).to_crs(crs)
+    gdf = None if gdf.empty else (gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf).to_crs(crs)
+    with _vectors_lock:
+        _vectors[key] = gdf
+        while len(_vectors) > KEPT_VECTORS:
+            _vectors.pop(next(iter(_vectors)))
+    return gdf
+
+
+#: vector files kept read (``_vector``): a date's water bodies and suspects, a change's new suspects
+KEPT_VECTORS = 8
+_vectors: dict[tuple, Any] = {}
+_vectors_lock = threading.Lock()
 
 
 def _boundary(village: Village, crs):
@@ -182,12 +198,12 @@ def _overlay(ax, village: Village, crs, water: Path | None, suspects: Path | Non
     from matplotlib.patches import Patch
 
     handles = []
-    _boundary(village, crs).boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.6, linestyle="--", zorder=4)
+    outline(ax, _boundary(village, crs).boundary, color=BOUNDARY_COLOUR, linewidth=1.6, linestyle="--", zorder=4)
     handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linestyle="--", linewidth=1.6,
                           label="village boundary" + (" (approx.)" if village.boundary_source == "approximate" else "")))
     wb = _vector(water, crs) if water else None
     if wb is not None:
-        wb.boundary.plot(ax=ax, color=WATER_COLOUR, linewidth=0.9, zorder=4)
+        outline(ax, wb.boundary, color=WATER_COLOUR, linewidth=0.9, zorder=4)
         handles.append(Line2D([], [], color=WATER_COLOUR, linewidth=1.2, label=f"water bodies ({len(wb)})"))
     ns = _vector(new_suspects, crs) if new_suspects else None
     if ns is not None:
@@ -197,26 +213,10 @@ def _overlay(ax, village: Village, crs, water: Path | None, suspects: Path | Non
         return handles
     sus = _vector(suspects, crs)
     if sus is not None:
-        sus.boundary.plot(ax=ax, color=SUSPECT_COLOUR, linewidth=2.0, zorder=5)
+        outline(ax, sus.boundary, color=SUSPECT_COLOUR, linewidth=2.0, zorder=5)
     handles.append(Line2D([], [], color=SUSPECT_COLOUR, linewidth=2.0,
                           label=f"black-odorous suspects ({0 if sus is None else len(sus)})"))
     return handles
-
-
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    class _Canvas(FigureCanvasAgg):
-        def draw_idle(self, *args, **kwargs) -> None:
-            """Nothing: geopandas' ``plot`` asks for a redraw after each layer, a whole render
-            of the figure each time on Agg (most of a quicklook's time); ``savefig`` renders
-            the finished figure once (the same pixels)."""
-
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    _Canvas(fig)
-    ax = fig.add_axes((0.03, 0.14, 0.78, 0.74))
-    return fig, ax
 
 
 def _finish(fig, ax, raster: Raster, handles: list, footer: str) -> None:
@@ -266,7 +266,7 @@ def draw_date(ps: ProductSet, village: Village, png: Path, key: str) -> Path | N
 
     with matplotlib.rc_context():
         cjk = _title_font() is not None
-        fig, ax = _figure()
+        fig, ax = figure()
         r = read_raster(path)
         im = ax.imshow(r.data, extent=r.extent, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", zorder=1)
         cax = fig.add_axes((0.83, 0.25, 0.025, 0.5))
@@ -303,7 +303,7 @@ def draw_true_colour(ps: ProductSet, village: Village, png: Path, key: str) -> P
 
     with matplotlib.rc_context():
         cjk = _title_font() is not None
-        fig, ax = _figure()
+        fig, ax = figure()
         r = read_rgb(tif)
         ax.imshow(r.data.data, extent=r.extent, interpolation="nearest", zorder=1)
         handles = _overlay(ax, village, r.crs, ps.folder / WATER_BODIES, ps.folder / SUSPECTS)
@@ -359,7 +359,7 @@ def draw_change(ps: ProductSet, village: Village, png: Path, key: str, date_fold
 
     with matplotlib.rc_context():
         cjk = _title_font() is not None
-        fig, ax = _figure()
+        fig, ax = figure()
         veg = read_raster(veg_p) if veg_p.is_file() else None
         water = read_raster(water_p) if water_p.is_file() else None
         r = veg or water

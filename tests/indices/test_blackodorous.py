@@ -393,6 +393,21 @@ def dataclasses_frozen_error():
     return dataclasses.FrozenInstanceError
 
 
+def test_pixels_in_memory_same_flags_coordinates_and_attrs_as_lazy():
+    """The in-memory route (the bands without their coordinates, put back once) gives what the
+    lazy route gives: every flag, its dims and attrs, the scene's coordinates."""
+    spectra = [SPECTRA[k] for k in ("black_odorous", "turbid_red", "ordinary", "clear_blue", "black_odorous")]
+    ds = _with_nir(spectra, [0.004, 0.01, 0.002, 0.0005, 0.006]).expand_dims(time=[np.datetime64("2025-11-02")])
+    ds = ds.assign_coords(spatial_ref=0)
+    water = xr.DataArray([[True, True, True, True, False]], dims=("y", "x"), coords={"y": ds.y, "x": ds.x})
+    eager = bo.black_odorous_pixels(ds, water)
+    lazy = bo.black_odorous_pixels(ds.chunk({"x": 2}), water).compute()
+    assert eager["is_suspect"].chunks is None
+    xr.testing.assert_identical(eager.drop_attrs(deep=False), lazy.drop_attrs(deep=False))
+    assert eager["is_suspect"].values[0, 0].tolist() == [True, False, False, False, False]  # fifth pixel off water
+    assert {k: v for k, v in eager.attrs.items() if k != "params"} == {k: v for k, v in lazy.attrs.items() if k != "params"}
+
+
 def _with_nir(spectra, nir, *, chunks=None):
     """A scene of reflectance spectra (stored as given) with a NIR band."""
     ds = scene_of(spectra, units="rrs")

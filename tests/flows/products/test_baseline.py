@@ -133,3 +133,31 @@ def test_baselines_are_read_once_for_a_village_and_again_once_rewritten(night, t
     assert again is not first
     first_pass = again.history["ndvi"].isel(time=0).values
     assert np.allclose(first_pass[np.isfinite(first_pass)], 0.1234)
+
+
+def test_a_history_stack_staged_uncompressed_or_with_zstd_gives_the_same_cog(tmp_path, monkeypatch):
+    """A village's stack is staged uncompressed, a large one with ZSTD: the COG driver
+    compresses either way, so the published COG is the same bytes, its values those given."""
+    import numpy as np
+    import pandas as pd
+    import rioxarray  # noqa: F401
+    import xarray as xr
+
+    from flows.products import baseline
+
+    rng = np.random.default_rng(15)
+    v = rng.normal(0.5, 0.2, (5, 40, 50)).astype("float32")
+    v[rng.random(v.shape) < 0.2] = np.nan
+    stack = xr.DataArray(v, dims=("time", "y", "x"),
+                         coords={"time": pd.date_range("2025-01-01", periods=5, freq="16D"),
+                                 "y": 2.5e6 - 10.0 * np.arange(40) - 5, "x": 4e5 + 10.0 * np.arange(50) + 5},
+                         ).rio.write_crs("EPSG:32649")
+    small = baseline._write_stack(stack, tmp_path / "small" / "ndvi.tif", "ndvi", {"VILLAGE": "v"})
+    monkeypatch.setattr(baseline, "IN_MEMORY_PIXELS", 0)
+    large = baseline._write_stack(stack, tmp_path / "large" / "ndvi.tif", "ndvi", {"VILLAGE": "v"})
+    assert small.read_bytes() == large.read_bytes()
+    with rasterio.open(small) as src:
+        got = src.read()
+        assert src.descriptions[0] == "2025-01-01" and src.nodata == baseline.INT16_NODATA
+    want = np.where(np.isfinite(v), np.round(v / baseline.SCALE), baseline.INT16_NODATA)
+    np.testing.assert_array_equal(got, want)
