@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from indices import BlackOdorousParams, SeasonalChangeParams
 
 #: bumped whenever an algorithm changes what it writes (part of every cache key)
-ALGORITHM_VERSION = "13"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
+ALGORITHM_VERSION = "14"  # 2: suspect reaches split water bodies; water change at the change minimum; new suspects by overlap
 # 3: water fallback by MNDWI/NDWI agreement, AWEI at 0, clean-up scaled with the pixel size
 # 4: black-odorous methods vote independently (indices.BlackOdorousParams, passed from the run)
 # 5: suspects carry their persistence (persistent / watch, the dates that voted) from the earlier dates' products
@@ -35,6 +35,9 @@ ALGORITHM_VERSION = "13"  # 2: suspect reaches split water bodies; water change 
 #     suspects as 11): reach_whole_body_share (a reach takes its mostly-suspect water body whole) and
 #     mixed_seed_fraction (NIR seeds for water the mask missed whole); measured on the demo's tuning profile
 #     (issue #12, round 4)
+# 14: cropland's edge pixels (indices.cropedge): within 1 px of phenology cropland, peak >= 0.4, amplitude >= 0.2
+#     and NDVI correlated (r >= 0.7) with that cropland's are cropland (SeasonalChangeParams.crop_edge_*): the mixed
+#     pixels at paddy borders and cloud-hidden troughs (issue #13 round 4: set on the demo's tuning profile)
 #: the CRSs GeoJSON products can be written in (Params.geojson_crs)
 GEOJSON_CRSS = ("EPSG:4326", "EPSG:4490")
 

@@ -31,6 +31,7 @@ import geopandas as gpd
 import xarray as xr
 
 from ._raster import as_2d, burn_mask, label, label_sums, pixel_area_m2, polygons, transform_of
+from .cropedge import crop_edge
 from .errors import IndicesError
 
 NONE, CANDIDATE, CONFIRMED, REVERTED, UNOBSERVED = 0, 1, 2, 3, 255
@@ -72,7 +73,12 @@ class SeasonalChangeParams:
     conversion is only claimed once it has lasted ``farmland_min_days`` (45: longer than the
     bare phases of the crop calendar, puddling or a vegetable plot between crops). A pixel that
     was flooded at times (seasonal water) and green (NDVI >= ``paddy_min_max``, 0.4) at others
-    is a paddy (Xiao et al. 2005). Forest: median NDVI >= ``forest_min_ndvi`` (0.6) and not
+    is a paddy (Xiao et al. 2005). A pixel within ``crop_edge_px`` (1) of that cropland, green
+    (peak >= ``paddy_min_max``), swinging by at least ``crop_edge_min_amplitude`` (0.2) and whose
+    NDVI correlates at ``crop_edge_min_r`` (0.7: the neighbouring cropland's calendar explains
+    half its variance) or more with the neighbouring cropland's is cropland too: a parcel's mixed
+    edge pixel or a paddy whose trough the clouds hid (``indices.cropedge``; set on the demo's
+    tuning profile, issue #13 round 4). Forest: median NDVI >= ``forest_min_ndvi`` (0.6) and not
     cropland. A pixel that is neither cropland, forest nor water and whose history has fewer
     than ``phenology_min_obs`` (12) clear observations is *unknown*, not "other": so few
     observations cannot rule out a crop cycle whose peak or flooding fell on cloudy days, and
@@ -99,6 +105,9 @@ class SeasonalChangeParams:
     crop_min_max: float = 0.5
     crop_min_amplitude: float = 0.3
     paddy_min_max: float = 0.4
+    crop_edge_px: int = 1
+    crop_edge_min_amplitude: float = 0.2
+    crop_edge_min_r: float = 0.7
     farmland_min_days: float = 45.0
     forest_min_ndvi: float = 0.6
     phenology_min_obs: int = 12
@@ -155,9 +164,14 @@ def land_cover_from_history(ndvi: xr.DataArray, water: xr.DataArray, params: Sea
         # paddy: flooded for part of the year and green at another time (the flooding-then-growth
         # signal of rice, Xiao et al. 2005), even when the cloudy season hid its peak
         crop |= seasonal & (hi >= params.paddy_min_max) & (n_ok >= min_dates) & sufficient
+        # the parcel's mixed edge pixels and cloud-hidden troughs, that follow the cropland beside them
+        crop |= crop_edge(v, crop, reach_px=params.crop_edge_px, min_amplitude=params.crop_edge_min_amplitude,
+                          min_max=params.paddy_min_max, min_r=params.crop_edge_min_r, min_dates=min_dates) & sufficient
         source = (f"NDVI phenology over {len(times)} dates ({span:.0f} days): peak >= {params.crop_min_max}, "
                   f"amplitude >= {params.crop_min_amplitude}, or flooded at times and NDVI >= {params.paddy_min_max} "
-                  f"at others; neither, nor forest or water, with < {params.phenology_min_obs} clear dates: unknown"
+                  f"at others; within {params.crop_edge_px} px of those, NDVI >= {params.paddy_min_max}, amplitude >= "
+                  f"{params.crop_edge_min_amplitude} and r >= {params.crop_edge_min_r} with their NDVI; "
+                  f"neither, nor forest or water, with < {params.phenology_min_obs} clear dates: unknown"
                   + ("" if sufficient else " [history too short: no cropland]"))
     cls = np.full(v.shape[1:], OTHER, "uint8")
     cls[(med >= params.forest_min_ndvi) & ~crop] = FOREST
