@@ -33,6 +33,7 @@ import xarray as xr
 from ._raster import as_2d, burn_mask, label, label_sums, pixel_area_m2, polygons, transform_of
 from .cropedge import crop_edge
 from .errors import IndicesError
+from .nanstats import nanmedian0
 
 NONE, CANDIDATE, CONFIRMED, REVERTED, UNOBSERVED = 0, 1, 2, 3, 255
 STATUS_NAMES = {NONE: "none", CANDIDATE: "candidate", CONFIRMED: "confirmed", REVERTED: "reverted"}
@@ -153,7 +154,7 @@ def land_cover_from_history(ndvi: xr.DataArray, water: xr.DataArray, params: Sea
         lo = np.where(n_ok > 0, np.min(np.where(np.isfinite(v), v, np.inf), axis=0), np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(v, axis=0) if v.shape[0] else np.full(v.shape[1:], np.nan)
+            med = nanmedian0(v) if v.shape[0] else np.full(v.shape[1:], np.nan)
     sufficient = len(times) >= min_dates and span >= min_span_days
     seasonal = (occ >= params.seasonal_water_share) & (occ < params.permanent_water_share)
     if cropland is not None:
