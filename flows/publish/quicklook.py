@@ -34,12 +34,12 @@ from ..products.cache import files_key, fresh
 from ..products.inventory import ProductSet
 from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, SUSPECTS, TRUE_COLOUR, WATER_BODIES
 from .fonts import use_cjk_font
-from .sheet import DPI, FIGSIZE, figure, outline
+from .figures import DPI, FIGSIZE, figure, outline
 
 log = logging.getLogger("villagewatch.flows")
 
 #: bump when the drawing changes, so existing quicklooks are redrawn
-QUICKLOOK_VERSION = "5"  # 5: one kept Figure per thread (flows.publish.sheet); 4: the one cache rule
+QUICKLOOK_VERSION = "5"  # 5: one kept Figure per thread (flows.publish.figures); 4: the one cache rule
 #: quicklook size in pixels (width, height)
 SIZE_PX = (int(FIGSIZE[0] * DPI), int(FIGSIZE[1] * DPI))
 #: at most this many raster pixels a side are read (from the COG's overviews)

@@ -1,4 +1,4 @@
-"""flows.publish.sheet: a kept, cleared quicklook Figure draws the same pixels as a new one,
+"""flows.publish.figures: a kept, cleared quicklook Figure draws the same pixels as a new one,
 and its outlines the same pixels as GeoSeries.plot."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon
 
-from flows.publish import sheet
+from flows.publish import figures
 
 CRS = "EPSG:32649"
 SQUARE = Polygon([(0, 0), (300, 0), (300, 200), (0, 200)], holes=[[(50, 50), (120, 50), (120, 120), (50, 120)]])
@@ -20,7 +20,7 @@ def pixels(fig) -> np.ndarray:
     return np.asarray(fig.canvas.buffer_rgba()).copy()
 
 
-def picture(fig, ax, geoms, *, colorbar: bool, title: str, outlines=sheet.outline) -> np.ndarray:
+def picture(fig, ax, geoms, *, colorbar: bool, title: str, outlines=figures.outline) -> np.ndarray:
     im = ax.imshow(np.arange(12.0).reshape(3, 4), extent=(0, 300, 0, 200), cmap="RdYlGn", interpolation="nearest")
     if colorbar:
         fig.colorbar(im, cax=fig.add_axes((0.83, 0.25, 0.025, 0.5)), label="NDVI")
@@ -47,13 +47,13 @@ def in_new_thread(fn):
 
 def test_a_kept_figure_draws_what_a_new_figure_draws():
     def run():
-        first = picture(*sheet.figure(), [SQUARE], colorbar=True, title="A")
-        second = picture(*sheet.figure(), [POND], colorbar=False, title="B")
-        again = picture(*sheet.figure(), [SQUARE], colorbar=True, title="A")
+        first = picture(*figures.figure(), [SQUARE], colorbar=True, title="A")
+        second = picture(*figures.figure(), [POND], colorbar=False, title="B")
+        again = picture(*figures.figure(), [SQUARE], colorbar=True, title="A")
         return first, second, again
 
     first, second, again = in_new_thread(run)
-    new_second = picture(*sheet.new_figure(), [POND], colorbar=False, title="B")
+    new_second = picture(*figures.new_figure(), [POND], colorbar=False, title="B")
     assert (first != second).any()
     np.testing.assert_array_equal(second, new_second)
     np.testing.assert_array_equal(again, first)
@@ -61,12 +61,12 @@ def test_a_kept_figure_draws_what_a_new_figure_draws():
 
 def test_a_thread_keeps_one_figure_and_threads_do_not_share_it():
     def two():
-        return sheet.figure()[0], sheet.figure()[0]
+        return figures.figure()[0], figures.figure()[0]
 
     a1, a2 = in_new_thread(two)
     b1, _ = in_new_thread(two)
     assert a1 is a2 and b1 is not a1
-    fig, ax = in_new_thread(sheet.figure)
+    fig, ax = in_new_thread(figures.figure)
     assert fig.axes == [ax] and not ax.collections and not fig.texts and ax.get_title() == ""
 
 
@@ -74,6 +74,6 @@ def test_outlines_are_the_pixels_geopandas_draws():
     def geopandas_plot(ax, geoms, **style):
         geoms.plot(ax=ax, **style)
 
-    ours = picture(*sheet.new_figure(), [SQUARE, POND], colorbar=False, title="t")
-    theirs = picture(*sheet.new_figure(), [SQUARE, POND], colorbar=False, title="t", outlines=geopandas_plot)
+    ours = picture(*figures.new_figure(), [SQUARE, POND], colorbar=False, title="t")
+    theirs = picture(*figures.new_figure(), [SQUARE, POND], colorbar=False, title="t", outlines=geopandas_plot)
     np.testing.assert_array_equal(ours, theirs)
