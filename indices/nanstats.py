@@ -4,7 +4,8 @@
 ``_nanmedian_small``: a masked sort, masked indexing and a masked sum), which cost most of a
 village's seasonal statistics. Bottleneck's ``nanmedian`` (a partial sort per pixel in C, the
 library xarray itself uses for its NaN reductions) gives the same values, NaN where a pixel has no
-valid value; tested byte for byte against numpy in ``tests/indices/test_nanstats.py``.
+valid value (only the sign of a zero median can differ); tested against numpy in
+``tests/indices/test_nanstats.py``.
 """
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def _nanstat(values: np.ndarray, stat: str) -> np.ndarray:
         if stat == "max":
             return np.nanmax(values, axis=0)
         if stat == "median":
-            return nanmedian0(values)  # numpy.nanmedian(values, axis=0), bit for bit, faster
+            return nanmedian0(values)  # numpy.nanmedian(values, axis=0)'s values (bottleneck), faster
         if stat == "mean":
             return np.nanmean(values, axis=0)
     raise IndicesError(f"unknown statistic {stat!r}; use min, max, median or mean")
