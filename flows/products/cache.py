@@ -12,6 +12,8 @@ is the key recorded with it and every file it lists still has its recorded check
   field-check sheets, through :func:`write_files_manifest`). A quicklook keeps its key in a PNG
   text chunk and a download package in its zip comment, since each is a single file.
 - **Check.** :func:`up_to_date` for manifests; :func:`fresh` for a key recorded in a file.
+- **In memory.** :class:`Kept` keeps the last few things read in a run (baselines, date layers,
+  the quicklooks' vectors), keyed by what they were read from.
 """
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..params import ALGORITHM_VERSION
 from .atomic import sha256_file, write_json
@@ -165,3 +168,27 @@ def with_companions(folder: Path, manifest: dict) -> dict:
         outputs.update(extra.get("outputs", {}))
         outputs[c.name] = {"sha256": sha256_file(c), "bytes": c.stat().st_size}
     return {**manifest, "outputs": outputs}
+
+
+class Kept:
+    """In memory, the values last read, by key, first in first out, while their summed ``size``
+    stays within ``bound`` (a value larger than the bound is returned, not kept); thread-safe."""
+
+    def __init__(self, bound: int, size: Callable[[Any], int] = lambda value: 1) -> None:
+        self._bound, self._size = bound, size
+        self._items: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, read: Callable[[], Any]) -> Any:
+        """The value kept under ``key``, else ``read()``, kept."""
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        value = read()
+        n = self._size(value)
+        with self._lock:
+            while self._items and sum(map(self._size, self._items.values())) + n > self._bound:
+                self._items.pop(next(iter(self._items)))
+            if n <= self._bound:
+                self._items[key] = value
+        return value

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +17,7 @@ from aoi import Village
 
 from ..params import Params
 from .baseline import read_baseline
-from .cache import read_manifest
+from .cache import Kept, read_manifest
 from .layout import HISTORY_LAYERS, baseline_dir, date_dir, season_of
 from .layout import dates as product_dates
 from .rasters import open_raster
@@ -44,33 +42,9 @@ def monitored_dates(out_root: str | Path, village: Village, *, upto: str | None 
     return [d for d in have if d >= first]
 
 
-class _Kept:
-    """The values last read, by key, first in first out, while their summed ``size`` stays
-    within ``bound`` (a value larger than the bound is returned, not kept); thread-safe."""
-
-    def __init__(self, bound: int, size: Callable[[Any], int] = lambda value: 1) -> None:
-        self._bound, self._size = bound, size
-        self._items: dict[tuple, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, read: Callable[[], Any]) -> Any:
-        """The value kept under ``key``, else ``read()``, kept."""
-        with self._lock:
-            if key in self._items:
-                return self._items[key]
-        value = read()
-        n = self._size(value)
-        with self._lock:
-            while self._items and sum(map(self._size, self._items.values())) + n > self._bound:
-                self._items.pop(next(iter(self._items)))
-            if n <= self._bound:
-                self._items[key] = value
-        return value
-
-
 #: date layers kept in memory, up to 64 MiB (a village's alerts and then each of its months read
 #: the same dates' products in a row)
-_kept_layers = _Kept(64 * 2**20, size=lambda a: a.nbytes)
+_kept_layers = Kept(64 * 2**20, size=lambda a: a.nbytes)
 
 
 def _layer(folder: Path, name: str) -> xr.DataArray | None:
@@ -150,7 +124,7 @@ class Baselines:
 
 
 #: the last 4 baselines read, kept in memory (a village's alerts and months read the same ones in a row)
-_kept_baselines = _Kept(4)
+_kept_baselines = Kept(4)
 
 
 def _files_state(out_root: str | Path, village: Village, seasons: list[str]) -> tuple:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 from aoi import Village
 
 from ..products.atomic import atomic_path
-from ..products.cache import files_key, fresh
+from ..products.cache import Kept, files_key, fresh
 from ..products.inventory import ProductSet
 from ..products.layout import MANIFEST, NEW_SUSPECTS, QUICKLOOK, QUICKLOOK_TRUE_COLOUR, SUSPECTS, TRUE_COLOUR, WATER_BODIES
 from .fonts import use_cjk_font
@@ -165,24 +164,18 @@ def _vector(path: Path, crs):
         return None
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size, crs.to_wkt() if crs is not None else None)
-    with _vectors_lock:
-        if key in _vectors:
-            return _vectors[key]
+    return _vectors.get(key, lambda: _read_vector(path, crs))
+
+
+def _read_vector(path: Path, crs):
     import geopandas as gpd
 
     gdf = gpd.read_file(path)
-    gdf = None if gdf.empty else (gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf).to_crs(crs)
-    with _vectors_lock:
-        _vectors[key] = gdf
-        while len(_vectors) > KEPT_VECTORS:
-            _vectors.pop(next(iter(_vectors)))
-    return gdf
+    return None if gdf.empty else (gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf).to_crs(crs)
 
 
-#: vector files kept read (``_vector``): a date's water bodies and suspects, a change's new suspects
-KEPT_VECTORS = 8
-_vectors: dict[tuple, Any] = {}
-_vectors_lock = threading.Lock()
+#: the last 8 vector files read (``_vector``): a date's water bodies and suspects, a change's new suspects
+_vectors = Kept(8)
 
 
 def _boundary(village: Village, crs):
