@@ -64,6 +64,11 @@ class Batch:
     def id(self) -> str:
         return f"batch-{self.villages[0].id}-{len(self.villages)}"
 
+    @property
+    def cost(self) -> float:
+        """What the batch costs, roughly: its villages' bounding-box area (km2)."""
+        return sum(bbox_km2(v) for v in self.villages)
+
 
 def bbox_km2(village: Village) -> float:
     """The area of the village's lon/lat bounding box in km2 (equirectangular; a size class,

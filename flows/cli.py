@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"),
                    help="run Dask work on an existing cluster (scheduler address)")
     _add_output_options(p)
-    p.set_defaults(func=cmd_nightly)
+    p.set_defaults(func=cmd_nightly, prefect_api_early=True)
 
     p = sub.add_parser("backfill", help="process a date range whatever the state says")
     _add_village_options(p)
@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-prefect", action="store_true")
     p.add_argument("--dask-address", default=os.environ.get("VILLAGEWATCH_DASK_ADDRESS"))
     _add_output_options(p)
-    p.set_defaults(func=cmd_backfill)
+    p.set_defaults(func=cmd_backfill, prefect_api_early=True)
 
     p = sub.add_parser("schedule", help="serve the nightly flow on a cron against a Prefect server")
     _add_village_options(p)
@@ -490,6 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if getattr(args, "prefect_api_early", False) and not args.no_prefect:
+        from flows import prefect_api
+
+        prefect_api.start()  # comes up on the other core while this process imports and plans
     quiet_noisy_loggers(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)

@@ -17,7 +17,7 @@ from aoi import Village
 from sensing.base import Source
 from sensing.errors import NoDataError
 
-from . import batches, processes
+from . import batches, prefect_api, processes
 from .params import Params
 from .plan import NightPlan, Step, VillagePlan, Window, plan_village
 from .results import StepResult, VillageRun
@@ -91,7 +91,7 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
     Path(out).mkdir(parents=True, exist_ok=True)
     whole, (small, plan) = plan, batches.split(plan)  # small villages in batches, the others step by step
     batched = {b: batch_task.submit(b, whole, source, out, params)  # the largest first: the workers finish together
-               for b in sorted(processes.make_batches(small), key=lambda b: -len(b.villages))}
+               for b in sorted(processes.make_batches(small), key=lambda b: -b.cost)}
     discovered = {v.id: discover.submit(source, v, w, params, plan.cropland.get(v.id)) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}
@@ -124,6 +124,8 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
 
 
 def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Params()) -> list[VillageRun]:
-    """The Prefect ``nightly`` flow (an ephemeral API server unless PREFECT_API_URL is set)."""
-    return nightly(plan, source, str(out), params)
+    """The Prefect ``nightly`` flow (an ephemeral API server unless PREFECT_API_URL is set:
+    the one the command started early, ``flows.prefect_api``, or else Prefect's own)."""
+    with prefect_api.api():
+        return nightly(plan, source, str(out), params)
 

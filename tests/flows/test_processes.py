@@ -33,9 +33,56 @@ def test_a_pool_is_used_from_a_few_villages_on_two_cores_or_when_asked():
 
 def test_batches_are_cut_so_that_each_worker_gets_several():
     assert processes.batch_size(11, 0) == batches.BATCH_VILLAGES  # no pool: batches as before
-    assert processes.batch_size(11, 2) == 3  # ceil(11 / (2 workers x 2))
-    assert processes.batch_size(300, 2) == batches.BATCH_VILLAGES  # never above the batch size
+    assert processes.batch_size(11, 2) == 1  # ceil(11 / (2 workers x 6))
+    assert processes.batch_size(100, 2) == 9
+    assert processes.batch_size(300, 2) == 25  # ceil(300 / 12)
+    assert processes.batch_size(1000, 2) == batches.BATCH_VILLAGES  # never above the batch size
     assert processes.batch_size(2, 2) == 1
+
+
+def _wait_for(cond, timeout: float = 5.0) -> bool:
+    import time
+
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def test_the_gate_hands_a_free_worker_the_costliest_waiting_batch():
+    """One worker, busy; five batches arrive: each freed slot goes to the costliest waiting
+    batch (ties in arrival order)."""
+    import threading
+
+    gate = processes._Gate(1)
+    gate.acquire(0.0)
+    started: list[str] = []
+    threads = []
+    for name, cost in [("a", 3.0), ("b", 9.0), ("c", 1.0), ("d", 9.0), ("e", 5.0)]:
+        threads.append(threading.Thread(target=lambda n=name, c=cost: (gate.acquire(c), started.append(n))))
+        threads[-1].start()
+        assert _wait_for(lambda: len(gate._waiting) == len(threads))  # queued in this order
+    for k in range(1, 6):
+        gate.release()
+        assert _wait_for(lambda: len(started) == k)
+    for t in threads:
+        t.join(5)
+    assert started == ["b", "d", "e", "a", "c"]
+
+
+def test_the_gate_lets_as_many_batches_run_as_there_are_workers():
+    import threading
+
+    gate = processes._Gate(2)
+    gate.acquire(1.0)
+    gate.acquire(1.0)  # two workers, two batches: no waiting
+    third = threading.Thread(target=gate.acquire, args=(5.0,))
+    third.start()
+    assert not _wait_for(lambda: not third.is_alive(), timeout=0.2)  # waits for a free worker
+    gate.release()
+    assert _wait_for(lambda: not third.is_alive())
 
 
 def _files(root: Path) -> dict[str, bytes]:
