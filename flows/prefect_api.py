@@ -14,7 +14,8 @@ does); :func:`stop` ends it (also at exit).
 
 Only the command line uses it, and only when nothing else says where the API is: with
 ``PREFECT_API_URL`` set, or Prefect already imported with its settings fixed, :func:`start`
-does nothing and Prefect behaves as usual. If the early server cannot be reached, Prefect
+does nothing; when Prefect's settings, once read, name an API (a profile, ``prefect.toml``),
+:func:`api` stops the early server and Prefect uses that API as usual. If the early server cannot be reached, Prefect
 starts its own temporary server as before (a warning says why).
 """
 from __future__ import annotations
@@ -146,6 +147,11 @@ def api() -> Iterator[str | None]:
                                   PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, PREFECT_UI_URL,
                                   temporary_settings)
 
+    if PREFECT_API_URL.value():  # a profile, prefect.toml or .env gives one: that server it is
+        log.debug("Prefect's settings name an API (%s): the early server is not used", PREFECT_API_URL.value())
+        stop()
+        yield None
+        return
     try:
         server.wait(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
     except (RuntimeError, TimeoutError) as exc:

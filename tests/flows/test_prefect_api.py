@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_nothing_is_started_when_prefect_already_knows_its_api(monkeypatch):
     """In this test session Prefect is imported (its settings are fixed): no early server."""
+    import prefect  # noqa: F401  (as once a flow has run in this process)
+
     monkeypatch.setattr(prefect_api, "_server", None)
-    assert "prefect" in sys.modules
     assert prefect_api.start() is None
     monkeypatch.delitem(sys.modules, "prefect")  # as before Prefect is imported
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
@@ -67,15 +68,29 @@ def test_a_port_taken_is_tried_again_on_another(health_folder):
 def test_a_server_that_ends_leaves_prefect_to_start_its_own(health_folder, monkeypatch, caplog):
     server = _Fake([1], health_folder)
     monkeypatch.setattr(prefect_api, "_server", server)
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    before = PREFECT_API_URL.value()
-    with caplog.at_level(logging.WARNING, logger="villagewatch.flows"):
-        with prefect_api.api() as url:
-            assert url is None
-            assert PREFECT_API_URL.value() == before  # Prefect's settings untouched
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # no API named (this session's harness may name one)
+        with caplog.at_level(logging.WARNING, logger="villagewatch.flows"):
+            with prefect_api.api() as url:
+                assert url is None
+                assert PREFECT_API_URL.value() is None  # Prefect's settings untouched: it starts its own
     assert "exit code 1" in caplog.text and "Prefect starts its own" in caplog.text
     assert prefect_api._server is None
+
+
+def test_an_api_named_by_prefects_settings_wins_over_the_early_server(health_folder, monkeypatch):
+    """A profile or prefect.toml may name a server that the environment does not: it is used,
+    the early server stopped."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = _Fake([], health_folder)
+    monkeypatch.setattr(prefect_api, "_server", server)
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        with prefect_api.api() as url:
+            assert url is None
+            assert PREFECT_API_URL.value() == "http://127.0.0.1:4200/api"
+    assert server.process is None and prefect_api._server is None
 
 
 @pytest.mark.slow
