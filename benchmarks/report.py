@@ -289,7 +289,10 @@ def _bench_nightly(r: dict | None) -> list[str]:
     if noop:
         out += ["", f"A flow that does nothing costs {noop['wall_min_s']:.1f} s from the command line in this mode "
                 "(Prefect's imports, starting and stopping the ephemeral API server, bookkeeping): a fixed cost "
-                "per run that a long-lived Prefect server (`PREFECT_API_URL`) would not pay at every run."]
+                "per run that a long-lived Prefect server (`PREFECT_API_URL`) would not pay at every run. The no-op "
+                "flow starts the server as Prefect does, at the first flow call; `villagewatch nightly` starts it "
+                "as the command begins (`flows.prefect_api`), so that its start-up runs beside the night's imports "
+                "and worker processes instead of before the flow."]
     out += ["", "Like for like: both variants run the same code: the small villages in batches (`flows.batches`), "
             "the batches in one single-threaded worker process per core (`flows.processes`), each batch's steps "
             "concurrently on one thread per core; the Prefect flow adds one task per batch, its API server and "
