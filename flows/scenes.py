@@ -97,7 +97,9 @@ def select_date(scene: xr.Dataset, date: str) -> xr.Dataset:
     one = scene.isel(time=dates.index(date))
     one.attrs = dict(scene.attrs)
     one.attrs["item_id"] = str(one["item_id"].values)
-    return one
+    # the per-date scalars (item id, valid fractions) stay behind: every arithmetic operation
+    # on the date's bands would merge them again (a quarter of a history pass's time)
+    return one.drop_vars([c for c in one.coords if c not in ("time", "spatial_ref") and not one[c].dims])
 
 
 #: a date's scene with at most this many pixels per band (y * x) is read into memory once

@@ -105,7 +105,7 @@ from .filespec import (
 )
 from .masking import aoi_mask, aoi_valid_fractions
 from .mosaic import first_valid, geobox_coords, paste
-from .scene import DEFAULT_CHUNKS, REFLECTANCE_UNITS, assign_valid_fractions, check_scene
+from .scene import DEFAULT_CHUNKS, REFLECTANCE_UNITS, assign_valid_fractions, check_scene, chunk_bands
 from .sensors import UNKNOWN_SENSOR, check_sensor_name
 
 __all__ = ["FilesSource", "FileSpec", "read_band_map", "date_from_name", "native_resolution_m",
@@ -358,7 +358,7 @@ class FilesSource:
         ds = xr.concat(stacks, dim=pd.DatetimeIndex(times, name="time").as_unit("ns"))
         ds = ds.transpose("time", "y", "x")
         chunks = {**DEFAULT_CHUNKS, **dict(self.chunks or {})}
-        ds = ds.chunk({k: v for k, v in chunks.items() if k in ds.dims})
+        ds = chunk_bands(ds, chunks)
         ds = ds.assign_coords(item_id=("time", ids))
 
         aoi = aoi_mask(village.geometry, target)

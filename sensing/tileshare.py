@@ -40,7 +40,7 @@ from shapely.ops import unary_union
 from aoi import Village
 
 from .masking import aoi_mask, aoi_valid_counts, valid_fractions_from
-from .scene import DEFAULT_CHUNKS, assign_valid_fractions, check_scene
+from .scene import DEFAULT_CHUNKS, assign_valid_fractions, check_scene, chunk_bands
 
 log = logging.getLogger("villagewatch.sensing.tileshare")
 
@@ -113,7 +113,7 @@ def _rechunk(ds: xr.Dataset, chunks: dict[str, int] | None) -> xr.Dataset:
     """``ds`` in the chunks of a load of its own window (``chunks`` over y and x)."""
     c = {**{k: v for k, v in DEFAULT_CHUNKS.items() if k != "time"},
          **{k: v for k, v in (chunks or {}).items() if k in ("x", "y")}}
-    return ds.chunk({k: v for k, v in c.items() if k in ds.dims})
+    return chunk_bands(ds, c)
 
 
 def _union_village(villages: Sequence[Village], geometry: Any) -> Village:

@@ -57,3 +57,22 @@ def test_numpy_dates_run_on_one_thread_per_core_dask_dates_inline(monkeypatch):
     for t in callers:
         t.join()
     assert most[0] == local_cluster_threads()  # twelve callers, never more at once than cores
+
+
+def test_select_date_keeps_the_bands_and_time_and_leaves_the_per_date_scalars_behind():
+    from sensing.scene import make_scene
+
+    rng = np.random.default_rng(1)
+    bands = {b: rng.random((3, 4, 5)).astype("float32") for b in ("red", "nir")}
+    sc = make_scene(bands, times=["2025-01-02", "2025-01-07", "2025-01-12"], y=4000.5 - 10 * np.arange(4),
+                    x=500.5 + 10 * np.arange(5), crs="EPSG:32650", sensor="test", item_ids=["a", "b", "c"],
+                    valid_fraction=[1.0, 0.5, 0.25])
+    one = scenes.select_date(sc, "2025-01-07")
+    assert one.attrs["item_id"] == "b"
+    assert str(one["time"].values)[:10] == "2025-01-07"
+    assert set(one.coords) == {"time", "y", "x", "spatial_ref"}  # no item_id, valid_fraction(_band) scalars
+    for b in bands:
+        np.testing.assert_array_equal(one[b].values, bands[b][1])
+    assert one.rio.crs == sc.rio.crs and one.rio.transform() == sc.rio.transform()
+    with pytest.raises(scenes.NoDataError):
+        scenes.select_date(sc, "2025-01-08")

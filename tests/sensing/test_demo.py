@@ -80,6 +80,9 @@ def test_scene_follows_the_contract(scene, src):
     assert tuple(scene.data_vars) == S2_BANDS == (
         "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22")
     assert all(scene[b].dtype == np.float32 and scene[b].chunks is not None for b in S2_BANDS)
+    # coordinates stay in memory (``make_scene`` chunks the bands only): reading the item ids
+    # or valid fractions runs no Dask graph
+    assert [c for c in scene.coords if scene[c].chunks is not None] == []
     assert scene.sizes == {"time": 7, "y": grid.height, "x": grid.width}
     assert str(scene.rio.crs) == grid.crs == "EPSG:32650"
     assert tuple(scene.rio.transform())[:6] == tuple(grid.transform)[:6]

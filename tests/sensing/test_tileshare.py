@@ -31,6 +31,9 @@ def _same_scene(shared: xr.Dataset, own: xr.Dataset) -> None:
     attrs = {k: v for k, v in shared.attrs.items() if k not in (tileshare.SHARED, tileshare.SHARED_VILLAGE)}
     assert attrs == own.attrs
     assert shared[next(iter(own.data_vars))].chunks == own[next(iter(own.data_vars))].chunks
+    for scene in (shared, own):  # bands Dask-backed, coordinates (item ids, valid fractions) in memory
+        assert all(scene[b].chunks is not None for b in scene.data_vars)
+        assert [c for c in scene.coords if scene[c].chunks is not None] == []
 
 
 @pytest.fixture(scope="module")
