@@ -78,6 +78,9 @@ def crop_edge(ndvi: np.ndarray, crop: np.ndarray, *, reach_px: int = 1, min_ampl
         cand = near & (n_ok >= min_dates) & (hi >= min_max) & ((hi - lo) >= min_amplitude)
     if not cand.any():
         return cand
-    r = series_correlation(v, neighbour_profile(v, crop, reach_px), min_dates)
+    iy, ix = np.nonzero(cand)  # the correlation of the candidates only (per pixel: the same values)
+    r = series_correlation(v[:, iy, ix], neighbour_profile(v, crop, reach_px)[:, iy, ix], min_dates)
+    out = np.zeros(crop.shape, bool)
     with np.errstate(invalid="ignore"):
-        return cand & (r >= min_r)
+        out[iy, ix] = r >= min_r
+    return out

@@ -141,8 +141,10 @@ def harmonic_fit(series: xr.DataArray, *, n_harmonics: int = 2, period_days: flo
     y = np.asarray(s.values, dtype="float64").reshape(s.sizes["time"], -1)  # (T, P)
     ok = np.isfinite(y)
     yz = np.where(ok, y, 0.0)
-    a = np.einsum("tp,tk,tl->pkl", ok.astype("float64"), x, x)
-    b = np.einsum("tp,tk->pk", yz, x)
+    # the normal equations per pixel, A = sum_t ok x x^T and b = sum_t y x, as two matrix
+    # products (BLAS; a three-operand einsum loops in C without it: 10x slower)
+    a = (ok.T.astype("float64") @ (x[:, :, None] * x[:, None, :]).reshape(len(x), k * k)).reshape(-1, k, k)
+    b = yz.T @ x
     n = ok.sum(axis=0)
     good = n >= max(min_obs, k + 1)
     coef = np.full((y.shape[1], k), np.nan)

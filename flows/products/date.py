@@ -71,10 +71,16 @@ def calibrated(scene_t: xr.Dataset) -> bool:
     return indices.reflectance_units(scene_t) != "relative"
 
 
-def georef(da: xr.DataArray, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    """``da`` with ``like``'s CRS and transform (for writing)."""
-    da = da.rio.write_crs(like.rio.crs)
-    return da.rio.write_transform(like.rio.transform(recalc=True))
+def grid_of(like: xr.Dataset | xr.DataArray) -> tuple[Any, Any]:
+    """``like``'s (CRS, transform), the transform from its coordinates: computed once per date
+    (rioxarray derives it from the coordinates at each call: 2 ms, 15 products a date)."""
+    return like.rio.crs, like.rio.transform(recalc=True)
+
+
+def georef(da: xr.DataArray, grid: tuple[Any, Any]) -> xr.DataArray:
+    """``da`` with the CRS and transform of ``grid`` (:func:`grid_of`), for writing."""
+    crs, transform = grid
+    return da.rio.write_crs(crs).rio.write_transform(transform)
 
 
 def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) -> dict[str, str]:
@@ -185,7 +191,8 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
     field (``flooded_cropland``)."""
     windex = water.attrs.get("water_index")
     wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
-    outputs = [write_cog(georef(mask_to_uint8(water, wvalid), scene_t), folder / "water_mask.tif", nodata=255, tags=tags)]
+    grid = grid_of(scene_t)
+    outputs = [write_cog(georef(mask_to_uint8(water, wvalid), grid), folder / "water_mask.tif", nodata=255, tags=tags)]
     if calibrated(scene_t):
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
         classified, flags = classify_water(scene_t, water, wvalid, idx=idx, previous=previous,
@@ -197,7 +204,7 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
             classified = indices.cropland_water_status(classified, land_cover, idx["ndwi"],
                                                        open_water_ndwi=params.change.open_water_ndwi)
         classified = with_persistence(classified, meta["date"], history or {}, params)
-        outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), scene_t),
+        outputs.append(write_cog(georef(mask_to_uint8(flags["is_suspect"], bvalid), grid),
                                  folder / "black_odorous.tif", nodata=255, tags=tags))
     else:
         classified = indices.water_bodies(water.compute(), indices=idx, valid_count=wvalid.astype("int16").compute(),
@@ -313,8 +320,9 @@ def process_date(
     water = water_or_skip(scene_t, params, skipped)
     result.skipped = skipped
     outputs: list[Path] = []
+    grid = grid_of(scene_t)
     for name in idx.data_vars:
-        outputs.append(write_cog(georef(idx[name], scene_t), folder / f"{name}.tif", tags=tags))
+        outputs.append(write_cog(georef(idx[name], grid), folder / f"{name}.tif", tags=tags))
     true_colour = write_true_colour(scene_t, inside, folder, tags)  # the picture the page and quicklook show
     if true_colour is not None:
         outputs.append(true_colour[0])
