@@ -13,7 +13,8 @@ mask covers: a band's own nodata blanks that band only), CRS via rioxarray, and:
   (relative values).
 - ``attrs["radiometry"]``: how DNs became these values (files: per file the scale, offset,
   nodata and mask and where each came from; STAC: the rules applied).
-- per time step, coordinates on ``time``: ``item_id`` (also listed in ``attrs["item_ids"]``);
+- per time step, coordinates on ``time`` (in memory, NumPy: only the bands are Dask-backed,
+  :func:`chunk_bands`): ``item_id`` (also listed in ``attrs["item_ids"]``);
   ``valid_fraction``, the share of the village's pixels (the AOI polygon for the files and STAC
   sources, the whole grid for ``make_scene``) valid in **every** band, the bands it was
   computed over being listed in ``scene["valid_fraction"].attrs["bands"]`` (and
