@@ -65,6 +65,25 @@ def test_harmonic_fit_recovers_a_known_curve():
     assert np.isnan(few["rmse"].values).all() and np.isnan(few["coef"].values).all()
 
 
+def test_harmonic_fit_with_gaps_is_each_pixels_own_least_squares():
+    """Clouded dates (NaN) drop out of each pixel's normal equations: the coefficients and the
+    residual error are numpy.linalg.lstsq's on that pixel's clear dates alone."""
+    rng = np.random.default_rng(11)
+    dates = pd.to_datetime("2023-01-01") + pd.to_timedelta(np.sort(rng.choice(1000, 45, replace=False)), "D")
+    y = rng.normal(0.5, 0.2, (45, 6)).astype("float32")
+    y[rng.random(y.shape) < 0.35] = np.nan
+    fit = indices.harmonic_fit(series(y, dates), n_harmonics=2)
+    t = (dates - pd.Timestamp("2000-01-01")).days.to_numpy().astype("float64")
+    w = 2 * np.pi * t / 365.25
+    design = np.stack([np.ones_like(t), np.cos(w), np.sin(w), np.cos(2 * w), np.sin(2 * w)], axis=1)
+    for p in range(y.shape[1]):
+        ok = np.isfinite(y[:, p])
+        coef, res, *_ = np.linalg.lstsq(design[ok], y[ok, p].astype("float64"), rcond=None)
+        np.testing.assert_allclose(fit["coef"].values[:, 0, p], coef, rtol=1e-5, atol=1e-6)
+        assert fit["n_obs"].values[0, p] == ok.sum()
+        assert fit["rmse"].values[0, p] == pytest.approx(np.sqrt(res[0] / (ok.sum() - 5)), rel=1e-5)
+
+
 # --------------------------------------------------------------------------- land cover
 def test_land_cover_from_the_history():
     dates = pd.date_range("2024-01-15", periods=12, freq="MS") + pd.Timedelta(days=14)
