@@ -44,14 +44,10 @@ from .atomic import write_json
 from .cache import product_key, read_manifest, reuse, write_manifest
 from .layout import ALERT_PRODUCTS, ALERTS_FIGURES, ALERTS_MANIFEST, alert_file, date_dir, watches_dir
 from .monitoring import baselines_for, date_stack, monitored_dates, season_for
-from .rasters import write_cog
+from .rasters import georef, grid_of, write_cog
 from .vectors import write_geojson
 
 log = logging.getLogger("villagewatch.flows")
-
-
-def _georef(da: xr.DataArray, like: xr.Dataset | xr.DataArray) -> xr.DataArray:
-    return da.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
 
 
 def _yyyymmdd(dates: xr.DataArray) -> xr.DataArray:
@@ -102,8 +98,9 @@ def alert_vectors(result: dict[str, Any], stack: xr.Dataset, params: Params) -> 
     """Polygons per kind, georeferenced like ``stack``."""
     vectors = {}
     an = result["anomalies"]
+    grid = grid_of(stack)
     for kind in ALERT_PRODUCTS:
-        st = result[kind].rio.write_crs(stack.rio.crs).rio.write_transform(stack.rio.transform(recalc=True))
+        st = georef(result[kind], grid)
         mag = None
         if kind == "vegetation_loss" and "ndvi" in stack:
             drop = (stack["ndvi"] - result["season"]["ndvi_min"]).where(an["vegetation_loss"])
@@ -143,13 +140,14 @@ def process_alerts(source: Source, village: Village, out_root: str | Path, param
     outputs: list[Path] = []
     figures: dict[str, Any] = {"latest_date": mon[-1], "first_date": mon[0], "n_dates": len(mon)}
     new_by_date: dict[str, dict[str, float]] = {}
+    grid = grid_of(data)
     for kind in ALERT_PRODUCTS:
         st = res[kind]
-        outputs.append(write_cog(_georef(st["status"].rename(f"{kind}_status"), data),
+        outputs.append(write_cog(georef(st["status"].rename(f"{kind}_status"), grid),
                                  folder / alert_file(kind, "status"), nodata=255, dtype="uint8",
                                  tags={**tags, "CLASSES": "0 none, 1 candidate, 2 confirmed, 3 reverted, 255 never assessed"}))
         for what in ("first", "confirmed"):
-            outputs.append(write_cog(_georef(_yyyymmdd(st[what]).rename(f"{kind}_{what}"), data),
+            outputs.append(write_cog(georef(_yyyymmdd(st[what]).rename(f"{kind}_{what}"), grid),
                                      folder / alert_file(kind, what), nodata=0, dtype="int32",
                                      tags={**tags, "UNITS": "YYYYMMDD"}))
         polys = vectors[kind]

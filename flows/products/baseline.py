@@ -45,7 +45,7 @@ from .atomic import TMP_SUFFIX, atomic_path, sha256_file, write_json
 from .cache import product_key, read_manifest, reuse, write_manifest
 from .layout import (ANNUAL_LOW, BASELINE_FIGURES, HISTORY_LAYERS, LAND_COVER, baseline_dir, history_file, safe_part,
                      season_bounds)
-from .rasters import COG_OPTIONS, IN_MEMORY_PIXELS, open_raster, write_cog
+from .rasters import COG_OPTIONS, IN_MEMORY_PIXELS, georef, grid_of, open_raster, write_cog
 
 log = logging.getLogger("villagewatch.flows")
 
@@ -313,12 +313,13 @@ def process_baseline(source: Source, village: Village, season: str, out_root: st
     lc = indices.land_cover_from_history(stacks["ndvi"], stacks["water"], params.change, cropland=official)
     if official is not None:
         lc.attrs["cropland_source"] = crop_source
-    lc = lc.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
+    grid = grid_of(like)
+    lc = georef(lc, grid)
     outputs.append(write_cog(lc, folder / LAND_COVER, nodata=indices.alerts.UNKNOWN, dtype="uint8",
                              tags={**tags, "CLASSES": json.dumps({str(k): v for k, v in indices.LAND_COVER.items()}),
                                    "CROPLAND_SOURCE": lc.attrs["cropland_source"]}))
     low = stacks["ndvi"].min("time", skipna=True) if stacks["ndvi"].sizes["time"] else xr.full_like(like, np.nan, dtype="float32")
-    low = low.astype("float32").rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
+    low = georef(low.astype("float32"), grid)
     outputs.append(write_cog(low.rename("ndvi_low"), folder / ANNUAL_LOW, tags=tags))
     res = float(abs(like.rio.resolution()[0]))
     counts = {int(c): int((lc.values == c).sum()) for c in indices.LAND_COVER}
@@ -339,7 +340,7 @@ def _like(scene: xr.Dataset, village: Village) -> xr.DataArray:
     """A (y, x) template of the village's grid (from the history scene)."""
     t = scene[next(iter(scene.data_vars))].isel(time=0, drop=True)
     like = xr.DataArray(np.zeros(t.shape, "float32"), dims=("y", "x"), coords={"y": t["y"], "x": t["x"]})
-    return like.rio.write_crs(scene.rio.crs).rio.write_transform(scene.rio.transform(recalc=True))
+    return georef(like, grid_of(scene))
 
 
 def read_baseline(out_root: str | Path, village: Village | str, season: str) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from .atomic import write_json
 from .baseline import land_cover_for
 from .cache import file_sha256, product_key, up_to_date, write_manifest
 from .layout import DATE_FIGURES, MAIN_STREAM, SUSPECTS, WATER_BODIES, date_dir, dates, is_main
-from .rasters import mask_to_uint8, write_cog
+from .rasters import georef, grid_of, mask_to_uint8, write_cog
 from .truecolour import write_true_colour
 from .vectors import empty_frame, jsonable, write_geojson
 
@@ -69,18 +69,6 @@ def valid_pixels(scene_t: xr.Dataset) -> xr.DataArray:
 def calibrated(scene_t: xr.Dataset) -> bool:
     """Whether the scene holds calibrated reflectance (``indices.reflectance_units``)."""
     return indices.reflectance_units(scene_t) != "relative"
-
-
-def grid_of(like: xr.Dataset | xr.DataArray) -> tuple[Any, Any]:
-    """``like``'s (CRS, transform), the transform from its coordinates: computed once per date
-    (rioxarray derives it from the coordinates at each call: 2 ms, 15 products a date)."""
-    return like.rio.crs, like.rio.transform(recalc=True)
-
-
-def georef(da: xr.DataArray, grid: tuple[Any, Any]) -> xr.DataArray:
-    """``da`` with the CRS and transform of ``grid`` (:func:`grid_of`), for writing."""
-    crs, transform = grid
-    return da.rio.write_crs(crs).rio.write_transform(transform)
 
 
 def provenance_tags(village: Village, *, sensor: Any, item_id: Any, demo: bool) -> dict[str, str]:
@@ -182,7 +170,8 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
                    tags: dict[str, str], meta: dict[str, Any], previous: gpd.GeoDataFrame | None,
                    skipped: dict[str, str], params: Params,
                    history: dict[str, Path] | None = None,
-                   land_cover: xr.DataArray | None = None) -> tuple[list[Path], gpd.GeoDataFrame]:
+                   land_cover: xr.DataArray | None = None, *,
+                   grid: tuple[Any, Any]) -> tuple[list[Path], gpd.GeoDataFrame]:
     """Water mask and black-odorous COGs, classified water bodies (suspects with their
     persistence against ``history``) and the suspects' GeoJSON, each valid where its own bands
     are; returns the paths written and the water bodies. On relative (uncalibrated) imagery the
@@ -191,7 +180,6 @@ def _water_outputs(scene_t: xr.Dataset, idx: xr.Dataset, water: xr.DataArray, fo
     field (``flooded_cropland``)."""
     windex = water.attrs.get("water_index")
     wvalid = indices.product_valid(scene_t, "water_mask", water_index=windex)
-    grid = grid_of(scene_t)
     outputs = [write_cog(georef(mask_to_uint8(water, wvalid), grid), folder / "water_mask.tif", nodata=255, tags=tags)]
     if calibrated(scene_t):
         bvalid = indices.product_valid(scene_t, "black_odorous", water_index=windex)
@@ -331,7 +319,7 @@ def process_date(
     if water is not None:
         written, classified = _water_outputs(scene_t, idx, water, folder, tags, meta,
                                              _previous_bodies(out_root, village, previous_date, stream, scene_t.rio.crs),
-                                             skipped, params, history, land_cover)
+                                             skipped, params, history, land_cover, grid=grid)
         outputs += written
     else:
         log.info("%s %s%s: no water products (%s)", village.id, date, "" if is_main(stream) else f" [{stream}]",

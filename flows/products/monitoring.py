@@ -20,7 +20,7 @@ from .baseline import read_baseline
 from .cache import Kept, read_manifest
 from .layout import HISTORY_LAYERS, baseline_dir, date_dir, season_of
 from .layout import dates as product_dates
-from .rasters import open_raster
+from .rasters import georef, grid_of, open_raster
 
 #: the date products a monitored date contributes: layer -> file
 DATE_LAYERS = {"ndvi": "ndvi.tif", "ndwi": "ndwi.tif", "ndbi": "ndbi.tif", "water": "water_mask.tif",
@@ -101,7 +101,7 @@ def date_stack(out_root: str | Path, village: Village, dates: list[str]) -> Date
             if v and all(a is not None for a in v)}
     ds = xr.Dataset(data)
     if like is not None:
-        ds = ds.rio.write_crs(like.rio.crs).rio.write_transform(like.rio.transform(recalc=True))
+        ds = georef(ds, grid_of(like))
     return DateStack(ds, ids, keys)
 
 

@@ -258,6 +258,18 @@ def _write_array(dst, arr: np.ndarray, row: int, col: int, out_dtype: np.dtype, 
         dst.write(arr, 1, window=win)
 
 
+def grid_of(like: xr.Dataset | xr.DataArray) -> tuple[Any, Any]:
+    """``like``'s (CRS, transform), the transform from its coordinates: computed once for the
+    rasters written on one grid (rioxarray derives it from the coordinates at each call, 2 ms)."""
+    return like.rio.crs, like.rio.transform(recalc=True)
+
+
+def georef(da: xr.DataArray | xr.Dataset, grid: tuple[Any, Any]) -> xr.DataArray | xr.Dataset:
+    """``da`` with the CRS and transform of ``grid`` (:func:`grid_of`), for writing."""
+    crs, transform = grid
+    return da.rio.write_crs(crs).rio.write_transform(transform)
+
+
 def mask_to_uint8(mask: xr.DataArray, valid: xr.DataArray | None = None, *, nodata: int = 255) -> xr.DataArray:
     """A boolean mask as uint8 0/1 with ``nodata`` where ``valid`` is False (lazy)."""
     out = mask.astype("uint8")

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from .layout import TRUE_COLOUR
-from .rasters import write_cog
+from .rasters import georef, grid_of, write_cog
 
 #: the bands of a true-colour picture, in COG band order
 RGB = ("red", "green", "blue")
@@ -90,7 +90,7 @@ def write_true_colour(scene_t: xr.Dataset, inside: xr.DataArray, folder: Path, t
         return None
     valid = np.isfinite(scene_t["red"]) & np.isfinite(scene_t["green"]) & np.isfinite(scene_t["blue"])
     rgb = xr.concat([to_uint8(scene_t[b], stretch, valid) for b in RGB], dim="band").assign_coords(band=list(RGB))
-    rgb = rgb.rio.write_crs(scene_t.rio.crs).rio.write_transform(scene_t.rio.transform(recalc=True))
+    rgb = georef(rgb, grid_of(scene_t))
     rgb.name = "true_colour"
     stretch_tags = {"STRETCH": f"linear {percentiles[0]:g}-{percentiles[1]:g} % pooled over red, green, blue inside "
                                "the village; 1..255 = low..high, 0 = no data",
