@@ -53,9 +53,8 @@ def run_night(plan: NightPlan, source: Source, out: Path, params: Params = Param
 
     small, large = batches.split(plan)
     runs = {}
-    # the largest first: worker processes (``flows.processes``) then finish together
-    submitted = [processes.submit(b, plan, source, out, params)
-                 for b in sorted(processes.make_batches(small), key=lambda b: -b.cost)]
+    # the largest first (``processes.make_batches``): worker processes then finish together
+    submitted = [processes.submit(b, plan, source, out, params) for b in processes.make_batches(small)]
     for fut in submitted:
         runs.update((r.village_id, r) for r in fut.result())
     bar = tqdm(large.villages, desc="villages", unit="village", disable=not sys.stderr.isatty())

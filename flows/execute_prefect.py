@@ -91,7 +91,7 @@ def nightly(plan: NightPlan, source: Source, out: str, params: Params = Params()
     Path(out).mkdir(parents=True, exist_ok=True)
     whole, (small, plan) = plan, batches.split(plan)  # small villages in batches, the others step by step
     batched = {b: batch_task.submit(b, whole, source, out, params)  # the largest first: the workers finish together
-               for b in sorted(processes.make_batches(small), key=lambda b: -b.cost)}
+               for b in processes.make_batches(small)}
     discovered = {v.id: discover.submit(source, v, w, params, plan.cropland.get(v.id)) for v, w in plan}
     runs = {v.id: VillageRun(v.id) for v in plan.villages}
     chains: dict[str, list[PrefectFuture]] = {}

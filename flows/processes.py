@@ -251,9 +251,11 @@ def batch_pool(plan: NightPlan, source: Source, *, dask_address: str | None = No
 
 def make_batches(small: Sequence[Village]) -> list[batches.Batch]:
     """The night's batches: :func:`batches.make_batches`, smaller while a pool is active so that
-    every worker gets several."""
+    every worker gets several; the costliest first (``Batch.cost``), the order the executors
+    submit them in, so that the workers finish together."""
     pool = _active
-    return batches.make_batches(small, size=batch_size(len(small), pool.workers if pool else 0))
+    made = batches.make_batches(small, size=batch_size(len(small), pool.workers if pool else 0))
+    return sorted(made, key=lambda b: -b.cost)
 
 
 class _Here:

@@ -116,3 +116,15 @@ def test_batches_in_worker_processes_write_the_bytes_of_threads(demo_out, demo_v
         mine, session = _files(out / v.id), _files(demo_out / v.id)
         assert len(mine) > 100 and mine.keys() == session.keys()
         assert [k for k in mine if mine[k] != session[k]] == []
+
+
+def test_the_nights_batches_come_costliest_first():
+    """``processes.make_batches`` (what both executors submit, in its order): the batches of
+    ``batches.make_batches``, largest bounding-box area first (no pool: no smaller cut)."""
+    from aoi.county import CountySpec, make_county
+
+    villages = make_county(CountySpec(villages=60, seed=15)).villages
+    got = processes.make_batches(villages)
+    costs = [sum(batches.bbox_km2(v) for v in b.villages) for b in got]
+    assert len(got) > 1 and costs == sorted(costs, reverse=True) and costs[0] > costs[-1]
+    assert sorted(b.id for b in got) == sorted(b.id for b in batches.make_batches(villages))
